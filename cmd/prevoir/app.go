@@ -101,8 +101,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return &usageError{err: err}
 		},
-		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(stderr, "prevoir: unknown command %q; see 'prevoir --help'\n", name)
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageErrorf("unknown command %q; see 'prevoir --help'", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {}, // run() picks exit codes
 	}
@@ -189,7 +192,8 @@ func needArgs(c *cli.Context, min, max int, what string) error {
 // positional arguments last. A "--" ends flag handling: what follows stays
 // positional.
 func reorderArgs(app *cli.App, args []string) []string {
-	if len(args) == 0 {
+	if len(args) == 0 || args[len(args)-1] == "--generate-bash-completion" {
+		// Shell completion reads the command line as typed.
 		return args
 	}
 	type level struct {

@@ -1,0 +1,61 @@
+# prevoir's build. `make run` runs the main job on the embedded default
+# store; `make test` runs every test, building a MinIO server for the S3
+# tests the first time (about 7 minutes; cached outside the checkout).
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/prevoir
+STORE     ?= ./prevoir-data
+
+# Tools shared by every clone on this machine (MinIO for the S3 tests).
+PREVOIR_TOOLS ?= $(HOME)/.cache/prevoir/tools
+export PREVOIR_TOOLS
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO         := $(PREVOIR_TOOLS)/minio
+
+TEST_TIMEOUT ?= 60m
+FUZZTIME     ?= 60s
+
+.PHONY: all build run test test-unit lint bench minio fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/prevoir
+
+# The main job on the embedded default: a local store in $(STORE).
+run: build
+	./$(BIN) --store $(STORE) status
+
+# Every test, with a real S3 server (MinIO) for the S3 backend.
+test: minio
+	$(GO) vet ./...
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# Unit tests only: no MinIO, no shared data, no heavy cases.
+test-unit:
+	$(GO) test -short ./...
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Benchmarks beside the anchors (DuckDB, scikit-learn, xgboost), in one
+# run; writes docs/BENCHMARKS.md.
+bench: build
+	bash bench/run.sh
+
+minio: $(MINIO)
+
+$(MINIO):
+	@echo "building MinIO $(MINIO_VERSION) into $(PREVOIR_TOOLS) (about 7 minutes, once)"
+	mkdir -p $(PREVOIR_TOOLS)
+	cd $(PREVOIR_TOOLS) && GOBIN=$(PREVOIR_TOOLS) GOFLAGS=-mod=mod $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+# Each fuzz target for $(FUZZTIME); not part of CI.
+fuzz:
+	bash bench/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin $(STORE)

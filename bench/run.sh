@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make bench: run every bench/*.bench.sh in one run and assemble their
+# markdown sections into docs/BENCHMARKS.md. Each script writes its
+# section to the file named by its first argument.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=bench/out
+mkdir -p "$out"
+sections=()
+for s in bench/*.bench.sh; do
+	[ -e "$s" ] || continue
+	name=$(basename "$s" .bench.sh)
+	echo "== bench: $name" >&2
+	if bash "$s" "$out/$name.md"; then
+		sections+=("$out/$name.md")
+	else
+		echo "bench $name failed" >&2
+		printf '## %s\n\nThis benchmark failed in the last run; see the make bench log.\n' "$name" > "$out/$name.md"
+		sections+=("$out/$name.md")
+	fi
+done
+{
+	echo "# Benchmarks"
+	echo
+	echo "Written by \`make bench\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(go version | cut -d' ' -f3))."
+	echo "Anchors run in the same invocation as prevoir; compare ratios, not absolute times:"
+	echo "these machines are shared and noisy."
+	echo
+	for f in "${sections[@]}"; do
+		cat "$f"
+		echo
+	done
+} > docs/BENCHMARKS.md
+echo "wrote docs/BENCHMARKS.md" >&2
