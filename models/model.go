@@ -1,13 +1,24 @@
 package models
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/prevoir/prevoir/datasets"
 )
 
 // Batch is a block of rows to score: Rows rows of Cols float64 values each,
-// row-major in Values (len(Values) == Rows*Cols). The columns follow the
-// model card's Schema order. NaN is a missing value.
+// row-major in Values (len(Values) == Rows*Cols). The columns are the
+// model card's Inputs, in order, for every kind of model. NaN is a missing
+// value. A numeric input is its value; a categorical input is coded as
+// described by Binder (the index of its level in the card's encoder, -1
+// for a level the encoder does not know). Preprocessing (imputation,
+// one-hot encoding, standardisation) happens inside Score, never in the
+// caller.
 type Batch struct {
 	Rows   int
 	Cols   int
@@ -58,3 +69,59 @@ var (
 	ErrSchemaMismatch = errors.New("schema mismatch")
 	ErrUnsupported    = errors.New("unsupported model")
 )
+
+// Loader builds a Model of one kind from its card and, when the card names
+// a model file (Card.File), that file opened from the registry; file is nil
+// otherwise. A Loader must validate what it reads (a malformed card or file
+// is an error, never a panic) and must not keep file after it returns.
+type Loader func(ctx context.Context, card *Card, file datasets.Object) (Model, error)
+
+var (
+	kindsMu sync.RWMutex
+	kinds   = map[string]Loader{}
+)
+
+// RegisterKind makes Load able to build models of kind. Packages that
+// implement a kind call it from init (package logistic for "logistic",
+// package gbdt for "lightgbm" and "xgboost"), so the registry loads every
+// kind linked into the binary without importing them. Registering a kind
+// twice, or an empty kind or nil loader, is a programmer error and panics.
+func RegisterKind(kind string, load Loader) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	if kind == "" || load == nil {
+		panic("models: RegisterKind with empty kind or nil loader")
+	}
+	if _, dup := kinds[kind]; dup {
+		panic("models: RegisterKind called twice for kind " + kind)
+	}
+	kinds[kind] = load
+}
+
+// Kinds returns the registered kinds, sorted.
+func Kinds() []string {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	out := make([]string, 0, len(kinds))
+	for k := range kinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Load builds the Model a card describes with the Loader registered for
+// card.Kind. file is the version's model file, or nil when the card names
+// none. An unknown kind is ErrUnsupported.
+func Load(ctx context.Context, card *Card, file datasets.Object) (Model, error) {
+	kindsMu.RLock()
+	load := kinds[card.Kind]
+	kindsMu.RUnlock()
+	if load == nil {
+		if card.Kind == "" {
+			return nil, fmt.Errorf("%w: card has no kind", ErrUnsupported)
+		}
+		return nil, fmt.Errorf("%w: kind %q (this binary knows %s)", ErrUnsupported, card.Kind, strings.Join(Kinds(), ", "))
+	}
+	return load(ctx, card, file)
+}
