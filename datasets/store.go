@@ -84,6 +84,11 @@ type PutOptions struct {
 // condition does not hold.
 var ErrPreconditionFailed = errors.New("precondition failed")
 
+// ErrChanged is returned (wrapped) by a read of an open object that was
+// replaced after Open: a reader never mixes two versions' bytes. Reading
+// again from a new Open sees the new version.
+var ErrChanged = errors.New("object changed while being read")
+
 // ErrInvalidKey is returned (wrapped) for a key that ValidKey refuses.
 var ErrInvalidKey = errors.New("invalid key")
 
@@ -133,8 +138,21 @@ func ValidPrefix(prefix string) error {
 	return nil
 }
 
-// ReadAll reads a whole object; for small objects such as manifests.
+// ReadAll reads a whole object; for small objects such as manifests. An
+// object replaced while it is read is read again, up to a few times.
 func ReadAll(ctx context.Context, s Store, key string) ([]byte, error) {
+	var err error
+	for try := 0; try < 5; try++ {
+		var b []byte
+		b, err = readAll(ctx, s, key)
+		if !errors.Is(err, ErrChanged) {
+			return b, err
+		}
+	}
+	return nil, err
+}
+
+func readAll(ctx context.Context, s Store, key string) ([]byte, error) {
 	o, err := s.Open(ctx, key)
 	if err != nil {
 		return nil, err
