@@ -1,0 +1,24 @@
+// Package train fits prevoir's native models and evaluates them.
+//
+// The fit is L2-regularised logistic regression that equals scikit-learn's
+// make_pipeline(StandardScaler(), LogisticRegression(penalty="l2", C=C)):
+// it minimises
+//
+//	F(beta, b) = C * sum_i w_i * logloss(y_i, b + x_i.beta) + 1/2 * ||beta||^2
+//
+// (intercept b not penalised) by Newton's method with a Cholesky solve up
+// to MaxNewtonColumns columns and by L-BFGS (gonum/optimize) beyond, both
+// stopping when max |gradient of F| <= Options.Tol (absolute, default
+// 1e-7) or reporting that they could not.
+//
+// Fit works on a ready design matrix. Design turns raw columns (numeric
+// with NaN for missing, or strings) into that matrix the way prevoir does:
+// one-hot encoding with every level sorted, mean imputation with a
+// "<name>_missing" indicator, constant columns dropped, standardisation with
+// the training mean and population standard deviation. Evaluate computes
+// the holdout metrics recorded on a model card.
+//
+// Every sum over rows is split into chunks whose bounds depend on the row
+// count only, and partial sums are added in chunk order, so results are
+// bit-for-bit the same whatever GOMAXPROCS is.
+package train
