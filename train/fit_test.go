@@ -37,7 +37,7 @@ func randomWeights(n int, seed uint64) []float64 {
 }
 
 // TestGradientFiniteDifference checks lossGrad's gradient against central
-// differences of F: step 1e-5, F ~ 1e2, so truncation O(h^2 F''') and
+// differences of F: step 1e-5, F ~ 1e2, so truncation O(h^2 F”') and
 // rounding O(eps F / h) are both under 1e-6 relative.
 func TestGradientFiniteDifference(t *testing.T) {
 	const n, d = 300, 5
