@@ -1,0 +1,515 @@
+package gbdt
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// lgbModel is a validated LightGBM model.
+type lgbModel struct {
+	version       string
+	numFeatures   int
+	objective     string
+	averageOutput bool
+	// featureNames are the file's names, nil when it has none.
+	featureNames []string
+	// featureInfos are LightGBM's per-feature ranges or category lists.
+	featureInfos []string
+	// booster is gbdt, dart, rf or goss (from the parameters block or
+	// average_output), "" when the file does not say.
+	booster string
+	ens     *ensemble
+}
+
+// lineReader reads lines no longer than max bytes.
+type lineReader struct {
+	br   *bufio.Reader
+	max  int
+	line int
+	buf  []byte
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// next returns the next line without its line ending; io.EOF after the
+// last one. The slice is valid until the next call.
+func (lr *lineReader) next() ([]byte, error) {
+	lr.buf = lr.buf[:0]
+	for {
+		s, err := lr.br.ReadSlice('\n')
+		if len(lr.buf)+len(s) > lr.max {
+			return nil, fmt.Errorf("line %d: %w (over %d bytes)", lr.line+1, errLineTooLong, lr.max)
+		}
+		if err == bufio.ErrBufferFull {
+			lr.buf = append(lr.buf, s...)
+			continue
+		}
+		if err == io.EOF && len(s) == 0 && len(lr.buf) == 0 {
+			return nil, io.EOF
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		lr.line++
+		var out []byte
+		if len(lr.buf) > 0 {
+			lr.buf = append(lr.buf, s...)
+			out = lr.buf
+		} else {
+			out = s
+		}
+		out = bytes.TrimRight(out, "\r\n")
+		return out, nil
+	}
+}
+
+var lgbHeaderKeys = map[string]bool{
+	"version": true, "num_class": true, "num_tree_per_iteration": true, "label_index": true,
+	"max_feature_idx": true, "objective": true, "average_output": true, "feature_names": true,
+	"monotone_constraints": true, "feature_infos": true, "tree_sizes": true,
+}
+
+// lgbTreeKeys are the Tree= block fields prevoir knows. The linear-tree
+// fields are known so that they can be refused by name.
+var lgbTreeKeys = map[string]bool{
+	"num_leaves": true, "num_cat": true, "split_feature": true, "split_gain": true, "threshold": true,
+	"decision_type": true, "left_child": true, "right_child": true, "leaf_value": true, "leaf_weight": true,
+	"leaf_count": true, "internal_value": true, "internal_weight": true, "internal_count": true,
+	"cat_boundaries": true, "cat_threshold": true, "is_linear": true, "shrinkage": true,
+	"leaf_const": true, "num_features": true, "leaf_features": true, "leaf_coeff": true,
+}
+
+const lgbWhat = "LightGBM text model"
+
+// parseLightGBMText reads and validates a LightGBM text model (header
+// v2, v3 or v4).
+func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel, error) {
+	lr := &lineReader{br: bufio.NewReaderSize(r, 64<<10), max: lim.MaxLine}
+	bad := func(format string, args ...any) error {
+		return refuse(lgbWhat, "malformed at line %d: %s", lr.line, fmt.Sprintf(format, args...))
+	}
+	first, err := lr.next()
+	if err != nil || string(first) != "tree" {
+		return nil, refuse(lgbWhat, "the first line must be \"tree\"")
+	}
+	hdr := map[string]string{}
+	for {
+		l, err := lr.next()
+		if err == io.EOF {
+			return nil, refuse(lgbWhat, "truncated in its header (no trees)")
+		}
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		if len(l) == 0 {
+			break
+		}
+		k, v, _ := strings.Cut(string(l), "=")
+		if !lgbHeaderKeys[k] {
+			return nil, refuse(lgbWhat, "unknown header field %q (a LightGBM newer than 4.x?); not scored", k)
+		}
+		if _, dup := hdr[k]; dup {
+			return nil, bad("header field %q twice", k)
+		}
+		hdr[k] = v
+	}
+	m := &lgbModel{version: hdr["version"], objective: hdr["objective"]}
+	what := fmt.Sprintf("LightGBM text model %s", m.version)
+	switch m.version {
+	case "v2", "v3", "v4":
+	case "":
+		return nil, refuse(lgbWhat, "no version= line in the header")
+	default:
+		return nil, refuse(what, "unknown version (prevoir reads v2, v3 and v4)")
+	}
+	if err := lgbSingleOutput(what, hdr["num_class"], hdr["num_tree_per_iteration"], m.objective); err != nil {
+		return nil, err
+	}
+	mfi, err := strconv.Atoi(hdr["max_feature_idx"])
+	if err != nil || mfi < 0 {
+		return nil, refuse(what, "bad max_feature_idx %q", hdr["max_feature_idx"])
+	}
+	if mfi >= lim.MaxFeatures {
+		return nil, refuse(what, "%d features, over the limit of %d", mfi+1, lim.MaxFeatures)
+	}
+	m.numFeatures = mfi + 1
+	if _, err := lgbObjective(what, m.objective); err != nil {
+		return nil, err
+	}
+	_, m.averageOutput = hdr["average_output"]
+	if v, ok := hdr["feature_names"]; ok {
+		names := strings.Split(v, " ")
+		if len(names) != m.numFeatures {
+			return nil, refuse(what, "%d feature_names for %d features", len(names), m.numFeatures)
+		}
+		m.featureNames = names
+	}
+	if v, ok := hdr["feature_infos"]; ok {
+		infos := strings.Split(v, " ")
+		if len(infos) == m.numFeatures {
+			m.featureInfos = infos
+		}
+	}
+	ts, ok := hdr["tree_sizes"]
+	if !ok {
+		return nil, refuse(what, "no tree_sizes line in the header")
+	}
+	declared := strings.Count(ts, " ") + 1
+	if declared > lim.MaxTrees {
+		return nil, refuse(what, "%d trees declared, over the limit of %d", declared, lim.MaxTrees)
+	}
+
+	m.ens = newEnsemble(m.numFeatures)
+	block := map[string][]byte{}
+	ended := false
+	for !ended {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		l, err := lr.next()
+		if err == io.EOF {
+			return nil, refuse(what, "truncated after %d of %d trees (no \"end of trees\" line)", m.ens.trees, declared)
+		}
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		switch {
+		case len(l) == 0:
+			continue
+		case string(l) == "end of trees":
+			ended = true
+			continue
+		case !bytes.HasPrefix(l, []byte("Tree=")):
+			return nil, bad("want Tree= or \"end of trees\", got %q", clip(l))
+		}
+		if n, err := strconv.Atoi(string(l[5:])); err != nil || n != m.ens.trees {
+			return nil, bad("tree %q out of order (want Tree=%d)", clip(l), m.ens.trees)
+		}
+		if m.ens.trees >= declared {
+			return nil, refuse(what, "more trees than the %d tree_sizes declares", declared)
+		}
+		clear(block)
+		var blockBytes int
+		for {
+			l, err := lr.next()
+			if err == io.EOF {
+				return nil, refuse(what, "truncated in tree %d", m.ens.trees)
+			}
+			if err != nil {
+				return nil, bad("%v", err)
+			}
+			if len(l) == 0 {
+				break
+			}
+			k, v, found := bytes.Cut(l, []byte("="))
+			key := string(k)
+			if !found || !lgbTreeKeys[key] {
+				return nil, refuse(what, "tree %d: unknown field %q (a LightGBM newer than 4.x?); not scored", m.ens.trees, clip(k))
+			}
+			if _, dup := block[key]; dup {
+				return nil, bad("tree %d: field %q twice", m.ens.trees, key)
+			}
+			blockBytes += len(v)
+			if blockBytes > lim.MaxLine {
+				return nil, bad("tree %d over %d bytes", m.ens.trees, lim.MaxLine)
+			}
+			block[key] = append([]byte(nil), v...)
+		}
+		t, err := lgbTreeFromBlock(block, lim)
+		if err != nil {
+			if _, ok := err.(*RefusedError); ok {
+				return nil, err
+			}
+			return nil, refuse(what, "tree %d: %v", m.ens.trees, err)
+		}
+		if err := m.ens.add(t, lim); err != nil {
+			return nil, refuse(what, "%v", err)
+		}
+	}
+	if m.ens.trees != declared {
+		return nil, refuse(what, "%d trees, but tree_sizes declares %d", m.ens.trees, declared)
+	}
+	if m.ens.trees == 0 {
+		return nil, refuse(what, "no trees")
+	}
+	// The rest: feature importances and the parameters block, read for
+	// the booster and for linear_tree; bounded like everything else.
+	for {
+		l, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		if k, v, ok := paramLine(l); ok {
+			switch k {
+			case "boosting":
+				m.booster = v
+			case "linear_tree":
+				if v == "1" || v == "true" {
+					return nil, refuse("LightGBM linear-tree model (linear_tree: 1)", "leaves cannot evaluate linear leaves; retrain without linear_tree")
+				}
+			}
+		}
+		if string(l) == "end of parameters" {
+			break
+		}
+	}
+	if m.booster == "" && m.averageOutput {
+		m.booster = "rf"
+	}
+	switch m.booster {
+	case "", "gbdt", "gbrt", "dart", "goss", "rf", "random_forest":
+	default:
+		return nil, refuse(what, "boosting %q is not supported (gbdt, dart, rf)", m.booster)
+	}
+	return m, nil
+}
+
+// paramLine parses a "[key: value]" line of the parameters block.
+func paramLine(l []byte) (k, v string, ok bool) {
+	if len(l) < 3 || l[0] != '[' || l[len(l)-1] != ']' {
+		return "", "", false
+	}
+	k, v, ok = strings.Cut(string(l[1:len(l)-1]), ": ")
+	return k, v, ok
+}
+
+// lgbSingleOutput refuses multiclass models.
+func lgbSingleOutput(what, numClass, perIter, objective string) error {
+	nc, err := strconv.Atoi(numClass)
+	if err != nil {
+		return refuse(what, "bad num_class %q", numClass)
+	}
+	tpi, err := strconv.Atoi(perIter)
+	if err != nil {
+		return refuse(what, "bad num_tree_per_iteration %q", perIter)
+	}
+	if nc != 1 || tpi != 1 || strings.HasPrefix(objective, "multiclass") {
+		return refuse(fmt.Sprintf("LightGBM multiclass model (%d classes, objective %q)", nc, objective),
+			"prevoir's tasks score one value per row; train a binary or regression model")
+	}
+	return nil
+}
+
+// lgbLink is how a LightGBM objective turns raw scores into responses.
+type lgbLink struct {
+	link, output string
+	sigmoid      float64 // binary: response = 1/(1+exp(-sigmoid*raw))
+}
+
+// lgbObjective maps the objective= line to a link.
+func lgbObjective(what, objective string) (lgbLink, error) {
+	f := strings.Fields(objective)
+	if len(f) == 0 {
+		return lgbLink{}, refuse(what, "no objective= line")
+	}
+	name, params := f[0], f[1:]
+	switch name {
+	case "binary":
+		s := 1.0
+		for _, p := range params {
+			k, v, _ := strings.Cut(p, ":")
+			if k != "sigmoid" {
+				return lgbLink{}, refuse(what, "objective %q: unknown parameter %q", objective, p)
+			}
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(x > 0) || math.IsInf(x, 0) {
+				return lgbLink{}, refuse(what, "objective %q: bad sigmoid", objective)
+			}
+			s = x
+		}
+		return lgbLink{LinkLogit, OutputProbability, s}, nil
+	case "regression", "regression_l2", "regression_l1", "huber", "fair", "quantile", "mape":
+		if len(params) > 0 {
+			return lgbLink{}, refuse(what, "objective %q: parameter %q changes the output transform (sqrt) and is not supported", objective, strings.Join(params, " "))
+		}
+		return lgbLink{LinkIdentity, OutputValue, 0}, nil
+	case "poisson":
+		return lgbLink{LinkLog, OutputCount, 0}, nil
+	case "gamma", "tweedie":
+		return lgbLink{LinkLog, OutputValue, 0}, nil
+	case "multiclass", "multiclassova":
+		return lgbLink{}, refuse("LightGBM multiclass model", "prevoir's tasks score one value per row")
+	case "lambdarank", "rank_xendcg":
+		return lgbLink{}, refuse(fmt.Sprintf("LightGBM ranking model (objective %s)", name), "ranking scores are not supported")
+	}
+	return lgbLink{}, refuse(what, "objective %q is not supported (binary, regression, poisson, gamma, tweedie)", objective)
+}
+
+// lgbTreeFromBlock parses one Tree= block's fields.
+func lgbTreeFromBlock(b map[string][]byte, lim Limits) (*Tree, error) {
+	if v, ok := b["is_linear"]; ok && string(v) != "0" {
+		return nil, refuse("LightGBM linear-tree model (is_linear=1)", "leaves cannot evaluate linear leaves; retrain without linear_tree")
+	}
+	for _, k := range []string{"leaf_const", "num_features", "leaf_features", "leaf_coeff"} {
+		if _, ok := b[k]; ok {
+			return nil, refuse("LightGBM linear-tree model", "field %s present; leaves cannot evaluate linear leaves", k)
+		}
+	}
+	nl, err := atoiField(b, "num_leaves")
+	if err != nil {
+		return nil, err
+	}
+	if nl < 1 || nl > lim.MaxLeaves {
+		return nil, fmt.Errorf("num_leaves=%d (limit %d)", nl, lim.MaxLeaves)
+	}
+	numCat, err := atoiField(b, "num_cat")
+	if err != nil {
+		return nil, err
+	}
+	if numCat < 0 || numCat > nl-1 {
+		return nil, fmt.Errorf("num_cat=%d for %d leaves", numCat, nl)
+	}
+	t := &Tree{}
+	if t.LeafValue, err = floatsField(b, "leaf_value", nl); err != nil {
+		return nil, err
+	}
+	if nl > 1 {
+		ni := nl - 1
+		if t.SplitFeature, err = int32sField(b, "split_feature", ni); err != nil {
+			return nil, err
+		}
+		if t.Threshold, err = floatsField(b, "threshold", ni); err != nil {
+			return nil, err
+		}
+		dt, err := int32sField(b, "decision_type", ni)
+		if err != nil {
+			return nil, err
+		}
+		t.DecisionType = make([]uint8, ni)
+		for k, d := range dt {
+			if d < 0 || d > 255 {
+				return nil, fmt.Errorf("decision_type %d", d)
+			}
+			t.DecisionType[k] = uint8(d)
+		}
+		if t.LeftChild, err = int32sField(b, "left_child", ni); err != nil {
+			return nil, err
+		}
+		if t.RightChild, err = int32sField(b, "right_child", ni); err != nil {
+			return nil, err
+		}
+	}
+	if numCat > 0 {
+		cb, err := int32sField(b, "cat_boundaries", numCat+1)
+		if err != nil {
+			return nil, err
+		}
+		words := int(cb[numCat])
+		if words < 0 || words > len(b["cat_threshold"]) {
+			return nil, fmt.Errorf("cat_boundaries ends at %d, more words than cat_threshold can hold", words)
+		}
+		ct, err := uint32sField(b, "cat_threshold", words)
+		if err != nil {
+			return nil, err
+		}
+		t.CatBoundaries = make([]uint32, len(cb))
+		for k, x := range cb {
+			if x < 0 {
+				return nil, fmt.Errorf("negative cat_boundaries")
+			}
+			t.CatBoundaries[k] = uint32(x)
+		}
+		t.CatThreshold = ct
+	}
+	return t, nil
+}
+
+func atoiField(b map[string][]byte, k string) (int, error) {
+	v, ok := b[k]
+	if !ok {
+		return 0, fmt.Errorf("no %s field", k)
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not an integer", k, clip(v))
+	}
+	return n, nil
+}
+
+// fields splits v on single spaces into exactly n tokens, without
+// allocating more than n.
+func fields(b map[string][]byte, k string, n int, each func(i int, tok []byte) error) error {
+	v, ok := b[k]
+	if !ok {
+		return fmt.Errorf("no %s field", k)
+	}
+	if len(v) == 0 {
+		if n == 0 {
+			return nil
+		}
+		return fmt.Errorf("%s is empty, want %d values", k, n)
+	}
+	i := 0
+	for len(v) > 0 {
+		tok, rest, _ := bytes.Cut(v, []byte(" "))
+		if i >= n {
+			return fmt.Errorf("%s has more than %d values", k, n)
+		}
+		if err := each(i, tok); err != nil {
+			return fmt.Errorf("%s value %d: %w", k, i, err)
+		}
+		i++
+		v = rest
+	}
+	if i != n {
+		return fmt.Errorf("%s has %d values, want %d", k, i, n)
+	}
+	return nil
+}
+
+func floatsField(b map[string][]byte, k string, n int) ([]float64, error) {
+	out := make([]float64, n)
+	err := fields(b, k, n, func(i int, tok []byte) error {
+		x, err := strconv.ParseFloat(string(tok), 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", clip(tok))
+		}
+		out[i] = x
+		return nil
+	})
+	return out, err
+}
+
+func int32sField(b map[string][]byte, k string, n int) ([]int32, error) {
+	out := make([]int32, n)
+	err := fields(b, k, n, func(i int, tok []byte) error {
+		x, err := strconv.ParseInt(string(tok), 10, 32)
+		if err != nil {
+			return fmt.Errorf("%q is not a 32-bit integer", clip(tok))
+		}
+		out[i] = int32(x)
+		return nil
+	})
+	return out, err
+}
+
+func uint32sField(b map[string][]byte, k string, n int) ([]uint32, error) {
+	out := make([]uint32, n)
+	err := fields(b, k, n, func(i int, tok []byte) error {
+		x, err := strconv.ParseUint(string(tok), 10, 32)
+		if err != nil {
+			return fmt.Errorf("%q is not a 32-bit unsigned integer", clip(tok))
+		}
+		out[i] = uint32(x)
+		return nil
+	})
+	return out, err
+}
+
+// clip shortens b for an error message.
+func clip(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "..."
+	}
+	return string(b)
+}
