@@ -591,4 +591,3 @@ func allEqual(v []float64) bool {
 	}
 	return true
 }
-
