@@ -221,7 +221,7 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 	what := fmt.Sprintf("LightGBM model %s", lm.version)
 	obj := lm.objective
 	p := &parsed{kind: models.KindLightGBM, version: lm.version, objective: obj, booster: lm.booster,
-		trees: lm.ens.trees, numFeatures: lm.numFeatures, params: map[string]any{}}
+		trees: lm.ens.trees, numFeatures: lm.numFeatures, params: map[string]any{}, warnings: lm.warnings}
 	if obj == "" {
 		if opts.Objective == "" {
 			return nil, refuse(what, "the file names no objective (a dump from LightGBM before 3.0?): give it with --objective binary|regression|poisson|gamma|tweedie")
@@ -242,6 +242,21 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 		p.params["sigmoid"] = p.sigmoid
 	}
 	p.average = lm.averageOutput
+	if p.average && lm.version == "v2" && p.link != LinkIdentity {
+		// Before LightGBM 2.2.3 (PR #1906) an rf model's trees held
+		// transformed outputs and its prediction was their plain mean.
+		// Such trees lie in the response range; trees of later
+		// versions hold raw scores (log-odds, logs) of either sign.
+		lo, hi := lm.ens.minLeaf, lm.ens.maxLeaf
+		legacy := (p.link == LinkLogit && lo >= 0 && hi <= 1) || (p.link == LinkLog && lo > 0)
+		if legacy {
+			p.link = LinkIdentity
+			p.params["rf_legacy_output"] = true
+			p.warnings = append(p.warnings, "LightGBM rf model from before 2.2.3: its trees hold transformed outputs, so the response is their plain mean (as that LightGBM predicted) and raw is their sum")
+		} else {
+			p.warnings = append(p.warnings, "LightGBM rf model with a v2 header: scored with the semantics of LightGBM 2.2.3 and later (link applied to the mean of the trees)")
+		}
+	}
 	if !generatedNames(lm.featureNames) {
 		p.names = lm.featureNames
 	} else if len(lm.featureNames) == lm.numFeatures {

@@ -107,10 +107,11 @@ func parseLightGBMJSON(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 		}
 	}
 	if j.FeatureNames != nil {
-		if len(j.FeatureNames) != m.numFeatures {
-			return nil, refuse(what, "%d feature_names for %d features", len(j.FeatureNames), m.numFeatures)
+		if len(j.FeatureNames) == m.numFeatures {
+			m.featureNames = j.FeatureNames
+		} else {
+			m.warnings = append(m.warnings, fmt.Sprintf("the file has %d feature_names for %d features: names ignored, features bound by position", len(j.FeatureNames), m.numFeatures))
 		}
-		m.featureNames = j.FeatureNames
 	}
 	if len(j.TreeInfo) == 0 {
 		return nil, refuse(what, "no trees")

@@ -26,6 +26,8 @@ type lgbModel struct {
 	// average_output), "" when the file does not say.
 	booster string
 	ens     *ensemble
+	// warnings go into the card.
+	warnings []string
 }
 
 // lineReader reads lines no longer than max bytes.

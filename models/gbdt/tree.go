@@ -21,6 +21,8 @@ type ensemble struct {
 	// zeroMissing marks features with a zero-as-missing split.
 	zeroMissing []bool
 	body        bytes.Buffer // Tree= blocks, canonical
+	// minLeaf and maxLeaf bound every leaf value.
+	minLeaf, maxLeaf float64
 }
 
 func newEnsemble(numFeatures int) *ensemble {
@@ -29,6 +31,8 @@ func newEnsemble(numFeatures int) *ensemble {
 		catFeature:  make([]bool, numFeatures),
 		numFeature:  make([]bool, numFeatures),
 		zeroMissing: make([]bool, numFeatures),
+		minLeaf:     math.Inf(1),
+		maxLeaf:     math.Inf(-1),
 	}
 }
 
@@ -45,6 +49,10 @@ func (e *ensemble) add(t *Tree, lim Limits) error {
 	e.nodes += int64(2*len(t.LeafValue) - 1)
 	if e.nodes > lim.MaxNodes {
 		return fmt.Errorf("more than %d nodes over all trees (limit)", lim.MaxNodes)
+	}
+	for _, v := range t.LeafValue {
+		e.minLeaf = math.Min(e.minLeaf, v)
+		e.maxLeaf = math.Max(e.maxLeaf, v)
 	}
 	e.emit(t, i)
 	return nil

@@ -1,0 +1,5 @@
+package gbdt
+
+import "math"
+
+var nan = math.NaN()
