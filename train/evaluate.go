@@ -23,8 +23,8 @@ type Metrics struct {
 	LogLoss float64 `json:"log_loss"`
 	// Brier is the mean squared error of p.
 	Brier float64 `json:"brier"`
-	// Calibration is 10 bins of (nearly) equal row counts, by increasing
-	// p.
+	// Calibration is 10 bins of (nearly) equal row counts by increasing
+	// p: the rows of Deciles in reverse order.
 	Calibration []CalibrationBin `json:"calibration"`
 	// Deciles are the rows by decreasing p in 10 groups of (nearly)
 	// equal row counts: lift and cumulative gains.
@@ -150,9 +150,11 @@ func Evaluate(y, p, w []float64) (Metrics, error) {
 		}
 		m.Deciles = append(m.Deciles, d)
 	}
-	// Calibration by increasing p: the same order reversed.
+	// Calibration by increasing p: the deciles' rows, lowest scores
+	// first.
 	for k := 0; k < Bins; k++ {
-		lo, hi := n-(k+1)*n/Bins, n-k*n/Bins
+		j := Bins - 1 - k
+		lo, hi := j*n/Bins, (j+1)*n/Bins
 		b := CalibrationBin{Rows: hi - lo}
 		if hi > lo {
 			b.MinP, b.MaxP = p[idx[hi-1]], p[idx[lo]]
