@@ -18,6 +18,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -127,6 +128,7 @@ func main() {
 	tol := flag.Float64("tol", 1e-6, "stop at max |gradient| <= tol")
 	asJSON := flag.Bool("json", false, "print JSON lines instead of text")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the fits to this file")
+	markdown := flag.String("markdown", "", "write a markdown section comparing with the anchor's results (in -data) to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -137,6 +139,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	var runs []run
 	for _, name := range strings.Split(*which, ",") {
 		var ds *dataset
 		var err error
@@ -156,6 +159,7 @@ func main() {
 			os.Exit(1)
 		}
 		ref := anchorCoef(*dir, name)
+		ds.name = name
 		for _, s := range strings.Split(*solvers, ",") {
 			r := run{Dataset: name, N: ds.n, D: ds.d, Solver: s}
 			var res train.Result
@@ -179,6 +183,7 @@ func main() {
 				}
 				r.MaxCoefDiff = &m
 			}
+			runs = append(runs, r)
 			if *asJSON {
 				b, _ := json.Marshal(r)
 				fmt.Println(string(b))
@@ -191,6 +196,90 @@ func main() {
 			}
 		}
 	}
+	if *markdown != "" {
+		if err := os.WriteFile(*markdown, []byte(markdownSection(*dir, runs, *tol)), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "logreg:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// anchorRun is the part of anchor_logreg.py's result file we show.
+type anchorRun struct {
+	Median   float64   `json:"fit_s_median"`
+	Seconds  []float64 `json:"fit_s"`
+	Iter     int       `json:"n_iter"`
+	GradNorm float64   `json:"grad_max_abs"`
+	Version  string    `json:"sklearn"`
+}
+
+func readAnchor(dir, name, solver string) *anchorRun {
+	b, err := os.ReadFile(filepath.Join(dir, "logreg_"+name+"_"+solver+".json"))
+	if err != nil {
+		return nil
+	}
+	var a anchorRun
+	if json.Unmarshal(b, &a) != nil {
+		return nil
+	}
+	return &a
+}
+
+func markdownSection(dir string, runs []run, tol float64) string {
+	var b strings.Builder
+	b.WriteString("## Logistic regression fit (`train.Fit`) beside scikit-learn\n\n")
+	b.WriteString("Same design matrices in the same run (`bench/logreg.bench.sh`: `../shared/bench/anchor_logreg.py` makes them and times scikit-learn, then `bench/logreg` times prevoir). ")
+	fmt.Fprintf(&b, "C = 1, no standardisation (the anchor's matrices as they are); prevoir stops at max |gradient| <= %g (absolute, sum-scale objective); ", tol)
+	b.WriteString("scikit-learn at tol 1e-8 (newton-cholesky's tolerance is on the gradient divided by n; lbfgs stops on SciPy's relative-reduction rule first). ")
+	b.WriteString("Seconds are medians of the repeats; fit only, data already in memory. Ratio = prevoir newton / scikit-learn newton-cholesky (target <= 1.5).\n\n")
+	b.WriteString("| data | rows x cols | prevoir newton | prevoir lbfgs | sklearn newton-cholesky | sklearn lbfgs | ratio | max abs coef diff vs sklearn |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	byKey := map[string]run{}
+	var order []string
+	for _, r := range runs {
+		byKey[r.Dataset+"/"+r.Solver] = r
+		if len(order) == 0 || order[len(order)-1] != r.Dataset {
+			order = append(order, r.Dataset)
+		}
+	}
+	cell := func(r run, ok bool) string {
+		if !ok {
+			return "-"
+		}
+		s := fmt.Sprintf("%.3f s (%d it, |g| %.1g)", r.Median, r.Iterations, r.GradNorm)
+		if r.Status != "converged" {
+			s += " " + r.Status
+		}
+		return s
+	}
+	acell := func(a *anchorRun) string {
+		if a == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.3f s (%d it, |g| %.1g)", a.Median, a.Iter, a.GradNorm)
+	}
+	for _, name := range order {
+		nt, okN := byKey[name+"/newton"]
+		lb, okL := byKey[name+"/lbfgs"]
+		any := nt
+		if !okN {
+			any = lb
+		}
+		an, al := readAnchor(dir, name, "newton-cholesky"), readAnchor(dir, name, "lbfgs")
+		ratio := "-"
+		if okN && an != nil && an.Median > 0 {
+			ratio = fmt.Sprintf("%.2f", nt.Median/an.Median)
+		}
+		diff := "-"
+		if okN && nt.MaxCoefDiff != nil {
+			diff = fmt.Sprintf("%.1g", *nt.MaxCoefDiff)
+		}
+		fmt.Fprintf(&b, "| %s | %d x %d | %s | %s | %s | %s | %s | %s |\n", name, any.N, any.D, cell(nt, okN), cell(lb, okL), acell(an), acell(al), ratio, diff)
+	}
+	if a := readAnchor(dir, order[0], "newton-cholesky"); a != nil {
+		fmt.Fprintf(&b, "\nscikit-learn %s; prevoir on %d goroutines (GOMAXPROCS), Newton's X^T W X by an AVX2/FMA kernel.\n", a.Version, runtime.GOMAXPROCS(0))
+	}
+	return b.String()
 }
 
 // anchorCoef returns sklearn newton-cholesky's coefficients followed by

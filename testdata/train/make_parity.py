@@ -210,9 +210,25 @@ def main():
                   "constant_dropped": const})
         variants.append(r)
         print(name, "n_iter", r["n_iter"], "grad", r["grad_max_abs"], file=sys.stderr)
+    # Metrics of the first variant's probabilities, and of the same
+    # probabilities rounded to one decimal (many ties), with and without
+    # the weight column: reference values for train.Evaluate.
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+    df = read_table(small)
+    y = (df["churned"] == "yes").astype(float).values
+    sw = df["w"].astype(float).values
+    metrics = []
+    for name, p, w in [("exact", np.array(variants[0]["probabilities"]), None),
+                       ("tied", np.round(variants[0]["probabilities"], 1), None),
+                       ("tied_weighted", np.round(variants[0]["probabilities"], 1), sw)]:
+        metrics.append({"name": name, "y": y.tolist(), "p": p.tolist(), "w": None if w is None else w.tolist(),
+                        "roc_auc": roc_auc_score(y, p, sample_weight=w),
+                        "average_precision": average_precision_score(y, p, sample_weight=w),
+                        "log_loss": log_loss(y, p, sample_weight=w),
+                        "brier": brier_score_loss(y, p, sample_weight=w)})
     with open(os.path.join(HERE, "small_parity.json"), "w") as f:
         json.dump({"sklearn": sklearn.__version__, "solver": "newton-cholesky", "tol": TOL,
-                   "variants": variants}, f, indent=1)
+                   "variants": variants, "metrics": metrics}, f, indent=1)
         f.write("\n")
 
     if not os.path.exists(BANK):
