@@ -1,0 +1,235 @@
+package table
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strconv"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// parquetBatch is how many rows one ReadRows call decodes.
+const parquetBatch = 256
+
+// parquetSource reads a Parquet file row group by row group.
+type parquetSource struct {
+	f      *parquet.File
+	hdr    []string
+	conv   []func(parquet.Value) string
+	groups []parquet.RowGroup
+	group  int          // index of the row group being read
+	rows   parquet.Rows // of groups[group-1]; nil before the first
+	buf    []parquet.Row
+	n, i   int // rows in buf, next row in buf
+	rec    []string
+	row    int // 1-based number of the last row returned
+}
+
+// maxFooter bounds a Parquet footer (its metadata) before it is decoded.
+const maxFooter = 64 << 20
+
+func openParquet(r io.ReaderAt, size int64) (*parquetSource, error) {
+	// Check the trailer before parquet-go sizes buffers from it.
+	var tail [8]byte
+	if size < 12 {
+		return nil, errors.New("parquet: file too short")
+	}
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return nil, fmt.Errorf("parquet: %w", err)
+	}
+	if string(tail[4:]) != "PAR1" {
+		return nil, errors.New("parquet: no PAR1 trailer (truncated file?)")
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 || n > maxFooter {
+		return nil, fmt.Errorf("parquet: footer of %d bytes in a file of %d", n, size)
+	}
+	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return nil, fmt.Errorf("parquet: %w", err)
+	}
+	fields := f.Schema().Fields()
+	p := &parquetSource{f: f, groups: f.RowGroups(), buf: make([]parquet.Row, parquetBatch)}
+	for _, fd := range fields {
+		if !fd.Leaf() || fd.Repeated() {
+			return nil, fmt.Errorf("parquet: column %q is nested or repeated; only flat tables are read", fd.Name())
+		}
+		p.hdr = append(p.hdr, fd.Name())
+		p.conv = append(p.conv, converter(fd.Type()))
+	}
+	if len(p.hdr) == 0 {
+		return nil, errors.New("parquet: the schema has no columns")
+	}
+	p.rec = make([]string, len(p.hdr))
+	return p, nil
+}
+
+func (p *parquetSource) header() []string { return p.hdr }
+
+func (p *parquetSource) next() ([]string, error) {
+	for p.i >= p.n {
+		if err := p.fill(); err != nil {
+			return nil, err
+		}
+	}
+	row := p.buf[p.i]
+	p.i++
+	p.row++
+	for c := range p.rec {
+		p.rec[c] = ""
+	}
+	for _, v := range row {
+		c := v.Column()
+		if c < 0 || c >= len(p.rec) {
+			return nil, &Error{Line: p.row, Err: fmt.Errorf("parquet: value of unknown column %d", c)}
+		}
+		if !v.IsNull() {
+			p.rec[c] = p.conv[c](v)
+		}
+	}
+	return p.rec, nil
+}
+
+// fill decodes the next rows into buf, moving to the next row group when
+// one is exhausted; io.EOF after the last.
+func (p *parquetSource) fill() error {
+	p.i, p.n = 0, 0
+	for {
+		if p.rows == nil {
+			if p.group >= len(p.groups) {
+				return io.EOF
+			}
+			p.rows = p.groups[p.group].Rows()
+			p.group++
+		}
+		n, err := p.rows.ReadRows(p.buf)
+		p.n = n
+		if err == io.EOF {
+			p.rows.Close()
+			p.rows = nil
+			err = nil
+		}
+		if err != nil {
+			return &Error{Line: p.row + 1, Err: fmt.Errorf("parquet: row group %d: %w", p.group, err)}
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+func (p *parquetSource) pos(col int) (int, int) {
+	if col < 0 || col >= len(p.hdr) {
+		col = 0
+	}
+	return p.row, col + 1
+}
+
+func (p *parquetSource) close() error {
+	if p.rows != nil {
+		err := p.rows.Close()
+		p.rows = nil
+		return err
+	}
+	return nil
+}
+
+// converter returns how a column's values become text.
+func converter(t parquet.Type) func(parquet.Value) string {
+	var lt format.LogicalTypeValue
+	if l := t.LogicalType(); l != nil {
+		lt = l.Value
+	}
+	switch t.Kind() {
+	case parquet.Boolean:
+		return func(v parquet.Value) string { return strconv.FormatBool(v.Boolean()) }
+	case parquet.Int32:
+		switch l := lt.(type) {
+		case *format.DateType:
+			return func(v parquet.Value) string {
+				return time.Unix(int64(v.Int32())*86400, 0).UTC().Format("2006-01-02")
+			}
+		case *format.DecimalType:
+			scale := int(l.Scale)
+			return func(v parquet.Value) string { return decimal(big.NewInt(int64(v.Int32())), scale) }
+		case *format.IntType:
+			if !l.IsSigned {
+				return func(v parquet.Value) string { return strconv.FormatUint(uint64(v.Uint32()), 10) }
+			}
+		}
+		return func(v parquet.Value) string { return strconv.FormatInt(int64(v.Int32()), 10) }
+	case parquet.Int64:
+		switch l := lt.(type) {
+		case *format.TimestampType:
+			unit := time.Microsecond
+			if l.Unit.Value != nil {
+				unit = l.Unit.Value.Duration()
+			}
+			return func(v parquet.Value) string {
+				n := v.Int64()
+				var ts time.Time
+				switch unit {
+				case time.Millisecond:
+					ts = time.UnixMilli(n)
+				case time.Nanosecond:
+					ts = time.Unix(0, n)
+				default:
+					ts = time.UnixMicro(n)
+				}
+				return ts.UTC().Format(time.RFC3339Nano)
+			}
+		case *format.DecimalType:
+			scale := int(l.Scale)
+			return func(v parquet.Value) string { return decimal(big.NewInt(v.Int64()), scale) }
+		case *format.IntType:
+			if !l.IsSigned {
+				return func(v parquet.Value) string { return strconv.FormatUint(v.Uint64(), 10) }
+			}
+		}
+		return func(v parquet.Value) string { return strconv.FormatInt(v.Int64(), 10) }
+	case parquet.Float:
+		return func(v parquet.Value) string { return strconv.FormatFloat(float64(v.Float()), 'g', -1, 64) }
+	case parquet.Double:
+		return func(v parquet.Value) string { return strconv.FormatFloat(v.Double(), 'g', -1, 64) }
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		if l, ok := lt.(*format.DecimalType); ok {
+			scale := int(l.Scale)
+			return func(v parquet.Value) string { return decimal(twosComplement(v.ByteArray()), scale) }
+		}
+		return func(v parquet.Value) string { return string(v.ByteArray()) }
+	}
+	return func(v parquet.Value) string { return v.String() }
+}
+
+// twosComplement reads a big-endian two's complement integer.
+func twosComplement(b []byte) *big.Int {
+	n := new(big.Int).SetBytes(b)
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+	}
+	return n
+}
+
+// decimal writes unscaled * 10^-scale in plain notation.
+func decimal(unscaled *big.Int, scale int) string {
+	s := unscaled.String()
+	if scale <= 0 {
+		return s
+	}
+	neg := false
+	if s[0] == '-' {
+		neg, s = true, s[1:]
+	}
+	for len(s) <= scale {
+		s = "0" + s
+	}
+	s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
