@@ -36,6 +36,9 @@ type lineReader struct {
 	max  int
 	line int
 	buf  []byte
+	// partial is set when the last line read ended at EOF without a
+	// line ending: in a header or a tree, the file is truncated.
+	partial bool
 }
 
 var errLineTooLong = errors.New("line too long")
@@ -50,6 +53,13 @@ func (lr *lineReader) next() ([]byte, error) {
 			return nil, fmt.Errorf("line %d: %w (over %d bytes)", lr.line+1, errLineTooLong, lr.max)
 		}
 		if err == bufio.ErrBufferFull {
+			if need := len(lr.buf) + len(s); need > cap(lr.buf) {
+				// Double (append grows large slices by 1.25x, which
+				// allocates several times the final size).
+				nb := make([]byte, len(lr.buf), min(max(2*cap(lr.buf), need, 64<<10), lr.max))
+				copy(nb, lr.buf)
+				lr.buf = nb
+			}
 			lr.buf = append(lr.buf, s...)
 			continue
 		}
@@ -60,6 +70,7 @@ func (lr *lineReader) next() ([]byte, error) {
 			return nil, err
 		}
 		lr.line++
+		lr.partial = err == io.EOF
 		var out []byte
 		if len(lr.buf) > 0 {
 			lr.buf = append(lr.buf, s...)
@@ -109,6 +120,9 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 		}
 		if err != nil {
 			return nil, bad("%v", err)
+		}
+		if lr.partial {
+			return nil, refuse(lgbWhat, "truncated in its header (no trees)")
 		}
 		if len(l) == 0 {
 			break
@@ -206,6 +220,9 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 			}
 			if err != nil {
 				return nil, bad("%v", err)
+			}
+			if lr.partial {
+				return nil, refuse(what, "truncated in tree %d", m.ens.trees)
 			}
 			if len(l) == 0 {
 				break

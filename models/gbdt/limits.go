@@ -16,7 +16,8 @@ type Limits struct {
 	// MaxCategory is the largest category value a categorical split may
 	// name (default 1,048,575).
 	MaxCategory int
-	// MaxLine is the longest line of a text model (default 64 MiB).
+	// MaxLine is the longest line, and the largest tree block, of a text
+	// model (default 16 MiB).
 	MaxLine int
 }
 
@@ -29,7 +30,7 @@ func DefaultLimits() Limits {
 		MaxNodes:    1 << 24,
 		MaxFeatures: 100_000,
 		MaxCategory: 1<<20 - 1,
-		MaxLine:     64 << 20,
+		MaxLine:     16 << 20,
 	}
 }
 
