@@ -19,8 +19,10 @@ this script's directory):
 The scoring rows are 300 random rows (about 10% missing) followed by boundary
 rows: for 80 split nodes picked at random, a random row with that node's
 feature set to the split threshold t itself, to the float32 neighbours of t,
-and to float64 values within half a float32 ulp of t (they round to t when
-XGBoost converts inputs to float32). They check the `x < t in float32` rule.
+to float64 values within half a float32 ulp of t (they round to t when
+XGBoost converts inputs to float32), and to a float64 value just above t's
+lower float32 neighbour that rounds down to it. They check the `x < t in
+float32` rule.
 
 It also writes models prevoir must refuse, by name:
 
@@ -30,7 +32,8 @@ It also writes models prevoir must refuse, by name:
     refuse_logitraw.json     objective binary:logitraw (not supported)
     refuse_binf.model        XGBoost 1.x deprecated binary ("binf" header)
 
-and manifest.json: xgboost/numpy versions and, per model, its parameters.
+tiny_dart.json and tiny_dart.ubj, a 3-tree model (fuzzing seeds), and
+manifest.json: xgboost/numpy versions and, per model, its parameters.
 """
 import json
 import os
@@ -121,8 +124,10 @@ def boundary_rows(rng, bst, n_nodes=80):
         t64 = float(t)
         up = float(np.nextafter(t, np.float32(np.inf)))
         dn = float(np.nextafter(t, np.float32(-np.inf)))
-        # float64 values strictly inside t's float32 rounding interval
-        near = [t64 + (up - t64) * 0.49, t64 - (t64 - dn) * 0.49]
+        # float64 values that round to t, and one just above t's float32
+        # neighbour below that rounds down to it: left in XGBoost (x < t
+        # in float32) though above that neighbour in float64
+        near = [t64 + (up - t64) * 0.49, t64 - (t64 - dn) * 0.49, dn + (t64 - dn) * 0.49]
         for v in [t64, up, dn] + near:
             r = inputs(rng, 1)[0]
             r[f] = v
@@ -177,6 +182,11 @@ def main():
                      feature_types=["q"] * 5 + ["c"] + ["q"] * 2)
     bst = xgb.train(dict(small, objective="binary:logistic", tree_method="hist", max_cat_to_onehot=1), dc, 2)
     bst.save_model(os.path.join(out, "refuse_categorical.json"))
+    # Tiny supported models: seeds for the fuzz targets.
+    bst = xgb.train(dict(small, booster="dart", objective="binary:logistic", rate_drop=0.5),
+                    xgb.DMatrix(X, label=(signal(X) > 0).astype(float), feature_names=NAMES), 3)
+    bst.save_model(os.path.join(out, "tiny_dart.json"))
+    bst.save_model(os.path.join(out, "tiny_dart.ubj"))
     bst = xgb.train(dict(small, objective="binary:logitraw"),
                     xgb.DMatrix(X, label=(signal(X) > 0).astype(float)), 2)
     bst.save_model(os.path.join(out, "refuse_logitraw.json"))

@@ -168,7 +168,7 @@ func (d *ubjDecoder) length(what string, unit int) (int, error) {
 		return 0, syntaxError(at, "%s declares a negative length (%d)", what, n)
 	}
 	if left := int64(len(d.b) - d.p); n > left/int64(unit) {
-		return 0, syntaxError(at, "%s declares %d items of at least %d bytes, but only %d bytes are left in the file",
+		return 0, syntaxError(at, "truncated or corrupt: %s declares %d items of at least %d bytes, but only %d bytes are left in the file",
 			what, n, unit, left)
 	}
 	return int(n), nil
