@@ -46,6 +46,16 @@ var (
 	ErrInvalidName = errors.New("invalid name")
 )
 
+// notFound is an error that reads as its message and is models.ErrNotFound.
+type notFound struct{ msg string }
+
+func (e *notFound) Error() string        { return e.msg }
+func (e *notFound) Is(target error) bool { return target == models.ErrNotFound }
+
+func notFoundf(format string, args ...any) error {
+	return &notFound{msg: fmt.Sprintf(format, args...)}
+}
+
 // Options configures a Registry. The zero value is usable.
 type Options struct {
 	// PrevoirVersion is recorded in the cards of models registered
@@ -315,7 +325,7 @@ func (r *Registry) Versions(ctx context.Context, name string) ([]int, error) {
 		}
 	}
 	if len(vs) == 0 {
-		return nil, fmt.Errorf("%w: no model named %q in %s", models.ErrNotFound, name, r.st.URL())
+		return nil, notFoundf("no model named %q in %s", name, r.st.URL())
 	}
 	sort.Ints(vs)
 	return vs, nil
@@ -450,7 +460,7 @@ func (r *Registry) Unalias(ctx context.Context, name, alias string) error {
 	}
 	return r.updateAliases(ctx, name, func(a map[string]int) error {
 		if _, ok := a[alias]; !ok {
-			return fmt.Errorf("%w: model %q has no alias %q", models.ErrNotFound, name, alias)
+			return notFoundf("model %q has no alias %q", name, alias)
 		}
 		delete(a, alias)
 		return nil
@@ -476,7 +486,7 @@ func (r *Registry) notFound(ctx context.Context, name, ref string) error {
 		return err // no model by that name, or the store failed
 	}
 	if _, perr := parseVersion(ref); perr == nil {
-		return fmt.Errorf("%w: model %q has no version %s (versions: %s)", models.ErrNotFound, name, ref, versionList(vs))
+		return notFoundf("model %q has no version %s (versions: %s)", name, ref, versionList(vs))
 	}
 	aliases, _ := r.Aliases(ctx, name)
 	names := make([]string, 0, len(aliases))
@@ -488,7 +498,7 @@ func (r *Registry) notFound(ctx context.Context, name, ref string) error {
 	if len(names) > 0 {
 		known = strings.Join(names, ", ")
 	}
-	return fmt.Errorf("%w: model %q has no alias %q (aliases: %s)", models.ErrNotFound, name, ref, known)
+	return notFoundf("model %q has no alias %q (aliases: %s)", name, ref, known)
 }
 
 func versionList(vs []int) string {

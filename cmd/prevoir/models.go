@@ -1,0 +1,562 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/prevoir/prevoir/datasets/stores"
+	"github.com/prevoir/prevoir/datasets/table"
+	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/logistic"
+	"github.com/prevoir/prevoir/models/registry"
+)
+
+func init() {
+	register(modelsCommand)
+}
+
+// maxDocument bounds a register document read into memory.
+const maxDocument = 64 << 20
+
+func modelsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "models",
+		Usage: "the model registry: versions, aliases, cards, batch prediction",
+		Description: `Models live in the store under models/<name>/<version>/ with an
+immutable card.json; aliases (champion, challenger...) are in
+models/<name>/aliases.json. A model reference is NAME[@REF] where REF is a
+version number, an alias or "latest" (the default).`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "ls",
+				Usage:     "list every version of every model (or of one model)",
+				ArgsUsage: "[NAME]",
+				Action:    modelsList,
+			},
+			{
+				Name:      "show",
+				Usage:     "print a version's card",
+				ArgsUsage: "NAME[@REF]",
+				Action:    modelsShow,
+			},
+			{
+				Name:      "promote",
+				Usage:     "point an alias at a version (moving it if it pointed elsewhere)",
+				ArgsUsage: "NAME@VERSION",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "alias", Usage: "the alias to set, e.g. champion", Required: true},
+				},
+				Action: modelsPromote,
+			},
+			{
+				Name:      "diff",
+				Usage:     "compare the cards of two versions",
+				ArgsUsage: "NAME[@REF] NAME[@REF]",
+				Action:    modelsDiff,
+			},
+			{
+				Name:      "rm",
+				Usage:     "delete a version (refused while an alias points at it; its number is never reused)",
+				ArgsUsage: "NAME@VERSION",
+				Action:    modelsRemove,
+			},
+			{
+				Name:  "register",
+				Usage: "register a logistic model fitted elsewhere from a JSON document",
+				Description: `The document is {"kind": "logistic", "features": [design columns in order],
+"intercept": b, "coefficients": {name: w}, "preprocessing": {"mean": {name: m},
+"scale": {name: s}, "encoders": {input: [levels]}, "impute": {input: v}}}
+(preprocessing optional; see docs/MODELS.md).`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "name", Usage: "the model's name", Required: true},
+					&cli.StringFlag{Name: "file", Usage: "the model document (JSON); '-' reads stdin", Required: true},
+					&cli.StringFlag{Name: "task", Usage: "the prevoir task the model scores (recorded in the card)"},
+				},
+				Action: modelsRegister,
+			},
+			{
+				Name:      "predict",
+				Usage:     "score a table (CSV or Parquet, local or s3://) with a model; CSV out",
+				ArgsUsage: "NAME[@REF]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "input", Usage: "the table to score: a CSV (, ; or tab) or Parquet file, or an s3://bucket/key URL", Required: true},
+					&cli.StringFlag{Name: "output", Usage: "where to write the scores (CSV); default or '-': stdout"},
+					&cli.StringSliceFlag{Name: "id", Usage: "a column copied to the output before the score (repeatable, in order)"},
+					&cli.StringFlag{Name: "output-kind", Value: "response", Usage: "response (probability, count or value) or raw (the framework's raw margin)"},
+				},
+				Action: modelsPredict,
+			},
+		},
+	}
+}
+
+// openRegistry opens the registry of the --store.
+func openRegistry(c *cli.Context) (*registry.Registry, error) {
+	st, err := openStore(c)
+	if err != nil {
+		return nil, err
+	}
+	return registry.New(st, registry.Options{PrevoirVersion: Version()}), nil
+}
+
+// refArg parses a positional NAME[@REF]: a malformed one is a usage error.
+func refArg(c *cli.Context, s string) (name, ref string, err error) {
+	name, ref, err = registry.ParseRef(s)
+	if err != nil {
+		return "", "", &usageError{err: fmt.Errorf("models %s: %w", c.Command.Name, err)}
+	}
+	return name, ref, nil
+}
+
+// versionArg parses a positional NAME@VERSION (an explicit number).
+func versionArg(c *cli.Context, s string) (name string, version int, err error) {
+	name, ref, err := refArg(c, s)
+	if err != nil {
+		return "", 0, err
+	}
+	v, perr := strconv.Atoi(ref)
+	if !strings.Contains(s, "@") || perr != nil || v <= 0 {
+		return "", 0, usageErrorf("models %s: %q: want NAME@VERSION with a version number", c.Command.Name, s)
+	}
+	return name, v, nil
+}
+
+func modelsList(c *cli.Context) error {
+	if err := needArgs(c, 0, 1, "[NAME]"); err != nil {
+		return err
+	}
+	name := c.Args().First()
+	if name != "" {
+		if err := registry.ValidName(name); err != nil {
+			return &usageError{err: err}
+		}
+	}
+	reg, err := openRegistry(c)
+	if err != nil {
+		return err
+	}
+	entries, err := reg.List(c.Context, name)
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c, entries)
+	}
+	if len(entries) == 0 {
+		fmt.Fprintf(out(c), "no models in %s\n", reg.Store().URL())
+		return nil
+	}
+	tw := tabwriter.NewWriter(out(c), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tTASK\tALIASES\tCREATED")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", e.Name, e.Version, e.Kind, dash(e.Task), dash(strings.Join(e.Aliases, ",")), e.Created.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// loadCard resolves a NAME[@REF] argument and reads its card.
+func loadCard(c *cli.Context, reg *registry.Registry, arg string) (*models.Card, error) {
+	name, ref, err := refArg(c, arg)
+	if err != nil {
+		return nil, err
+	}
+	v, err := reg.Resolve(c.Context, name, ref)
+	if err != nil {
+		return nil, err
+	}
+	return reg.Card(c.Context, name, v)
+}
+
+func modelsShow(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "NAME[@REF]"); err != nil {
+		return err
+	}
+	reg, err := openRegistry(c)
+	if err != nil {
+		return err
+	}
+	card, err := loadCard(c, reg, c.Args().First())
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c, card)
+	}
+	aliases, err := reg.Aliases(c.Context, card.Name)
+	if err != nil {
+		return err
+	}
+	var mine []string
+	for a, v := range aliases {
+		if v == card.Version {
+			mine = append(mine, a)
+		}
+	}
+	sort.Strings(mine)
+	w := out(c)
+	fmt.Fprintf(w, "model:       %s@%d\n", card.Name, card.Version)
+	fmt.Fprintf(w, "kind:        %s\n", card.Kind)
+	if card.Task != "" {
+		fmt.Fprintf(w, "task:        %s\n", card.Task)
+	}
+	fmt.Fprintf(w, "output:      %s (link %s)\n", dash(card.Output), dash(card.Link))
+	fmt.Fprintf(w, "aliases:     %s\n", dash(strings.Join(mine, ", ")))
+	fmt.Fprintf(w, "created:     %s\n", card.Created.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "prevoir:     %s\n", dash(card.PrevoirVersion))
+	fmt.Fprintf(w, "schema:      %d inputs, fingerprint %s\n", len(card.Inputs.Features), card.SchemaFingerprint)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, f := range card.Inputs.Features {
+		fmt.Fprintf(tw, "  %s\t%s\n", f.Name, f.Kind)
+	}
+	tw.Flush()
+	if card.Intercept != nil {
+		fmt.Fprintf(w, "intercept:   %s\n", strconv.FormatFloat(*card.Intercept, 'g', -1, 64))
+	}
+	if len(card.Coefficients) > 0 {
+		fmt.Fprintln(w, "coefficients (standardised):")
+		order := card.Inputs.Names()
+		if card.Preprocessing != nil && len(card.Preprocessing.Features) > 0 {
+			order = card.Preprocessing.Features
+		}
+		for _, d := range order {
+			if v, ok := card.Coefficients[d]; ok {
+				fmt.Fprintf(tw, "  %s\t%s\n", d, strconv.FormatFloat(v, 'g', -1, 64))
+			}
+		}
+		tw.Flush()
+	}
+	if card.Source != nil {
+		fmt.Fprintf(w, "source:      %s, sha256 %s, %d bytes\n", card.Source.Format, card.Source.SHA256, card.Source.Size)
+	}
+	if len(card.Metrics) > 0 {
+		fmt.Fprintln(w, "metrics:")
+		keys := make([]string, 0, len(card.Metrics))
+		for k := range card.Metrics {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(tw, "  %s\t%v\n", k, card.Metrics[k])
+		}
+		tw.Flush()
+	}
+	for _, warn := range card.Warnings {
+		fmt.Fprintf(w, "warning:     %s\n", warn)
+	}
+	return nil
+}
+
+func modelsPromote(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "NAME@VERSION --alias ALIAS"); err != nil {
+		return err
+	}
+	name, ref, err := refArg(c, c.Args().First())
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(c.Args().First(), "@") {
+		return usageErrorf("models promote: %q: want NAME@VERSION", c.Args().First())
+	}
+	alias := c.String("alias")
+	if err := registry.ValidAlias(alias); err != nil {
+		return &usageError{err: fmt.Errorf("models promote: %w", err)}
+	}
+	reg, err := openRegistry(c)
+	if err != nil {
+		return err
+	}
+	v, err := reg.Resolve(c.Context, name, ref)
+	if err != nil {
+		return err
+	}
+	prev, err := reg.Promote(c.Context, name, v, alias)
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c, map[string]any{"name": name, "alias": alias, "version": v, "previous": prev})
+	}
+	switch {
+	case prev == 0:
+		fmt.Fprintf(out(c), "%s@%s -> %d\n", name, alias, v)
+	case prev == v:
+		fmt.Fprintf(out(c), "%s@%s -> %d (unchanged)\n", name, alias, v)
+	default:
+		fmt.Fprintf(out(c), "%s@%s -> %d (was %d)\n", name, alias, v, prev)
+	}
+	return nil
+}
+
+func modelsDiff(c *cli.Context) error {
+	if err := needArgs(c, 2, 2, "NAME[@REF] NAME[@REF]"); err != nil {
+		return err
+	}
+	reg, err := openRegistry(c)
+	if err != nil {
+		return err
+	}
+	a, err := loadCard(c, reg, c.Args().Get(0))
+	if err != nil {
+		return err
+	}
+	b, err := loadCard(c, reg, c.Args().Get(1))
+	if err != nil {
+		return err
+	}
+	changes, err := models.Diff(a, b)
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		if changes == nil {
+			changes = []models.Change{}
+		}
+		return printJSON(c, map[string]any{
+			"a":       fmt.Sprintf("%s@%d", a.Name, a.Version),
+			"b":       fmt.Sprintf("%s@%d", b.Name, b.Version),
+			"changes": changes,
+		})
+	}
+	w := out(c)
+	fmt.Fprintf(w, "a: %s@%d\nb: %s@%d\n", a.Name, a.Version, b.Name, b.Version)
+	if len(changes) == 0 {
+		fmt.Fprintln(w, "no differences")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIELD\tA\tB\tB-A")
+	for _, ch := range changes {
+		delta := ""
+		if fa, ok := ch.A.(float64); ok {
+			if fb, ok := ch.B.(float64); ok {
+				delta = strconv.FormatFloat(fb-fa, 'g', 6, 64)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ch.Path, showValue(ch.A), showValue(ch.B), delta)
+	}
+	return tw.Flush()
+}
+
+// showValue prints a card value in one short cell.
+func showValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "-"
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	b, _ := json.Marshal(v)
+	s := string(b)
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+func modelsRemove(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "NAME@VERSION"); err != nil {
+		return err
+	}
+	name, v, err := versionArg(c, c.Args().First())
+	if err != nil {
+		return err
+	}
+	reg, err := openRegistry(c)
+	if err != nil {
+		return err
+	}
+	if err := reg.Remove(c.Context, name, v); err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c, map[string]any{"name": name, "version": v, "removed": true})
+	}
+	fmt.Fprintf(out(c), "removed %s@%d\n", name, v)
+	return nil
+}
+
+func modelsRegister(c *cli.Context) error {
+	if err := needArgs(c, 0, 0, "--name NAME --file model.json"); err != nil {
+		return err
+	}
+	name := c.String("name")
+	if err := registry.ValidName(name); err != nil {
+		return &usageError{err: fmt.Errorf("models register: --name: %w", err)}
+	}
+	file := c.String("file")
+	var r io.Reader = os.Stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("models register: %w", err)
+		}
+		defer f.Close()
+		r = f
+	} else {
+		file = "stdin"
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxDocument+1))
+	if err != nil {
+		return fmt.Errorf("models register: %s: %w", file, err)
+	}
+	if len(data) > maxDocument {
+		return fmt.Errorf("models register: %s: larger than %d MiB", file, maxDocument>>20)
+	}
+	card, err := logistic.ParseDocument(data)
+	if err != nil {
+		return fmt.Errorf("models register: %s: %w", file, err)
+	}
+	if t := c.String("task"); t != "" {
+		card.Task = t
+	}
+	reg, err := openRegistry(c)
+	if err != nil {
+		return err
+	}
+	stored, err := reg.Register(c.Context, name, card, &registry.File{Name: "model.json", Body: bytes.NewReader(data), Size: int64(len(data))})
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c, stored)
+	}
+	fmt.Fprintf(out(c), "registered %s@%d (%s, %d inputs)\n", stored.Name, stored.Version, stored.Kind, len(stored.Inputs.Features))
+	return nil
+}
+
+func modelsPredict(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "NAME[@REF] --input FILE [--output out.csv] [--id COL...] [--output-kind response|raw]"); err != nil {
+		return err
+	}
+	name, ref, err := refArg(c, c.Args().First())
+	if err != nil {
+		return err
+	}
+	var kind models.OutputKind
+	switch k := c.String("output-kind"); k {
+	case "response", "":
+		kind = models.Response
+	case "raw":
+		kind = models.Raw
+	default:
+		return usageErrorf("models predict: --output-kind %q: want response or raw", k)
+	}
+	ids := c.StringSlice("id")
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			return usageErrorf("models predict: --id %q given twice", id)
+		}
+		seen[id] = true
+	}
+	reg, err := openRegistry(c)
+	if err != nil {
+		return err
+	}
+	v, err := reg.Resolve(c.Context, name, ref)
+	if err != nil {
+		return err
+	}
+	m, err := reg.Load(c.Context, name, v)
+	if err != nil {
+		return err
+	}
+	in, err := openInputTable(c.Context, c.String("input"))
+	if err != nil {
+		return fmt.Errorf("models predict: %w", err)
+	}
+	defer in.Close()
+	opts := models.PredictOptions{IDs: ids, Kind: kind}
+	dest := c.String("output")
+	if dest == "" || dest == "-" {
+		bw := bufio.NewWriterSize(out(c), 64<<10)
+		if _, err := models.Predict(c.Context, m, in, bw, opts); err != nil {
+			return fmt.Errorf("models predict %s@%d: %w", name, v, err)
+		}
+		return bw.Flush()
+	}
+	var rows int
+	err = writeOutputAtomic(dest, func(w io.Writer) error {
+		var err error
+		rows, err = models.Predict(c.Context, m, in, w, opts)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("models predict %s@%d: %w", name, v, err)
+	}
+	if wantJSON(c) {
+		return printJSON(c, map[string]any{"model": name, "version": v, "input": c.String("input"), "output": dest, "rows": rows})
+	}
+	fmt.Fprintf(c.App.ErrWriter, "scored %d rows with %s@%d into %s\n", rows, name, v, dest)
+	return nil
+}
+
+// openInputTable opens a table from a local path or an s3://bucket/key
+// URL.
+func openInputTable(ctx context.Context, src string) (*table.Reader, error) {
+	if stores.IsRemote(src) {
+		bucket, key, err := stores.SplitS3URL(src)
+		if err != nil {
+			return nil, err
+		}
+		if key == "" {
+			return nil, fmt.Errorf("%q: want s3://bucket/key", src)
+		}
+		st, err := openStoreURL(ctx, "s3://"+bucket)
+		if err != nil {
+			return nil, err
+		}
+		return table.OpenStore(ctx, st, key, src)
+	}
+	return table.OpenFile(src)
+}
+
+// writeOutputAtomic writes name through a temporary file in its folder,
+// renamed into place only when write succeeds: a failed prediction leaves
+// no partial output.
+func writeOutputAtomic(name string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	if err := write(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}
