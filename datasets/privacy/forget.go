@@ -129,3 +129,5 @@ func Forget(ctx context.Context, st datasets.Store, ids []string, at time.Time, 
 	}
 	return rep, nil
 }
+
+func sortStrings(s []string) { slices.Sort(s) }

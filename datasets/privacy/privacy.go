@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
@@ -130,30 +132,38 @@ func (s *Suppressions) Forgotten(customerID string) bool {
 
 // Filter returns the import-time filter: a function reporting whether a
 // line of customerID must be dropped because the customer was forgotten.
-// It answers false at once when no one was forgotten. The function is not
-// safe for concurrent use (it reuses one hasher and caches answers per
-// id); take one per goroutine.
+// It answers false at once when no one was forgotten. It is safe for
+// concurrent use (parse workers share it) and cheap on repeated ids: each
+// worker's hasher keeps a bounded cache of recent answers.
 func (s *Suppressions) Filter() func(customerID string) bool {
 	if s == nil || len(s.forgotten) == 0 {
 		return func(string) bool { return false }
 	}
-	h := hmac.New(sha256.New, s.secret)
-	var sum []byte
-	cache := map[string]bool{}
+	type state struct {
+		h     hash.Hash
+		sum   []byte
+		cache map[string]bool
+	}
+	pool := sync.Pool{New: func() any {
+		return &state{h: hmac.New(sha256.New, s.secret), cache: map[string]bool{}}
+	}}
 	return func(id string) bool {
 		if id == "" {
 			return false
 		}
-		if v, ok := cache[id]; ok {
+		st := pool.Get().(*state)
+		defer pool.Put(st)
+		if v, ok := st.cache[id]; ok {
 			return v
 		}
-		h.Reset()
-		h.Write([]byte(datasets.NormalizeID(id)))
-		sum = h.Sum(sum[:0])
-		_, v := s.forgotten[hex.EncodeToString(sum)]
-		if len(cache) < 1<<20 {
-			cache[id] = v
+		st.h.Reset()
+		st.h.Write([]byte(datasets.NormalizeID(id)))
+		st.sum = st.h.Sum(st.sum[:0])
+		_, v := s.forgotten[hex.EncodeToString(st.sum)]
+		if len(st.cache) >= 1<<16 {
+			clear(st.cache)
 		}
+		st.cache[id] = v
 		return v
 	}
 }

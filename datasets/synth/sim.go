@@ -57,9 +57,11 @@ type line struct {
 type event struct {
 	ts      int64
 	cust    int32
+	session int32 // per customer, from 1
 	product int32 // -1 for a search
 	cat     int16
 	kind    uint8
+	ch      uint8 // web or app
 }
 
 type ledgerEntry struct {
@@ -92,6 +94,7 @@ type custInfo struct {
 	repeat     float64
 	returner   float64
 	orders     int32
+	birthYear  int32
 	seenSrc    uint8    // bit k: the customer has bought pair k's source category
 	triggered  [8]int64 // per cross-sell pair: seconds of the triggering source purchase, -1 none
 	crossOrder [8]int64 // per pair: the triggered target purchase's time, -1 none (cancelled or past end)
@@ -111,6 +114,7 @@ type batch struct {
 	custs   []custInfo
 	affs    []float64 // n * categories affinities, in customer order
 	enc     [][]byte  // per-output encoded bytes (CSV text, gzip members)
+	rows    *rows     // canonical rows for the store (a fresh set per batch)
 }
 
 func (b *batch) reset(k, first, n int) {
@@ -408,6 +412,7 @@ func (s *sim) auxRows(b *batch, ci *custInfo, ls []line) {
 	endSec := int64(s.w.days) * day
 	ci.signup = max(0, ci.acq-int64(A.IntN(14*day)))
 	ci.loyalty = A.Float64() < 0.45
+	ci.birthYear = int32(min(2006, max(1930, math.Round(1980+14*A.NormFloat64()))))
 	if ci.loyalty {
 		b.ledger = append(b.ledger, ledgerEntry{ts: ci.acq, cust: ci.idx, points: 100, reason: lySignup})
 		bal := int64(100)
@@ -480,6 +485,7 @@ func (s *sim) webRows(b *batch, ci *custInfo, ls []line) {
 	W.seed(s.seed, uint64(ci.idx), streamWeb)
 	first := len(b.events)
 	endSec := int64(w.days) * day
+	var session int32
 	for i := 0; i < len(ls); {
 		j := i
 		for j < len(ls) && ls[j].ts == ls[i].ts && ls[j].seq == ls[i].seq {
@@ -493,6 +499,7 @@ func (s *sim) webRows(b *batch, ci *custInfo, ls []line) {
 		ts := o[0].ts
 		start := max(0, ts-int64(120+W.IntN(2700)))
 		k0 := len(b.events)
+		session++
 		if W.Float64() < 0.4 {
 			b.events = append(b.events, event{cust: ci.idx, product: -1, cat: int16(w.prodCat[o[0].product]), kind: evSearch})
 		}
@@ -507,7 +514,7 @@ func (s *sim) webRows(b *batch, ci *custInfo, ls []line) {
 			}
 			b.events = append(b.events, event{cust: ci.idx, product: l.product, cat: int16(c), kind: evCartAdd})
 		}
-		s.stamp(b.events[k0:], start, ts)
+		s.stamp(b.events[k0:], start, ts, session, o[0].ch)
 	}
 	// sessions without a purchase while the customer is alive
 	aliveEnd := endSec
@@ -523,6 +530,7 @@ func (s *sim) webRows(b *batch, ci *custInfo, ls []line) {
 			}
 			c := W.pick(s.affCum)
 			k0 := len(b.events)
+			session++
 			for v := 1 + W.poisson(1.2); v > 0; v-- {
 				p := w.catProds[c][w.choice[int(ci.home)*w.nc+c].draw(W)]
 				b.events = append(b.events, event{cust: ci.idx, product: p, cat: int16(c), kind: evView})
@@ -531,15 +539,19 @@ func (s *sim) webRows(b *batch, ci *custInfo, ls []line) {
 				p := b.events[len(b.events)-1].product
 				b.events = append(b.events, event{cust: ci.idx, product: p, cat: int16(c), kind: evCartAdd})
 			}
-			s.stamp(b.events[k0:], ts, min(endSec, ts+int64(60+W.IntN(1800))))
+			ch := ci.channel
+			if ch == chStore {
+				ch = chWeb
+			}
+			s.stamp(b.events[k0:], ts, min(endSec, ts+int64(60+W.IntN(1800))), session, ch)
 		}
 	}
 	es := b.events[first:]
 	slices.SortStableFunc(es, func(x, y event) int { return cmpInt64(x.ts, y.ts) })
 }
 
-// stamp gives the events increasing times in [start, end).
-func (s *sim) stamp(es []event, start, end int64) {
+// stamp gives the events of one session increasing times in [start, end).
+func (s *sim) stamp(es []event, start, end int64, session int32, ch uint8) {
 	W := s.wr
 	s.times = s.times[:0]
 	span := max(1, end-start)
@@ -549,5 +561,7 @@ func (s *sim) stamp(es []event, start, end int64) {
 	slices.Sort(s.times)
 	for i := range es {
 		es[i].ts = s.times[i]
+		es[i].session = session
+		es[i].ch = ch
 	}
 }
