@@ -919,6 +919,9 @@ func threshold(t float32) (float64, error) {
 func (r *reader) model() (*Model, error) {
 	obj := objectives[r.objective]
 	n := len(r.trees)
+	if n == 0 {
+		return nil, r.refuse("XGBoost model with no trees", "nothing to score")
+	}
 	if r.haveWeights {
 		if len(r.weightDrop) != n {
 			return nil, r.bad("dart weight_drop has %d weights for %d trees", len(r.weightDrop), n)
@@ -956,9 +959,6 @@ func (r *reader) model() (*Model, error) {
 		m.Warnings = append(m.Warnings, fmt.Sprintf(
 			"the file records best_iteration=%d (early stopping) but holds %d boosting rounds: prevoir scores every tree, as Booster.predict does",
 			r.bestIteration, rounds))
-	}
-	if n == 0 {
-		m.Warnings = append(m.Warnings, "the model has no trees: every row scores the base score")
 	}
 	return m, nil
 }
