@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/stores"
+)
+
+func init() {
+	register(datasetsCommand)
+}
+
+// datasetFlag is the --dataset flag every command reading a dataset
+// takes: the store's only dataset by default.
+func datasetFlag() cli.Flag {
+	return &cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` (default: the store's only dataset)"}
+}
+
+// resolveDataset returns the dataset named by --dataset, or the store's
+// only one; with none or several it fails with the list.
+func resolveDataset(c *cli.Context, st datasets.Store) (string, error) {
+	return datasets.ResolveDataset(c.Context, st, c.String("dataset"))
+}
+
+func datasetsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "datasets",
+		Usage: "import, list, describe and validate retail datasets",
+		Subcommands: []*cli.Command{
+			importCommand(),
+			{
+				Name:  "ls",
+				Usage: "list the datasets and their tables",
+				Action: func(c *cli.Context) error {
+					if err := needArgs(c, 0, 0, ""); err != nil {
+						return err
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					sums, err := datasets.Summaries(c.Context, st)
+					if err != nil {
+						return err
+					}
+					if wantJSON(c) {
+						return printJSON(c, sums)
+					}
+					if len(sums) == 0 {
+						fmt.Fprintf(out(c), "no datasets in %s (prevoir datasets import --name NAME SOURCE...)\n", st.URL())
+						return nil
+					}
+					tw := tabwriter.NewWriter(out(c), 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "DATASET\tTABLE\tROWS\tPARTS\tSIZE\tFROM\tTO\tTZ\tVERSION")
+					for _, d := range sums {
+						for _, t := range d.Tables {
+							from, to := "-", "-"
+							if t.Range != nil {
+								from, to = t.Range.Min.Format(time.RFC3339), t.Range.Max.Format(time.RFC3339)
+							}
+							fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\n", d.Name, t.Table, t.Rows, t.Parts, humanBytes(t.Bytes), from, to, t.TZ, t.Seq)
+						}
+					}
+					return tw.Flush()
+				},
+			},
+			{
+				Name:  "describe",
+				Usage: "summarise a dataset's rows: counts per table and line type, customers, products, time range, top products; --json prints only row-derived facts",
+				Flags: []cli.Flag{datasetFlag()},
+				Action: func(c *cli.Context) error {
+					if err := needArgs(c, 0, 0, ""); err != nil {
+						return err
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					name, err := resolveDataset(c, st)
+					if err != nil {
+						return err
+					}
+					d, err := datasets.Describe(c.Context, st, name)
+					if err != nil {
+						return err
+					}
+					if wantJSON(c) {
+						return printJSON(c, d)
+					}
+					return printDescription(out(c), c, st, name, d)
+				},
+			},
+			{
+				Name:  "validate",
+				Usage: "re-read every part of a dataset and check it against its manifest (size, SHA-256, rows, order, months)",
+				Flags: []cli.Flag{datasetFlag()},
+				Action: func(c *cli.Context) error {
+					if err := needArgs(c, 0, 0, ""); err != nil {
+						return err
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					name, err := resolveDataset(c, st)
+					if err != nil {
+						return err
+					}
+					vs, verr := datasets.Validate(c.Context, st, name)
+					if wantJSON(c) && vs != nil {
+						if err := printJSON(c, vs); err != nil {
+							return err
+						}
+						return verr
+					}
+					for _, v := range vs {
+						status := "ok"
+						if len(v.Problems) > 0 {
+							status = fmt.Sprintf("%d problems", len(v.Problems))
+						}
+						fmt.Fprintf(out(c), "%s/%s: %d parts, %d rows: %s\n", name, v.Table, v.Parts, v.Rows, status)
+						for _, p := range v.Problems {
+							fmt.Fprintf(out(c), "  %s\n", p)
+						}
+					}
+					return verr
+				},
+			},
+		},
+	}
+}
+
+func printDescription(w io.Writer, c *cli.Context, st datasets.Store, name string, d *datasets.Description) error {
+	fmt.Fprintf(w, "dataset %s in %s\n", name, st.URL())
+	if m, err := datasets.ReadManifest(c.Context, st, name, "orders"); err == nil {
+		fmt.Fprintf(w, "zone %s, currency %q, %d source files, version %d\n", m.TZ, m.Currency, len(m.Sources), m.Seq)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, t := range datasets.TableNames {
+		if n, ok := d.Tables[t]; ok {
+			fmt.Fprintf(tw, "table %s\t%d rows\n", t, n)
+		}
+	}
+	tw.Flush()
+	if _, ok := d.Tables["orders"]; !ok {
+		return nil
+	}
+	fmt.Fprintf(w, "order lines %d, orders %d, customers %d, products %d, warehouses %d\n", d.Lines, d.Orders, d.Customers, d.Products, d.Warehouses)
+	fmt.Fprintf(w, "time range %s .. %s\n", d.First, d.Last)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "LINE TYPE\tLINES\tQUANTITY\tVALUE\t")
+	for _, lt := range datasets.LineTypes {
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t\n", lt, d.LineTypes[lt], d.Quantity[lt], d.Value[lt])
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "returns share %.2f%% of sale and return lines, anonymous share %.2f%% of lines\n", 100*d.ReturnsShare, 100*d.AnonymousShare)
+	if len(d.TopProducts) > 0 {
+		fmt.Fprintln(w, "top products by sale lines:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, p := range d.TopProducts {
+			fmt.Fprintf(tw, "  %s\t%d lines\t%g units\n", p.ProductID, p.Lines, p.Quantity)
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+func importCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "import order history (or another table) from CSV, TSV, whitespace, gzip or Parquet files, folders or s3:// prefixes",
+		ArgsUsage: "SOURCE...",
+		Description: `Reads every SOURCE (a file, a folder, or an s3:// prefix) into the dataset's table
+as zstd Parquet parts with a new manifest version. Atomic: on any error nothing changes.
+
+A mapping names the source column of each canonical column:
+  --map customer_id=CustomerID,order_id=InvoiceNo,timestamp=InvoiceDate,product_id=StockCode,quantity=Quantity,unit_price=UnitPrice,warehouse=Country
+or by position in a headerless file: --map customer_id=#1. A source column named like a
+canonical column maps to it without --map. See docs/DATA.md for the schema and the time rules.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Aliases: []string{"dataset"}, Usage: "dataset `NAME` to import into (default: the store's only dataset)"},
+			&cli.StringFlag{Name: "table", Value: "orders", Usage: "canonical table: " + strings.Join(datasets.TableNames, ", ")},
+			&cli.StringSliceFlag{Name: "map", Usage: "canonical=SOURCE[,...]: source column of a canonical column (SOURCE: header name, or #N)"},
+			&cli.StringFlag{Name: "map-file", Usage: "`FILE` of canonical=SOURCE lines ('#' starts a comment)"},
+			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `C`: ',', ';', '|', 'tab' (default ',', tab for .tsv)"},
+			&cli.BoolFlag{Name: "whitespace", Usage: "fields are separated by runs of spaces or tabs"},
+			&cli.BoolFlag{Name: "no-header", Usage: "the files have no header line (map with #N)"},
+			&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUT` of time columns, e.g. 02/01/06 for DD/MM/YY (default: ISO 8601 only)"},
+			&cli.StringFlag{Name: "tz", Value: "UTC", Usage: "IANA `ZONE` for times without an offset, and for what a DATE means"},
+			&cli.StringFlag{Name: "currency", Usage: "the dataset's currency `CODE` (ISO 4217), recorded"},
+			&cli.StringFlag{Name: "mode", Value: "append", Usage: "append (skip files already imported) or replace"},
+			&cli.IntFlag{Name: "max-bad-rows", Value: 0, Usage: "bad lines to skip before failing"},
+			&cli.StringFlag{Name: "rejects", Usage: "write bad lines to `FILE` (CSV)"},
+			&cli.StringFlag{Name: "fee-codes", Usage: "product codes of fee lines, comma-separated, '*' suffix for a prefix (default " + strings.Join(datasets.DefaultFeeCodes, ",") + ")"},
+			&cli.StringFlag{Name: "adjustment-codes", Usage: "product codes of adjustment lines (default " + strings.Join(datasets.DefaultAdjustmentCodes, ",") + ")"},
+			&cli.StringFlag{Name: "cancel-prefix", Usage: "order ids starting with this are cancellations (returns)"},
+		},
+		Action: runImport,
+	}
+}
+
+func runImport(c *cli.Context) error {
+	if err := needArgs(c, 1, -1, "SOURCE..."); err != nil {
+		return err
+	}
+	opts := datasets.ImportOptions{
+		Table:      c.String("table"),
+		NoHeader:   c.Bool("no-header"),
+		TimeFormat: c.String("time-format"),
+		TZ:         c.String("tz"),
+		Currency:   c.String("currency"),
+		MaxBadRows: c.Int("max-bad-rows"),
+	}
+	switch c.String("mode") {
+	case "append":
+	case "replace":
+		opts.Replace = true
+	default:
+		return usageErrorf("import: --mode %q: append or replace", c.String("mode"))
+	}
+	if err := datasets.CheckTimeLayout(opts.TimeFormat); err != nil {
+		return usageErrorf("import: --time-format: %v", err)
+	}
+	if _, err := datasets.LoadZone(opts.TZ); err != nil {
+		return usageErrorf("import: --tz: %v", err)
+	}
+	if c.Bool("whitespace") {
+		if c.IsSet("delimiter") {
+			return usageErrorf("import: --whitespace and --delimiter are exclusive")
+		}
+		opts.Format.Whitespace = true
+	} else if d := c.String("delimiter"); d != "" {
+		switch d {
+		case "tab", `\t`, "\t":
+			opts.Format.Delimiter = '\t'
+		default:
+			if len(d) != 1 || d == `"` || d == "\n" || d == "\r" {
+				return usageErrorf("import: --delimiter %q: want one character such as ',' ';' '|' or 'tab'", d)
+			}
+			opts.Format.Delimiter = d[0]
+		}
+	}
+	m := map[string]string{}
+	if f := c.String("map-file"); f != "" {
+		if err := readMapFile(f, m); err != nil {
+			return usageErrorf("import: --map-file: %v", err)
+		}
+	}
+	for _, item := range c.StringSlice("map") {
+		if err := parseMapping(item, m); err != nil {
+			return usageErrorf("import: --map: %v", err)
+		}
+	}
+	opts.Map = m
+	codes := func(s string) []string {
+		out := []string{}
+		for _, c := range strings.Split(s, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	if c.IsSet("fee-codes") {
+		opts.LineTypes.FeeCodes = codes(c.String("fee-codes"))
+	}
+	if c.IsSet("adjustment-codes") {
+		opts.LineTypes.AdjustmentCodes = codes(c.String("adjustment-codes"))
+	}
+	opts.LineTypes.CancelPrefix = c.String("cancel-prefix")
+
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	name := c.String("name")
+	if name == "" {
+		name, err = datasets.ResolveDataset(c.Context, st, "")
+		if err != nil {
+			if errors.Is(err, datasets.ErrNoDataset) {
+				return usageErrorf("import: --name is required: %v", err)
+			}
+			return err
+		}
+	} else if err := datasets.ValidDatasetName(name); err != nil {
+		return usageErrorf("import: --name: %v", err)
+	}
+	opts.Dataset = name
+
+	var sources []datasets.SourceFile
+	for _, a := range c.Args().Slice() {
+		var got []datasets.SourceFile
+		if stores.IsRemote(a) {
+			bucket, prefix, err := stores.SplitS3URL(a)
+			if err != nil {
+				return err
+			}
+			src, err := openStoreURL(c.Context, "s3://"+bucket)
+			if err != nil {
+				return err
+			}
+			got, err = datasets.StoreSources(c.Context, src, "s3://"+bucket, prefix)
+			if err != nil {
+				return err
+			}
+		} else {
+			got, err = datasets.LocalSources([]string{a})
+			if err != nil {
+				return err
+			}
+		}
+		sources = append(sources, got...)
+	}
+	if f := c.String("rejects"); f != "" {
+		rf, err := os.Create(f)
+		if err != nil {
+			return err
+		}
+		defer rf.Close()
+		bw := bufio.NewWriter(rf)
+		defer bw.Flush()
+		opts.Rejects = bw
+	}
+	start := time.Now()
+	res, err := datasets.Import(c.Context, st, sources, opts)
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c, res)
+	}
+	w := out(c)
+	skipped := 0
+	for _, f := range res.Files {
+		if f.Skipped != "" {
+			skipped++
+		}
+	}
+	el := time.Since(start)
+	if res.Manifest == nil {
+		fmt.Fprintf(w, "nothing to import into %s/%s: all %d files already imported (same path and SHA-256)\n", res.Dataset, res.Table, skipped)
+		return nil
+	}
+	fmt.Fprintf(w, "imported %d rows from %d files into %s/%s in %s (%.0f rows/s): %d rejected, %d suppressed, %d files skipped as already imported\n",
+		res.Rows, len(res.Files)-skipped, res.Dataset, res.Table, el.Round(time.Millisecond), float64(res.Rows)/el.Seconds(), res.Rejected, res.Suppressed, skipped)
+	fmt.Fprintf(w, "%s/%s version %d: %d rows in %d parts (%d new)\n", res.Dataset, res.Table, res.Manifest.Seq, res.Manifest.Rows, len(res.Manifest.Parts), res.Parts)
+	return nil
+}
+
+// parseMapping adds "canonical=SOURCE[,canonical=SOURCE...]" to m.
+func parseMapping(s string, m map[string]string) error {
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(item, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return fmt.Errorf("%q: want canonical=SOURCE (e.g. customer_id=CustomerID or customer_id=#1)", item)
+		}
+		if prev, dup := m[k]; dup && prev != v {
+			return fmt.Errorf("%s is mapped twice (%s and %s)", k, prev, v)
+		}
+		m[k] = v
+	}
+	return nil
+}
+
+// readMapFile reads canonical=SOURCE lines; SOURCE may contain commas.
+func readMapFile(path string, m map[string]string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return fmt.Errorf("%s:%d: want canonical=SOURCE", path, i+1)
+		}
+		m[k] = v
+	}
+	return nil
+}

@@ -1,0 +1,271 @@
+package datasets
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+)
+
+// TextFormat says how a delimited text source splits into records and
+// fields.
+type TextFormat struct {
+	// Delimiter separates fields (',' for CSV, '\t' for TSV). Fields may
+	// be quoted with '"' (RFC 4180: "" inside quotes is one quote, and a
+	// quoted field may span lines).
+	Delimiter byte
+	// Whitespace splits fields on runs of spaces and tabs instead, ignoring
+	// leading and trailing blanks; quotes are not special.
+	Whitespace bool
+}
+
+var errUnterminatedQuote = errors.New("unterminated quoted field")
+
+// splitter splits records of a delimited text into fields. Fields are
+// substrings of the input (no copy) except quoted fields with an escaped
+// quote. A trailing '\r' (CRLF files) is dropped from each record; blank
+// records are reported so callers can skip them. Not safe for concurrent
+// use.
+type splitter struct {
+	format TextFormat
+	fields []string
+	buf    []byte
+}
+
+// next splits the record that starts at s[pos]. It returns the position
+// after the record (after its '\n'), the number of '\n' the record spans
+// (0 for a last record without newline), and whether the record is blank.
+// The fields are in sp.fields until the next call. An unterminated quote
+// consumes the rest of s and returns errUnterminatedQuote.
+func (sp *splitter) next(s string, pos int) (end, newlines int, blank bool, err error) {
+	sp.fields = sp.fields[:0]
+	nl := strings.IndexByte(s[pos:], '\n')
+	var rec string
+	if nl < 0 {
+		rec, end = s[pos:], len(s)
+	} else {
+		rec, end, newlines = s[pos:pos+nl], pos+nl+1, 1
+	}
+	if sp.format.Whitespace {
+		rec = strings.TrimSuffix(rec, "\r")
+		sp.splitBlanks(rec)
+		return end, newlines, len(sp.fields) == 0, nil
+	}
+	if strings.IndexByte(rec, '"') < 0 {
+		rec = strings.TrimSuffix(rec, "\r")
+		if rec == "" {
+			return end, newlines, true, nil
+		}
+		d := sp.format.Delimiter
+		for {
+			i := strings.IndexByte(rec, d)
+			if i < 0 {
+				sp.fields = append(sp.fields, rec)
+				break
+			}
+			sp.fields = append(sp.fields, rec[:i])
+			rec = rec[i+1:]
+		}
+		return end, newlines, false, nil
+	}
+	return sp.quoted(s, pos)
+}
+
+func (sp *splitter) splitBlanks(rec string) {
+	i := 0
+	for i < len(rec) {
+		for i < len(rec) && (rec[i] == ' ' || rec[i] == '\t' || rec[i] == '\r') {
+			i++
+		}
+		if i == len(rec) {
+			break
+		}
+		j := i
+		for j < len(rec) && rec[j] != ' ' && rec[j] != '\t' && rec[j] != '\r' {
+			j++
+		}
+		sp.fields = append(sp.fields, rec[i:j])
+		i = j
+	}
+}
+
+// quoted is the slow path for a record that holds a quote character.
+func (sp *splitter) quoted(s string, pos int) (end, newlines int, blank bool, err error) {
+	d := sp.format.Delimiter
+	i := pos
+	for {
+		// At the start of a field.
+		if i < len(s) && s[i] == '"' {
+			i++
+			start := i
+			escaped := false
+			sp.buf = sp.buf[:0]
+			for {
+				j := strings.IndexByte(s[i:], '"')
+				if j < 0 {
+					newlines += strings.Count(s[i:], "\n")
+					sp.fields = append(sp.fields, s[start:])
+					return len(s), newlines, false, errUnterminatedQuote
+				}
+				newlines += strings.Count(s[i:i+j], "\n")
+				if i+j+1 < len(s) && s[i+j+1] == '"' {
+					sp.buf = append(sp.buf, s[start:i+j+1]...)
+					escaped = true
+					i += j + 2
+					start = i
+					continue
+				}
+				var f string
+				if escaped {
+					sp.buf = append(sp.buf, s[start:i+j]...)
+					f = string(sp.buf)
+				} else {
+					f = s[start : i+j]
+				}
+				i += j + 1
+				// Text between the closing quote and the delimiter is kept
+				// (lenient, like a spreadsheet).
+				k := i
+				for k < len(s) && s[k] != d && s[k] != '\n' {
+					k++
+				}
+				tail := s[i:k]
+				if k == len(s) || s[k] == '\n' {
+					tail = strings.TrimSuffix(tail, "\r")
+				}
+				if tail != "" {
+					f += tail
+				}
+				i = k
+				sp.fields = append(sp.fields, f)
+				break
+			}
+		} else {
+			k := i
+			for k < len(s) && s[k] != d && s[k] != '\n' {
+				k++
+			}
+			f := s[i:k]
+			if k == len(s) || s[k] == '\n' {
+				f = strings.TrimSuffix(f, "\r")
+			}
+			sp.fields = append(sp.fields, f)
+			i = k
+		}
+		if i >= len(s) {
+			return len(s), newlines, false, nil
+		}
+		if s[i] == '\n' {
+			return i + 1, newlines + 1, false, nil
+		}
+		i++ // delimiter
+	}
+}
+
+// chunkReader cuts a text stream into chunks that end on record
+// boundaries, so each can be parsed independently. With quoting, a
+// boundary is a '\n' outside quotes, counted from the chunk's start.
+type chunkReader struct {
+	r      io.Reader
+	quotes bool
+	delim  byte
+	size   int
+	buf    []byte // carried-over bytes not yet returned
+	eof    bool
+	err    error
+}
+
+func newChunkReader(r io.Reader, format TextFormat, size int) *chunkReader {
+	return &chunkReader{r: r, quotes: !format.Whitespace, delim: format.Delimiter, size: size}
+}
+
+// next returns the next chunk (whole records), or io.EOF. A read error is
+// returned with the bytes read before it still delivered first.
+func (c *chunkReader) next() ([]byte, error) {
+	for {
+		if cut := c.cut(); cut > 0 {
+			out := make([]byte, cut)
+			copy(out, c.buf[:cut])
+			c.buf = append(c.buf[:0], c.buf[cut:]...)
+			return out, nil
+		}
+		if c.err != nil {
+			// A broken stream (truncated gzip): the bytes after the last
+			// complete line are not a record.
+			c.buf = nil
+			return nil, c.err
+		}
+		if c.eof {
+			if len(c.buf) > 0 {
+				out := c.buf
+				c.buf = nil
+				return out, nil
+			}
+			return nil, io.EOF
+		}
+		c.fill()
+	}
+}
+
+// fill reads at least one more block into buf.
+func (c *chunkReader) fill() {
+	want := c.size
+	if len(c.buf) >= want {
+		want = 2 * len(c.buf) // a record longer than a chunk
+	}
+	if cap(c.buf) < want {
+		nb := make([]byte, len(c.buf), want)
+		copy(nb, c.buf)
+		c.buf = nb
+	}
+	for len(c.buf) < cap(c.buf) && !c.eof && c.err == nil {
+		n, err := c.r.Read(c.buf[len(c.buf):cap(c.buf)])
+		c.buf = c.buf[:len(c.buf)+n]
+		if err == io.EOF {
+			c.eof = true
+		} else if err != nil {
+			c.err = err
+		}
+	}
+}
+
+// cut returns the length of the longest prefix of buf made of whole
+// records, when buf is full enough to cut (or 0).
+func (c *chunkReader) cut() int {
+	if len(c.buf) < c.size && !c.eof && c.err == nil {
+		return 0
+	}
+	if !c.quotes || bytes.IndexByte(c.buf, '"') < 0 {
+		return bytes.LastIndexByte(c.buf, '\n') + 1
+	}
+	// The same state machine as splitter: a quote opens a quoted field
+	// only at the start of a field.
+	last, in, start := 0, false, true
+	buf := c.buf
+	for i := 0; i < len(buf); i++ {
+		b := buf[i]
+		if in {
+			if b == '"' {
+				if i+1 < len(buf) && buf[i+1] == '"' {
+					i++
+				} else {
+					in = false
+				}
+			}
+			continue
+		}
+		switch {
+		case b == '"' && start:
+			in = true
+		case b == c.delim:
+			start = true
+			continue
+		case b == '\n':
+			last = i + 1
+			start = true
+			continue
+		}
+		start = false
+	}
+	return last
+}

@@ -1,0 +1,552 @@
+package datasets
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// WriterOptions configures a Writer. Zero fields take the defaults.
+type WriterOptions struct {
+	// Dataset is the dataset the table belongs to (required).
+	Dataset string
+	// Run names this writer's parts: part-<Run>-<n>.parquet. The default,
+	// NewRunID(), is unique; a deterministic producer (the generator)
+	// derives its own from its inputs.
+	Run string
+	// SpillRows is how many rows are buffered before they are sorted and
+	// written as parts, one per month present (default 1<<19). Memory is
+	// proportional to it, never to the number of rows written.
+	SpillRows int
+	// RowGroupRows bounds the rows of one Parquet row group (default 1<<17).
+	RowGroupRows int
+	// Parallelism is how many parts are encoded at once (default GOMAXPROCS).
+	Parallelism int
+	// Level is the zstd level (default zstd.SpeedFastest).
+	Level zstd.Level
+}
+
+// NewRunID returns a fresh run id: the UTC time to the second and random
+// hex, so run ids sort by time and never collide.
+func NewRunID() string {
+	var b [3]byte
+	rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Writer writes the rows of one table as sorted, month-partitioned
+// Parquet parts, then commits them with a manifest. Rows are buffered up
+// to SpillRows; each spill sorts its rows by (key, time, input order) and
+// writes one part per UTC month. The same rows written in the same order
+// with the same options give byte-identical parts.
+//
+// Nothing is visible to readers before Commit; Abort deletes every part
+// written. A Writer is not safe for concurrent use, though it encodes
+// parts on background goroutines.
+type Writer[T any] struct {
+	st   Store
+	t    *Table[T]
+	opts WriterOptions
+
+	batches  [][]T
+	cur      []T
+	buffered int
+	nextPart int
+
+	sem    chan struct{} // encoders
+	flight chan struct{} // spills in flight
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	parts   []Part
+	written []string
+	err     error
+	done    bool
+}
+
+const copyBatch = 8192
+
+// NewWriter returns a Writer for table t of opts.Dataset in st.
+func NewWriter[T any](st Store, t *Table[T], opts WriterOptions) (*Writer[T], error) {
+	if err := ValidDatasetName(opts.Dataset); err != nil {
+		return nil, err
+	}
+	if opts.Run == "" {
+		opts.Run = NewRunID()
+	}
+	if err := ValidKey("x/part-" + opts.Run); err != nil || strings.Contains(opts.Run, "/") {
+		return nil, fmt.Errorf("writer: run id %q: not usable in a key", opts.Run)
+	}
+	if opts.SpillRows <= 0 {
+		opts.SpillRows = 1 << 19
+	}
+	if opts.RowGroupRows <= 0 {
+		opts.RowGroupRows = 1 << 17
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = runtime.GOMAXPROCS(0)
+	}
+	if opts.Level == 0 {
+		opts.Level = zstd.SpeedFastest
+	}
+	return &Writer[T]{
+		st: st, t: t, opts: opts,
+		sem:    make(chan struct{}, opts.Parallelism),
+		flight: make(chan struct{}, 2),
+	}, nil
+}
+
+// Run returns the writer's run id.
+func (w *Writer[T]) Run() string { return w.opts.Run }
+
+func (w *Writer[T]) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *Writer[T]) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+}
+
+// Write buffers a copy of rows, spilling parts when SpillRows is reached.
+func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
+	if w.done {
+		return errors.New("writer: write after commit or abort")
+	}
+	for len(rows) > 0 {
+		if w.cur == nil {
+			w.cur = make([]T, 0, copyBatch)
+		}
+		n := min(len(rows), cap(w.cur)-len(w.cur))
+		w.cur = append(w.cur, rows[:n]...)
+		rows = rows[n:]
+		w.buffered += n
+		if len(w.cur) == cap(w.cur) {
+			w.batches = append(w.batches, w.cur)
+			w.cur = nil
+		}
+		if w.buffered >= w.opts.SpillRows {
+			if err := w.spill(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return w.failed()
+}
+
+// writeOwned buffers rows without copying: the writer owns them now.
+func (w *Writer[T]) writeOwned(ctx context.Context, rows []T) error {
+	if len(rows) == 0 {
+		return w.failed()
+	}
+	if len(w.cur) > 0 {
+		w.batches = append(w.batches, w.cur)
+		w.cur = nil
+	}
+	w.batches = append(w.batches, rows)
+	w.buffered += len(rows)
+	if w.buffered >= w.opts.SpillRows {
+		return w.spill(ctx)
+	}
+	return w.failed()
+}
+
+// sortEntry locates one buffered row with its sort key.
+type sortEntry struct {
+	key    string
+	prefix uint64
+	ts     int64
+	b, o   uint32
+}
+
+func keyPrefix(s string) uint64 {
+	var p uint64
+	n := min(len(s), 8)
+	for i := 0; i < n; i++ {
+		p |= uint64(s[i]) << (56 - 8*i)
+	}
+	return p
+}
+
+func cmpEntry(a, b sortEntry) int {
+	switch {
+	case a.prefix != b.prefix:
+		if a.prefix < b.prefix {
+			return -1
+		}
+		return 1
+	case a.key != b.key:
+		return strings.Compare(a.key, b.key)
+	case a.ts != b.ts:
+		if a.ts < b.ts {
+			return -1
+		}
+		return 1
+	case a.b != b.b:
+		if a.b < b.b {
+			return -1
+		}
+		return 1
+	case a.o != b.o:
+		if a.o < b.o {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+type monthGroup struct {
+	month   string
+	key     string
+	entries []sortEntry
+}
+
+// spill hands the buffered rows to a background goroutine that sorts and
+// writes them as one part per month.
+func (w *Writer[T]) spill(ctx context.Context) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	if len(w.cur) > 0 {
+		w.batches = append(w.batches, w.cur)
+		w.cur = nil
+	}
+	batches := w.batches
+	w.batches, w.buffered = nil, 0
+	if len(batches) == 0 {
+		return nil
+	}
+	// Group by month now, so part numbers follow the input, not timing.
+	byMonth := map[int32]*monthGroup{}
+	lastDay, lastMonth := int64(-1<<62), int32(0)
+	for bi, batch := range batches {
+		for oi := range batch {
+			r := &batch[oi]
+			ts := w.t.Time(r)
+			var m int32
+			if w.t.Partitioned() {
+				day := floorDiv(ts, 86_400_000_000)
+				if day != lastDay {
+					y, mo, _ := civilFromDays(day)
+					lastDay, lastMonth = day, int32(y*100+mo)
+				}
+				m = lastMonth
+			}
+			g := byMonth[m]
+			if g == nil {
+				g = &monthGroup{}
+				byMonth[m] = g
+			}
+			k := w.t.key(r)
+			g.entries = append(g.entries, sortEntry{key: k, prefix: keyPrefix(k), ts: ts, b: uint32(bi), o: uint32(oi)})
+		}
+	}
+	months := make([]int32, 0, len(byMonth))
+	for m := range byMonth {
+		months = append(months, m)
+	}
+	slices.Sort(months)
+	groups := make([]*monthGroup, len(months))
+	for i, m := range months {
+		g := byMonth[m]
+		w.nextPart++
+		name := fmt.Sprintf("part-%s-%05d.parquet", w.opts.Run, w.nextPart)
+		if w.t.Partitioned() {
+			g.month = fmt.Sprintf("%04d-%02d", m/100, m%100)
+			g.key = TablePrefix(w.opts.Dataset, w.t.Name) + "month=" + g.month + "/" + name
+		} else {
+			g.key = TablePrefix(w.opts.Dataset, w.t.Name) + name
+		}
+		groups[i] = g
+	}
+	select {
+	case w.flight <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() { <-w.flight }()
+		var gw sync.WaitGroup
+		for _, g := range groups {
+			w.sem <- struct{}{}
+			gw.Add(1)
+			go func() {
+				defer gw.Done()
+				defer func() { <-w.sem }()
+				if w.failed() != nil {
+					return
+				}
+				if err := w.writePart(ctx, batches, g); err != nil {
+					w.fail(err)
+				}
+			}()
+		}
+		gw.Wait()
+	}()
+	return nil
+}
+
+var partBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, g *monthGroup) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	slices.SortFunc(g.entries, cmpEntry)
+	buf := partBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer partBuffers.Put(buf)
+	pw := parquet.NewGenericWriter[T](buf,
+		parquet.Compression(&zstd.Codec{Level: w.opts.Level}),
+		parquet.MaxRowsPerRowGroup(int64(w.opts.RowGroupRows)),
+		parquet.CreatedBy("prevoir", "", ""),
+		parquet.KeyValueMetadata("prevoir.table", w.t.Name),
+		parquet.KeyValueMetadata("prevoir.sorted_by", w.t.KeyColumn+","+w.t.TimeColumn),
+	)
+	tmp := make([]T, 0, 1024)
+	var keys int64
+	prev := ""
+	for i, e := range g.entries {
+		if i == 0 || e.key != prev {
+			keys++
+			prev = e.key
+		}
+		tmp = append(tmp, batches[e.b][e.o])
+		if len(tmp) == cap(tmp) {
+			if _, err := pw.Write(tmp); err != nil {
+				return fmt.Errorf("write %s: %w", g.key, err)
+			}
+			clear(tmp)
+			tmp = tmp[:0]
+		}
+	}
+	if _, err := pw.Write(tmp); err != nil {
+		return fmt.Errorf("write %s: %w", g.key, err)
+	}
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", g.key, err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	p := Part{Key: g.key, Month: g.month, Rows: int64(len(g.entries)), Bytes: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:]), Keys: keys}
+	if w.t.Partitioned() && len(g.entries) > 0 {
+		lo, hi := g.entries[0].ts, g.entries[0].ts
+		for _, e := range g.entries {
+			lo, hi = min(lo, e.ts), max(hi, e.ts)
+		}
+		tlo, thi := FromMicros(lo), FromMicros(hi)
+		p.MinTime, p.MaxTime = &tlo, &thi
+	}
+	w.mu.Lock()
+	w.written = append(w.written, g.key)
+	w.mu.Unlock()
+	if _, err := w.st.Put(ctx, g.key, bytes.NewReader(buf.Bytes()), int64(buf.Len()), PutOptions{IfAbsent: true, ContentType: "application/vnd.apache.parquet"}); err != nil {
+		return fmt.Errorf("write %s: %w", g.key, err)
+	}
+	w.mu.Lock()
+	w.parts = append(w.parts, p)
+	w.mu.Unlock()
+	return nil
+}
+
+// Flush writes every buffered row as parts and waits for them.
+func (w *Writer[T]) Flush(ctx context.Context) error {
+	if err := w.spill(ctx); err != nil {
+		w.wg.Wait()
+		return err
+	}
+	w.wg.Wait()
+	return w.failed()
+}
+
+// Parts returns the parts written so far, sorted by key.
+func (w *Writer[T]) Parts() []Part {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := append([]Part(nil), w.parts...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// Abort waits for background writes and deletes every part written, so
+// the store is as it was. It is safe after a failed Commit and runs even
+// when ctx is cancelled.
+func (w *Writer[T]) Abort(ctx context.Context) error {
+	w.wg.Wait()
+	w.done = true
+	ctx = context.WithoutCancel(ctx)
+	w.mu.Lock()
+	keys := w.written
+	w.written = nil
+	w.mu.Unlock()
+	var first error
+	for _, k := range keys {
+		if err := w.st.Delete(ctx, k); err != nil && first == nil {
+			first = fmt.Errorf("abort: delete %s: %w", k, err)
+		}
+	}
+	return first
+}
+
+// CommitOptions says how a Writer's parts become the table's next version.
+type CommitOptions struct {
+	// Base is the table's current manifest as read before writing, or nil
+	// for a new table. The commit fails with ErrConflict if another run
+	// committed since.
+	Base *Manifest
+	// Replace makes the new version hold only this writer's parts and
+	// Sources; otherwise they are added to Base's.
+	Replace bool
+	// Drop lists keys of Base's parts to leave out (forget rewrites them).
+	Drop map[string]bool
+	// Operation is recorded in the manifest (import-append, generate, ...).
+	Operation string
+	// Sources are the source files read (appended to Base's unless Replace).
+	Sources []Source
+	// TZ, Currency, Columns and LineTypes are recorded (see Manifest).
+	TZ        string
+	Currency  string
+	Columns   []string
+	LineTypes *LineTypeRules
+	// Now is the commit time (default time.Now).
+	Now time.Time
+}
+
+// Commit flushes, then makes the written parts visible: the table's next
+// manifest version, written after every part. If Commit fails before the
+// manifest is swapped, it aborts (deletes the parts) and the table is
+// unchanged.
+func (w *Writer[T]) Commit(ctx context.Context, c CommitOptions) (*Manifest, error) {
+	if w.done {
+		return nil, errors.New("writer: commit after commit or abort")
+	}
+	if err := w.Flush(ctx); err != nil {
+		w.Abort(ctx)
+		return nil, err
+	}
+	m := w.manifest(c)
+	committed, err := commitManifest(ctx, w.st, c.Base, m)
+	if err != nil {
+		if !committed {
+			w.Abort(ctx)
+			return nil, err
+		}
+		w.done = true
+		return m, err
+	}
+	w.done = true
+	return m, nil
+}
+
+func (w *Writer[T]) manifest(c CommitOptions) *Manifest {
+	now := c.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	m := &Manifest{
+		FormatVersion: FormatVersion,
+		Dataset:       w.opts.Dataset,
+		Table:         w.t.Name,
+		Seq:           1,
+		Run:           w.opts.Run,
+		Operation:     c.Operation,
+		CreatedAt:     now.UTC().Truncate(time.Second),
+		TZ:            c.TZ,
+		Currency:      c.Currency,
+		Schema:        w.t.Columns(),
+		Columns:       c.Columns,
+		LineTypes:     c.LineTypes,
+		Parts:         []Part{},
+		Sources:       []Source{},
+	}
+	if m.TZ == "" {
+		m.TZ = "UTC"
+	}
+	if m.Columns == nil {
+		m.Columns = w.t.columnNames()
+	}
+	if c.Base != nil {
+		m.Seq = c.Base.Seq + 1
+		m.Previous = HistoryKey(c.Base.Dataset, c.Base.Table, c.Base.Seq)
+		if !c.Replace {
+			for _, p := range c.Base.Parts {
+				if !c.Drop[p.Key] {
+					m.Parts = append(m.Parts, p)
+				}
+			}
+			m.Sources = append(m.Sources, c.Base.Sources...)
+		}
+	}
+	m.Parts = append(m.Parts, w.Parts()...)
+	sort.Slice(m.Parts, func(i, j int) bool { return m.Parts[i].Key < m.Parts[j].Key })
+	m.Sources = append(m.Sources, c.Sources...)
+	for _, p := range m.Parts {
+		m.Rows += p.Rows
+		if p.MinTime == nil {
+			continue
+		}
+		if m.TimeRange == nil {
+			m.TimeRange = &TimeRange{Min: *p.MinTime, Max: *p.MaxTime}
+			continue
+		}
+		if p.MinTime.Before(m.TimeRange.Min) {
+			m.TimeRange.Min = *p.MinTime
+		}
+		if p.MaxTime.After(m.TimeRange.Max) {
+			m.TimeRange.Max = *p.MaxTime
+		}
+	}
+	return m
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// civilFromDays converts days since 1970-01-01 to a proleptic Gregorian
+// date (Howard Hinnant's algorithm).
+func civilFromDays(z int64) (y, m, d int) {
+	z += 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era = (z - 146096) / 146097
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	yy := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = int(doy - (153*mp+2)/5 + 1)
+	m = int(mp + 3)
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		yy++
+	}
+	return int(yy), m, d
+}
