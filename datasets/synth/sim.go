@@ -254,9 +254,16 @@ func (s *sim) customer(b *batch, idx int) {
 	// a trigger stays valid after it.
 	t, trig, regular := a, -1, true
 	nextReg := T
+	lastTs := int64(-1)
 	for seq := int32(1); ; seq++ {
 		d := int(t)
 		ts := int64(d)*day + s.timeOfDay(L)
+		// Orders keep the process's order within a day, so a dropout is
+		// the last order.
+		if ts <= lastTs {
+			ts = min(lastTs+60, int64(w.days)*day-1)
+		}
+		lastTs = ts
 		if seq == 1 {
 			ci.acq = ts
 		}
