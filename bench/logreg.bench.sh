@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Logistic regression fit time: prevoir (train.Fit, Newton and L-BFGS)
 # beside scikit-learn (newton-cholesky and lbfgs) on the same matrices, in
-# one run. Writes a markdown section to $1 (default bench/out/logreg.md).
+# one run, data set by data set (anchor, then prevoir) so that both see
+# the same machine load. Writes a markdown section to $1 (default
+# bench/out/logreg.md).
 #
 #   bash bench/logreg.bench.sh [out.md]
 #   REPEATS=5 DATASETS=dense32,dense128,bank bash bench/logreg.bench.sh
@@ -14,11 +16,18 @@ repeats=${REPEATS:-5}
 datasets=${DATASETS:-dense32,dense128,bank}
 anchor=../shared/bench/anchor_logreg.py
 python=${PYTHON:-/usr/bin/python3}
+threads=$(nproc)
 
-# scikit-learn first: it also makes the matrices (under $data, not in the repository).
-OPENBLAS_NUM_THREADS=$(nproc) OMP_NUM_THREADS=$(nproc) "$python" "$anchor" \
-	--datasets "$datasets" --solvers newton-cholesky,lbfgs --repeats "$repeats" \
-	--data-dir "$data" --results-dir "$data/results" >&2
+mkdir -p "$data"
 go build -o "$data/logreg-bench" ./bench/logreg
-"$data/logreg-bench" -data "$data" -datasets "$datasets" -repeats "$repeats" -markdown "$out" >&2
+runs="$data/prevoir-runs.jsonl"
+: > "$runs"
+for ds in ${datasets//,/ }; do
+	# scikit-learn first: it also makes the matrices (under $data, never in the repository).
+	OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads "$python" "$anchor" \
+		--datasets "$ds" --solvers newton-cholesky,lbfgs --repeats "$repeats" \
+		--data-dir "$data" --results-dir "$data/results" >&2
+	"$data/logreg-bench" -data "$data" -datasets "$ds" -repeats "$repeats" -json | tee -a "$runs" >&2
+done
+"$data/logreg-bench" -data "$data" -report "$runs" -markdown "$out"
 cat "$out"

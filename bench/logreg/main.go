@@ -129,7 +129,19 @@ func main() {
 	asJSON := flag.Bool("json", false, "print JSON lines instead of text")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the fits to this file")
 	markdown := flag.String("markdown", "", "write a markdown section comparing with the anchor's results (in -data) to this file")
+	report := flag.String("report", "", "fit nothing: read the runs from this file of -json lines and write -markdown")
 	flag.Parse()
+	if *report != "" {
+		runs, err := readRuns(*report)
+		if err == nil {
+			err = os.WriteFile(*markdown, []byte(markdownSection(*dir, runs, *tol)), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "logreg:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -204,6 +216,22 @@ func main() {
 	}
 }
 
+func readRuns(path string) ([]run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var runs []run
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r run
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
+
 // anchorRun is the part of anchor_logreg.py's result file we show.
 type anchorRun struct {
 	Median   float64   `json:"fit_s_median"`
@@ -228,7 +256,7 @@ func readAnchor(dir, name, solver string) *anchorRun {
 func markdownSection(dir string, runs []run, tol float64) string {
 	var b strings.Builder
 	b.WriteString("## Logistic regression fit (`train.Fit`) beside scikit-learn\n\n")
-	b.WriteString("Same design matrices in the same run (`bench/logreg.bench.sh`: `../shared/bench/anchor_logreg.py` makes them and times scikit-learn, then `bench/logreg` times prevoir). ")
+	b.WriteString("Same design matrices in the same run (`bench/logreg.bench.sh`: for each data set, `../shared/bench/anchor_logreg.py` makes the matrices and times scikit-learn, then `bench/logreg` times prevoir). ")
 	fmt.Fprintf(&b, "C = 1, no standardisation (the anchor's matrices as they are); prevoir stops at max |gradient| <= %g (absolute, sum-scale objective); ", tol)
 	b.WriteString("scikit-learn at tol 1e-8 (newton-cholesky's tolerance is on the gradient divided by n; lbfgs stops on SciPy's relative-reduction rule first). ")
 	b.WriteString("Seconds are medians of the repeats; fit only, data already in memory. Ratio = prevoir newton / scikit-learn newton-cholesky (target <= 1.5).\n\n")
