@@ -14,7 +14,7 @@ mkdir -p "$(dirname "$out")"
 data=${LOGREG_DATA:-/tmp/bench-data/logreg}
 repeats=${REPEATS:-5}
 datasets=${DATASETS:-dense32,dense128,bank}
-anchor=../shared/bench/anchor_logreg.py
+anchor=${ANCHOR:-../shared/bench/anchor_logreg.py}
 python=${PYTHON:-/usr/bin/python3}
 threads=$(nproc)
 
