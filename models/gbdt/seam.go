@@ -146,3 +146,6 @@ func converter(f Format) Converter {
 	defer convMu.RUnlock()
 	return converters[f]
 }
+
+// HasConverter reports whether a Converter is registered for f.
+func HasConverter(f Format) bool { return converter(f) != nil }

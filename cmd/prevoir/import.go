@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/gbdt"
+	"github.com/prevoir/prevoir/models/gbdt/xgbjson"
+	"github.com/prevoir/prevoir/models/registry"
+)
+
+func init() {
+	// XGBoost JSON/UBJSON through package xgbjson, unless it registers
+	// itself with gbdt (then this adapter steps aside).
+	for _, f := range []gbdt.Format{gbdt.FormatXGBoostJSON, gbdt.FormatXGBoostUBJSON} {
+		if !gbdt.HasConverter(f) {
+			gbdt.RegisterConverter(f, convertXGBoostJSON)
+		}
+	}
+}
+
+// taskSchema returns a task's current feature schema for --task. It is a
+// variable so that the features command group can provide it; until then
+// --task is refused with a pointer to --schema.
+var taskSchema = func(ctx context.Context, c *cli.Context, task string) (*features.Schema, error) {
+	return nil, fmt.Errorf("--task %s: task feature schemas are not available in this build yet; give the schema with --schema FILE", task)
+}
+
+// maxSchemaFile bounds a --schema file.
+const maxSchemaFile = 16 << 20
+
+// modelsImportCommand is `prevoir models import`: the models command group
+// lists it among its subcommands.
+func modelsImportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "import a LightGBM or XGBoost model file as a new version, checked and bound to a feature schema",
+		ArgsUsage: " ",
+		Description: `The format is read from the file's bytes (--format only confirms it):
+LightGBM text (v2, v3, v4) and dump_model() JSON, XGBoost JSON and UBJSON,
+XGBoost binary up to 0.90. Every size inside the file is checked against
+the file and the limits before anything is allocated; a file that is not a
+supported model is refused with what it looks like. Features bind by the
+file's names (reordering columns if needed), or by position when the file
+has none (LightGBM Column_<i>, XGBoost f<i>). With --reference, the import
+fails unless every score is within --tolerance * max(1, |framework|) of
+the file's "prediction" column. See docs/GBDT.md.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "the model's name in the registry", Required: true},
+			&cli.StringFlag{Name: "file", Usage: "the model file", Required: true},
+			&cli.StringFlag{Name: "task", Usage: "bind to this task's current feature schema (churn, ...)"},
+			&cli.StringFlag{Name: "schema", Usage: `bind to this schema: a JSON array of {"name": ..., "kind": "numeric"|"categorical"}`},
+			&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, lgb-text, lgb-json, xgb-bin, xgb-json or xgb-ubj"},
+			&cli.StringFlag{Name: "reference", Usage: `a CSV of feature columns and a "prediction" column the framework computed`},
+			&cli.StringFlag{Name: "reference-kind", Value: "response", Usage: `what "prediction" holds: response or raw`},
+			&cli.Float64Flag{Name: "tolerance", Value: gbdt.DefaultTolerance, Usage: "reference check: |prevoir - framework| <= tolerance * max(1, |framework|)"},
+			&cli.StringFlag{Name: "max-bytes", Value: "256MiB", Usage: "the largest model file read (B, KiB, MiB, GiB)"},
+			&cli.StringFlag{Name: "objective", Usage: "the objective, only for files that do not name one (old LightGBM JSON dumps): binary, regression, poisson, gamma, tweedie"},
+			&cli.IntFlag{Name: "iterations", Usage: "score with only the first N trees (LightGBM num_iteration, XGBoost ntree_limit); 0 = all"},
+		},
+		Action: modelsImport,
+	}
+}
+
+func modelsImport(c *cli.Context) error {
+	if err := needArgs(c, 0, 0, "--name NAME --file F (--task T | --schema S)"); err != nil {
+		return err
+	}
+	name := c.String("name")
+	if err := registry.ValidName(name); err != nil {
+		return &usageError{err: fmt.Errorf("models import: --name: %w", err)}
+	}
+	task, schemaPath := c.String("task"), c.String("schema")
+	if (task == "") == (schemaPath == "") {
+		return usageErrorf("models import: give exactly one of --task and --schema")
+	}
+	maxBytes, err := parseBytes(c.String("max-bytes"))
+	if err != nil {
+		return usageErrorf("models import: --max-bytes: %v", err)
+	}
+	format := gbdt.Format(c.String("format"))
+	switch format {
+	case gbdt.FormatAuto, gbdt.FormatLightGBMText, gbdt.FormatLightGBMJSON, gbdt.FormatXGBoostBinary, gbdt.FormatXGBoostJSON, gbdt.FormatXGBoostUBJSON:
+	default:
+		return usageErrorf("models import: --format %q: want auto, lgb-text, lgb-json, xgb-bin, xgb-json or xgb-ubj", format)
+	}
+	opts := gbdt.Options{
+		Format:     format,
+		Task:       task,
+		Objective:  c.String("objective"),
+		Iterations: c.Int("iterations"),
+		Limits:     gbdt.Limits{MaxBytes: maxBytes},
+		Tolerance:  c.Float64("tolerance"),
+	}
+	if !(opts.Tolerance >= 0) {
+		return usageErrorf("models import: --tolerance %v: want a number >= 0", opts.Tolerance)
+	}
+	switch k := c.String("reference-kind"); k {
+	case "response":
+	case "raw":
+		opts.ReferenceKind = models.Raw
+	default:
+		return usageErrorf("models import: --reference-kind %q: want response or raw", k)
+	}
+	if schemaPath != "" {
+		if opts.Schema, err = readSchemaFile(schemaPath); err != nil {
+			return fmt.Errorf("models import: --schema %s: %w", schemaPath, err)
+		}
+	} else if opts.Schema, err = taskSchema(c.Context, c, task); err != nil {
+		return fmt.Errorf("models import: %w", err)
+	}
+	if ref := c.String("reference"); ref != "" {
+		rf, err := os.Open(ref)
+		if err != nil {
+			return fmt.Errorf("models import: --reference: %w", err)
+		}
+		defer rf.Close()
+		opts.Reference, opts.ReferenceName = rf, filepath.Base(ref)
+	}
+	path := c.String("file")
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("models import: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("models import: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("models import: %s is not a regular file", path)
+	}
+	m, err := gbdt.Import(c.Context, f, st.Size(), opts)
+	if err != nil {
+		return fmt.Errorf("models import %s: %w", path, err)
+	}
+	card := m.Card()
+	reg, err := openRegistry(c)
+	if err != nil {
+		return err
+	}
+	file := &registry.File{Name: storedFileName(gbdt.Format(card.Source.Format)), Body: io.NewSectionReader(f, 0, st.Size()), Size: st.Size()}
+	stored, err := reg.Register(c.Context, name, card, file)
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c, stored)
+	}
+	w := out(c)
+	s := stored.Source
+	fmt.Fprintf(w, "imported %s@%d: %s %s (%s, %s), %d trees, %d inputs, link %s, output %s\n",
+		stored.Name, stored.Version, stored.Kind, s.Format, s.Objective, s.Booster, s.Trees, len(stored.Inputs.Features), stored.Link, stored.Output)
+	if rc := s.Reference; rc != nil {
+		fmt.Fprintf(w, "reference check %s: %d rows, max |diff| %.3g, max relative %.3g (tolerance %g): passed\n", rc.File, rc.Rows, rc.MaxDiff, rc.MaxRel, rc.Tolerance)
+	}
+	for _, warn := range stored.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+	return nil
+}
+
+// storedFileName names the model file in the version folder.
+func storedFileName(f gbdt.Format) string {
+	switch f {
+	case gbdt.FormatLightGBMText:
+		return "model.txt"
+	case gbdt.FormatLightGBMJSON, gbdt.FormatXGBoostJSON:
+		return "model.json"
+	case gbdt.FormatXGBoostUBJSON:
+		return "model.ubj"
+	}
+	return "model.bin"
+}
+
+// readSchemaFile reads an ordered JSON array of features.
+func readSchemaFile(path string) (*features.Schema, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSchemaFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSchemaFile {
+		return nil, fmt.Errorf("larger than %d MiB", maxSchemaFile>>20)
+	}
+	var fs []features.Feature
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fs); err != nil {
+		return nil, fmt.Errorf(`want a JSON array of {"name": ..., "kind": "numeric"|"categorical"}: %w`, err)
+	}
+	s := &features.Schema{Features: fs}
+	if len(fs) == 0 {
+		return nil, errors.New("no features")
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseBytes reads 256MiB, 1GiB, 512KiB or a plain byte count.
+func parseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if v, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = strings.TrimSpace(v), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q: want a positive size such as 256MiB", s)
+	}
+	return n * mult, nil
+}
+
+// convertXGBoostJSON adapts package xgbjson to gbdt's converter seam.
+func convertXGBoostJSON(ctx context.Context, r io.ReaderAt, size int64, lim gbdt.Limits) (*gbdt.Converted, error) {
+	b := make([]byte, size) // size <= lim.MaxBytes, checked by gbdt.Import
+	if _, err := r.ReadAt(b, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	xm, err := xgbjson.Read(b, xgbjson.Limits{MaxTrees: lim.MaxTrees, MaxLeaves: lim.MaxLeaves, MaxNodes: lim.MaxNodes, MaxFeatures: lim.MaxFeatures})
+	if err != nil {
+		return nil, err
+	}
+	c := &gbdt.Converted{
+		Kind: models.KindXGBoost, Version: xm.Version, Booster: xm.Booster, Objective: xm.Objective,
+		Link: xm.Link, Output: xm.Output, NumFeatures: xm.NumFeatures, FeatureNames: xm.FeatureNames,
+		Float32Inputs: true, BaseMargin: xm.BaseMargin, Warnings: xm.Warnings,
+		Trees: make([]gbdt.Tree, len(xm.Trees)),
+	}
+	for i, t := range xm.Trees {
+		c.Trees[i] = gbdt.Tree{SplitFeature: t.SplitFeature, Threshold: t.Threshold, DecisionType: t.DecisionType,
+			LeftChild: t.LeftChild, RightChild: t.RightChild, LeafValue: t.LeafValue}
+	}
+	return c, nil
+}
