@@ -59,7 +59,16 @@ const DefaultStore = "./prevoir-data"
 var (
 	registryMu sync.Mutex
 	registered []func() *cli.Command
+	subs       = map[string][]func() *cli.Command{}
 )
+
+// registerSub adds a subcommand to the top-level command group parent,
+// so a group's subcommands can live in several files.
+func registerSub(parent string, f func() *cli.Command) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	subs[parent] = append(subs[parent], f)
+}
 
 // register adds a top-level command. Each command group lives in its own
 // file and registers itself from init, so groups are added without
@@ -112,6 +121,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	registryMu.Lock()
 	for _, f := range registered {
 		app.Commands = append(app.Commands, f())
+	}
+	for _, c := range app.Commands {
+		for _, f := range subs[c.Name] {
+			c.Subcommands = append(c.Subcommands, f())
+		}
+		sort.SliceStable(c.Subcommands, func(i, j int) bool { return c.Subcommands[i].Name < c.Subcommands[j].Name })
 	}
 	registryMu.Unlock()
 	sort.Slice(app.Commands, func(i, j int) bool { return app.Commands[i].Name < app.Commands[j].Name })
