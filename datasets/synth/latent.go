@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"strconv"
 	"strings"
@@ -371,4 +372,25 @@ func parseLatent(hdr, rec []string) (*LatentCustomer, error) {
 		}
 	}
 	return c, err
+}
+
+// LatentFor returns the latent truth of one customer of dataset name, or
+// nil if the dataset has no latent truth or no such customer.
+func LatentFor(ctx context.Context, st datasets.Store, name, customerID string) (*LatentCustomer, error) {
+	var found *LatentCustomer
+	errFound := errors.New("found")
+	err := ReadLatentCustomers(ctx, st, name, func(c *LatentCustomer) error {
+		if c.CustomerID == customerID {
+			found = c
+			return errFound
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil && !errors.Is(err, errFound) {
+		return nil, err
+	}
+	return found, nil
 }
