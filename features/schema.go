@@ -22,6 +22,9 @@ type Feature struct {
 	Kind        Kind   `json:"kind"`
 	Nullable    bool   `json:"nullable,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Type is the stored type in a feature table (int64, double), empty
+	// when unknown; it does not change the Fingerprint.
+	Type string `json:"type,omitempty"`
 }
 
 // Schema is an ordered list of features. Its order is the column order a

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/table"
+	"github.com/prevoir/prevoir/features"
+)
+
+func init() {
+	register(featuresCommand)
+}
+
+func featuresCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "features",
+		Usage: "build, list, describe and export point-in-time feature tables",
+		Subcommands: []*cli.Command{
+			featuresBuildCommand(),
+			{
+				Name:  "commit",
+				Usage: "write the manifest of a sharded build once every shard has written its parts",
+				Flags: []cli.Flag{
+					datasetFlag(),
+					&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task"},
+					&cli.StringFlag{Name: "as-of", Usage: "the build's as_of `DATE` (or \"entities\")", Required: true},
+					&cli.StringFlag{Name: "spec", Usage: "the spec `HASH` the shard builds printed", Required: true},
+					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true},
+				},
+				Action: func(c *cli.Context) error {
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					ds, err := resolveDataset(c, st)
+					if err != nil {
+						return err
+					}
+					m, err := features.Commit(c.Context, st, ds, c.String("task"), c.String("as-of"), c.String("spec"), c.Int("shards"), time.Now())
+					if err != nil {
+						return err
+					}
+					if wantJSON(c) {
+						return printJSON(c, map[string]any{"manifest": m.Key(), "rows": m.Rows, "shards": m.Shards, "spec": m.Spec})
+					}
+					fmt.Fprintf(out(c), "committed %s: %d rows from %d shards\n", m.Key(), m.Rows, m.Shards)
+					return nil
+				},
+			},
+			{
+				Name:  "ls",
+				Usage: "list the committed feature tables",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "dataset", Usage: "only this dataset's tables"}},
+				Action: func(c *cli.Context) error {
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					tabs, err := features.List(c.Context, st, c.String("dataset"))
+					if err != nil {
+						return err
+					}
+					if wantJSON(c) {
+						if tabs == nil {
+							tabs = []features.Table{}
+						}
+						return printJSON(c, tabs)
+					}
+					if len(tabs) == 0 {
+						fmt.Fprintf(out(c), "no feature tables in %s (prevoir features build --task churn --as-of DATE)\n", st.URL())
+						return nil
+					}
+					tw := tabwriter.NewWriter(out(c), 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "DATASET\tTASK\tAS_OF\tSPEC\tSET\tLABELS\tROWS\tBUILT")
+					for _, t := range tabs {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%d\t%s\n", t.Dataset, t.Task, t.AsOf, t.Spec, t.Set, t.Labels, t.Rows, t.Created.Format(time.RFC3339))
+					}
+					return tw.Flush()
+				},
+			},
+			{
+				Name:  "describe",
+				Usage: "row count, schema and per-feature min, mean, max and null share; --json prints only row-derived facts",
+				Flags: tableFlags(),
+				Action: func(c *cli.Context) error {
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					m, err := lookupTable(c, st)
+					if err != nil {
+						return err
+					}
+					d, err := features.Describe(c.Context, st, m)
+					if err != nil {
+						return err
+					}
+					if wantJSON(c) {
+						return printJSON(c, d)
+					}
+					w := out(c)
+					fmt.Fprintf(w, "%s\n%s %s as of %s, spec %s (%s, lookback %s", m.Key(), m.Dataset, m.Task, m.AsOf, m.Spec, m.Params.FeatureSet, m.Params.Lookback)
+					if m.Params.Horizon != "" {
+						fmt.Fprintf(w, ", horizon %s", m.Params.Horizon)
+					}
+					fmt.Fprintf(w, "): %d rows\n", d.Rows)
+					if m.Balance != nil {
+						fmt.Fprintf(w, "label %s: %d positive, %d negative (rate %.4f): %s\n", m.Label, m.Balance.Positives, m.Balance.Negatives, m.Balance.Rate, m.LabelMeaning)
+					}
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "FEATURE\tTYPE\tMIN\tMEAN\tMAX\tNULLS")
+					for _, f := range d.Features {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f%%\n", f.Name, f.Type, num(f.Min), num(f.Mean), num(f.Max), 100*f.NullShare)
+					}
+					return tw.Flush()
+				},
+			},
+			{
+				Name:      "export",
+				Usage:     "write a feature table as CSV (nulls empty), to FILE or stdout",
+				ArgsUsage: "[FILE]",
+				Flags:     tableFlags(),
+				Action: func(c *cli.Context) error {
+					if err := needArgs(c, 0, 1, "[FILE]"); err != nil {
+						return err
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					m, err := lookupTable(c, st)
+					if err != nil {
+						return err
+					}
+					w := out(c)
+					if c.Args().Len() == 1 {
+						f, err := os.Create(c.Args().First())
+						if err != nil {
+							return err
+						}
+						defer f.Close()
+						w = f
+					}
+					bw := bufio.NewWriterSize(w, 1<<20)
+					if err := features.WriteCSV(c.Context, st, m, bw); err != nil {
+						return err
+					}
+					return bw.Flush()
+				},
+			},
+		},
+	}
+}
+
+func num(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	x := *p
+	if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(x, 'g', 6, 64)
+}
+
+func tableFlags() []cli.Flag {
+	return []cli.Flag{
+		datasetFlag(),
+		&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task"},
+		&cli.StringFlag{Name: "as-of", Usage: "as_of `DATE` of the table (or \"entities\")", Required: true},
+		&cli.StringFlag{Name: "spec", Usage: "spec `HASH` (default: the latest built)"},
+	}
+}
+
+func lookupTable(c *cli.Context, st datasets.Store) (*features.Manifest, error) {
+	ds, err := resolveDataset(c, st)
+	if err != nil {
+		return nil, err
+	}
+	return features.Latest(c.Context, st, ds, c.String("task"), c.String("as-of"), c.String("spec"))
+}
+
+func featuresBuildCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "build",
+		Usage: "build a point-in-time feature table as of a date (or one per cutoff, or per entity row)",
+		Description: "Features use only facts strictly before as_of; labels look at [as_of, as_of + horizon) and are refused when that passes the data's end.\n" +
+			"The table goes to features/<dataset>/<task>/<as_of>/<spec>/; the spec (a hash of everything that changes the rows) is printed.",
+		Flags: []cli.Flag{
+			datasetFlag(),
+			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: churn"},
+			&cli.StringFlag{Name: "as-of", Usage: "cutoff `DATE` (00:00 in the dataset's zone); the latest with --cutoffs"},
+			&cli.StringFlag{Name: "horizon", Value: "90d", Usage: "label window `SPAN` (Nd or Nw)"},
+			&cli.StringFlag{Name: "lookback", Value: "365d", Usage: "history the features read, `SPAN`"},
+			&cli.BoolFlag{Name: "labels", Usage: "add the label column"},
+			&cli.StringFlag{Name: "feature-set", Value: features.SetChurn, Usage: "columns: churn, or rfm-anchor (the DuckDB anchor's columns and names)"},
+			&cli.IntFlag{Name: "cutoffs", Value: 1, Usage: "build `K` tables, as_of - k*step for k = 0..K-1, and a training-set manifest"},
+			&cli.StringFlag{Name: "step", Usage: "`SPAN` between cutoffs"},
+			&cli.StringFlag{Name: "entities", Usage: "table `FILE` (CSV or Parquet) of customer_id, as_of[, label]: one row each, as of its own time"},
+			&cli.StringFlag{Name: "shard", Usage: "`i/n`: build only the customers with FNV-1a64(customer_id) mod n = i; then features commit"},
+			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists"},
+		},
+		Action: func(c *cli.Context) error {
+			o := features.Options{Task: c.String("task"), AsOf: c.String("as-of"), Labels: c.Bool("labels"), FeatureSet: c.String("feature-set"), Force: c.Bool("force")}
+			var err error
+			if o.Horizon, err = datasets.ParseSpan(c.String("horizon")); err != nil {
+				return usageErrorf("--horizon: %v", err)
+			}
+			if o.Lookback, err = datasets.ParseSpan(c.String("lookback")); err != nil {
+				return usageErrorf("--lookback: %v", err)
+			}
+			if s := c.String("shard"); s != "" {
+				i, n, ok := strings.Cut(s, "/")
+				o.Shard, err = strconv.Atoi(i)
+				var err2 error
+				o.Shards, err2 = strconv.Atoi(n)
+				if !ok || err != nil || err2 != nil || o.Shards < 1 || o.Shard < 0 || o.Shard >= o.Shards {
+					return usageErrorf("--shard %q: want i/n with 0 <= i < n", s)
+				}
+				if o.Shards == 1 {
+					o.Shards = 0
+				}
+			}
+			if f := c.String("entities"); f != "" {
+				r, err := table.OpenFile(f)
+				if err != nil {
+					return err
+				}
+				o.Entities, err = features.ReadEntities(r)
+				r.Close()
+				if err != nil {
+					return err
+				}
+				if o.Entities == nil {
+					o.Entities = []features.EntityRow{}
+				}
+			} else if o.AsOf == "" {
+				return usageErrorf("features build: --as-of DATE is required (or --entities FILE)")
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			if o.Dataset, err = resolveDataset(c, st); err != nil {
+				return err
+			}
+			if k := c.Int("cutoffs"); k != 1 || c.String("step") != "" {
+				step := datasets.Span{}
+				if s := c.String("step"); s != "" {
+					if step, err = datasets.ParseSpan(s); err != nil {
+						return usageErrorf("--step: %v", err)
+					}
+				}
+				ts, key, err := features.BuildTrainingSet(c.Context, st, o, k, step)
+				if err != nil {
+					return err
+				}
+				if wantJSON(c) {
+					return printJSON(c, map[string]any{"training_set": key, "spec": ts.Spec, "tables": ts.Tables, "rows": ts.Rows})
+				}
+				fmt.Fprintf(out(c), "spec %s\ntraining set %s: %d tables, %d rows\n", ts.Spec, key, len(ts.Tables), ts.Rows)
+				for _, t := range ts.Tables {
+					reused := ""
+					if t.Reused {
+						reused = " (reused)"
+					}
+					fmt.Fprintf(out(c), "  %s  %d rows%s\n", t.AsOf, t.Rows, reused)
+				}
+				return nil
+			}
+			res, err := features.Build(c.Context, st, o)
+			if err != nil {
+				if errors.Is(err, features.ErrCensored) {
+					return usageErrorf("%v", err)
+				}
+				return err
+			}
+			if wantJSON(c) {
+				return printJSON(c, res)
+			}
+			switch {
+			case res.Reused:
+				fmt.Fprintf(out(c), "spec %s\nreused %s: %d rows (identical inputs; --force rebuilds)\n", res.Spec, res.Prefix, res.Rows)
+			case !res.Committed:
+				fmt.Fprintf(out(c), "spec %s\nshard %d/%d: %d rows under %s; commit with: prevoir features commit --dataset %s --task %s --as-of %s --spec %s --shards %d\n",
+					res.Spec, res.Shard, res.Shards, res.Rows, res.Prefix, res.Dataset, res.Task, res.AsOf, res.Spec, res.Shards)
+			default:
+				fmt.Fprintf(out(c), "spec %s\nbuilt %s: %d rows\n", res.Spec, res.Prefix, res.Rows)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,754 @@
+package features
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/privacy"
+	"github.com/prevoir/prevoir/datasets/table"
+)
+
+// Tasks.
+const (
+	// TaskChurn builds one row per customer: will they buy again within
+	// the horizon?
+	TaskChurn = "churn"
+)
+
+// Default spans.
+var (
+	DefaultHorizon  = datasets.Span{Days: 90}
+	DefaultLookback = datasets.Span{Days: 365}
+)
+
+// AsOfEntities is the as_of folder of a table whose rows carry their own
+// cutoffs (--entities).
+const AsOfEntities = "entities"
+
+// ErrCensored is returned (wrapped) when a label window passes the end of
+// the data: a censored label is a wrong label.
+var ErrCensored = errors.New("label window passes the end of the data")
+
+// ErrShardsMissing is returned (wrapped) by Commit when a shard has not
+// written its parts.
+var ErrShardsMissing = errors.New("shards missing")
+
+// EntityRow is one row of an entity table: a customer, the instant to
+// compute its features as of, and optionally a label brought along.
+type EntityRow struct {
+	CustomerID string
+	AsOf       string // a DATE (00:00 in the dataset's zone) or an RFC 3339 instant
+	Label      string // empty when the table has no label column
+}
+
+// Options describe a feature table to build. Zero fields take defaults.
+type Options struct {
+	// Dataset is the dataset to read (required; see datasets.ResolveDataset).
+	Dataset string
+	// Task is the task (default TaskChurn).
+	Task string
+	// AsOf is the cutoff: a DATE (2011-09-01, 00:00 in the dataset's zone)
+	// or an RFC 3339 instant. Required unless Entities is set.
+	AsOf string
+	// Horizon is the label window's length (default 90d); Lookback how
+	// much history the features read (default 365d).
+	Horizon  datasets.Span
+	Lookback datasets.Span
+	// Labels adds the label column; refused (ErrCensored) when as_of +
+	// horizon passes the dataset's last timestamp.
+	Labels bool
+	// FeatureSet selects the columns: SetChurn (default) or SetRFMAnchor.
+	FeatureSet string
+	// Entities, when not nil, gives the rows to build, each as of its own
+	// instant (as_of folder "entities").
+	Entities []EntityRow
+	// Shard and Shards split the customers by FNV-1a 64 of the id's UTF-8
+	// bytes mod Shards; a shard build writes its parts and a receipt,
+	// Commit writes the manifest. Shards 0 or 1 builds everything and
+	// commits at once.
+	Shard, Shards int
+	// Force rebuilds a table that exists with the same spec and inputs;
+	// by default it is reused.
+	Force bool
+	// Now is the build time recorded (default time.Now).
+	Now func() time.Time
+}
+
+// Result is what Build did.
+type Result struct {
+	Dataset string `json:"dataset"`
+	Task    string `json:"task"`
+	AsOf    string `json:"as_of"`
+	Spec    string `json:"spec"`
+	// Prefix is the table's folder.
+	Prefix string `json:"prefix"`
+	// Reused is true when an identical committed table was found.
+	Reused bool `json:"reused"`
+	// Committed is true when the manifest was written (unsharded builds).
+	Committed bool  `json:"committed"`
+	Shard     int   `json:"shard"`
+	Shards    int   `json:"shards"`
+	Rows      int64 `json:"rows"`
+	// Manifest is the committed table (nil for a shard build).
+	Manifest *Manifest `json:"-"`
+}
+
+// ShardOf returns the shard of a customer id among n: FNV-1a 64 of the
+// id's UTF-8 bytes, mod n. In SQL terms: fnv1a64(customer_id) % n with
+// the 64-bit offset basis 14695981039346656037 and prime 1099511628211,
+// computed on unsigned 64-bit integers.
+func ShardOf(customerID string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return int(fnv64([]byte(customerID)) % uint64(n))
+}
+
+// datasetInputs are the dataset tables a build reads.
+type datasetInputs struct {
+	orders, events, loyalty *datasets.Manifest
+	inputs                  []Input
+}
+
+func readInputs(ctx context.Context, st datasets.Store, dataset string) (*datasetInputs, error) {
+	in := &datasetInputs{}
+	for _, tab := range []string{"orders", "events", "loyalty"} {
+		b, err := datasets.ReadAll(ctx, st, datasets.ManifestKey(dataset, tab))
+		if errors.Is(err, fs.ErrNotExist) {
+			if tab == "orders" {
+				return nil, fmt.Errorf("dataset %s has no orders table: %w", dataset, err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s/%s: %w", dataset, tab, err)
+		}
+		var m datasets.Manifest
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("dataset %s/%s manifest: %w", dataset, tab, err)
+		}
+		if m.FormatVersion > datasets.FormatVersion {
+			return nil, fmt.Errorf("dataset %s/%s manifest: %w", dataset, tab, datasets.ErrFormatVersion)
+		}
+		sum := sha256.Sum256(b)
+		in.inputs = append(in.inputs, Input{Table: tab, Seq: m.Seq, SHA256: hex.EncodeToString(sum[:]), Rows: m.Rows})
+		switch tab {
+		case "orders":
+			in.orders = &m
+		case "events":
+			in.events = &m
+		case "loyalty":
+			in.loyalty = &m
+		}
+	}
+	return in, nil
+}
+
+// plan is a resolved build.
+type plan struct {
+	opts     Options
+	in       *datasetInputs
+	loc      *time.Location
+	asOfName string
+	asOfTime *time.Time
+	params   Params
+	spec     string
+	prefix   string
+	defs     []featureDef
+	cols     []Column
+	label    string
+	meaning  string
+	cutoffs  []*cutoff
+	// entity mode: targets, sorted by (customer, as_of), pre-created
+	entities []entityTarget
+}
+
+type entityTarget struct {
+	cust  string
+	cut   *cutoff
+	label *int64
+}
+
+func (o *Options) defaults() error {
+	if o.Task == "" {
+		o.Task = TaskChurn
+	}
+	if o.Task != TaskChurn {
+		return fmt.Errorf("task %q: not available (tasks: churn)", o.Task)
+	}
+	if o.Horizon.Days == 0 {
+		o.Horizon = DefaultHorizon
+	}
+	if o.Lookback.Days == 0 {
+		o.Lookback = DefaultLookback
+	}
+	if o.FeatureSet == "" {
+		o.FeatureSet = SetChurn
+	}
+	if o.FeatureSet != SetChurn && o.FeatureSet != SetRFMAnchor {
+		return fmt.Errorf("feature set %q: want %s or %s", o.FeatureSet, SetChurn, SetRFMAnchor)
+	}
+	if o.Shards <= 1 {
+		o.Shards, o.Shard = 1, 0
+	}
+	if o.Shard < 0 || o.Shard >= o.Shards {
+		return fmt.Errorf("shard %d/%d: want 0 <= i < n", o.Shard, o.Shards)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
+
+func newPlan(ctx context.Context, st datasets.Store, o Options) (*plan, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	in, err := readInputs(ctx, st, o.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := in.orders.Zone()
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{opts: o, in: in, loc: loc}
+	p.params = Params{Task: o.Task, FeatureSet: o.FeatureSet, Version: churnVersion, Lookback: o.Lookback.String(),
+		Labels: o.Labels, Events: in.events != nil && o.FeatureSet == SetChurn, Loyalty: in.loyalty != nil && o.FeatureSet == SetChurn}
+	if o.Labels {
+		p.params.Horizon = o.Horizon.String()
+	}
+	entityLabels := false
+	if o.Entities != nil {
+		p.asOfName = AsOfEntities
+		h := sha256.New()
+		byInstant := map[int64]*cutoff{}
+		for i, e := range o.Entities {
+			id := datasets.NormalizeID(e.CustomerID)
+			if id == "" {
+				return nil, fmt.Errorf("entities row %d: empty customer_id", i+1)
+			}
+			t, err := datasets.ParseDate(e.AsOf, loc)
+			if err != nil {
+				return nil, fmt.Errorf("entities row %d: as_of: %w", i+1, err)
+			}
+			c := byInstant[t.UnixMicro()]
+			if c == nil {
+				c = newCutoff(t, loc, o.Lookback, o.Horizon)
+				byInstant[t.UnixMicro()] = c
+				p.cutoffs = append(p.cutoffs, c)
+			}
+			et := entityTarget{cust: id, cut: c}
+			if e.Label != "" {
+				v, err := strconv.ParseFloat(e.Label, 64)
+				if err != nil || (v != 0 && v != 1) {
+					return nil, fmt.Errorf("entities row %d: label %q: want 0 or 1", i+1, e.Label)
+				}
+				iv := int64(v)
+				et.label = &iv
+				entityLabels = true
+			}
+			fmt.Fprintf(h, "%s\x00%d\x00%s\n", id, t.UnixMicro(), e.Label)
+			p.entities = append(p.entities, et)
+		}
+		if entityLabels && o.Labels {
+			return nil, errors.New("entities bring their own labels: leave --labels out")
+		}
+		p.params.Entities = hex.EncodeToString(h.Sum(nil))[:16]
+		slices.SortStableFunc(p.entities, func(a, b entityTarget) int {
+			if c := strings.Compare(a.cust, b.cust); c != 0 {
+				return c
+			}
+			return cmpInt(a.cut.asOf, b.cut.asOf)
+		})
+	} else {
+		if o.AsOf == "" {
+			return nil, errors.New("as_of is required (a date such as 2011-09-01)")
+		}
+		t, err := datasets.ParseDate(o.AsOf, loc)
+		if err != nil {
+			return nil, err
+		}
+		p.asOfName = asOfName(t, loc)
+		p.asOfTime = &t
+		p.cutoffs = []*cutoff{newCutoff(t, loc, o.Lookback, o.Horizon)}
+	}
+	if o.Labels {
+		if err := checkCensoring(in.orders, p.cutoffs, loc, o.Horizon); err != nil {
+			return nil, err
+		}
+	}
+	p.spec = p.params.Spec()
+	p.prefix = Prefix(o.Dataset, o.Task, p.asOfName, p.spec)
+	p.defs = churnDefs(o.FeatureSet, p.params.Events, p.params.Loyalty, o.Entities != nil)
+	p.cols = []Column{{Name: "customer_id", Type: "string", Description: "customer identifier, as stored in the dataset", Role: "id"}}
+	if o.Entities != nil {
+		p.cols = append(p.cols, Column{Name: "as_of", Type: "timestamp", Description: "the row's cutoff: features use only facts strictly before it", Role: "id"})
+	}
+	for _, d := range p.defs {
+		p.cols = append(p.cols, Column{Name: d.Name, Type: d.typ, Kind: d.Kind, Nullable: d.Nullable, Description: d.Description, Role: "feature"})
+	}
+	switch {
+	case entityLabels:
+		p.label, p.meaning = "label", "the label brought by the entity table"
+	case o.Labels && o.FeatureSet == SetRFMAnchor:
+		p.label, p.meaning = "label", fmt.Sprintf("1 when the customer has a sale line in [as_of, as_of + %s): 1 - churn", o.Horizon)
+	case o.Labels:
+		p.label, p.meaning = "churn", fmt.Sprintf("1 when the customer has no sale line in [as_of, as_of + %s)", o.Horizon)
+	}
+	if p.label != "" {
+		p.cols = append(p.cols, Column{Name: p.label, Type: "int64", Description: p.meaning, Role: "label"})
+	}
+	return p, nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// asOfName is the folder name of a cutoff: its date when it is 00:00 in
+// the dataset's zone, else the UTC instant.
+func asOfName(t time.Time, loc *time.Location) string {
+	l := t.In(loc)
+	if l.Hour() == 0 && l.Minute() == 0 && l.Second() == 0 && l.Nanosecond() == 0 {
+		return l.Format("2006-01-02")
+	}
+	return t.UTC().Format("20060102T150405Z")
+}
+
+// checkCensoring refuses labels whose window ends after the last
+// timestamp of the orders.
+func checkCensoring(orders *datasets.Manifest, cuts []*cutoff, loc *time.Location, horizon datasets.Span) error {
+	if orders.TimeRange == nil {
+		return fmt.Errorf("labels: the orders table is empty: %w", ErrCensored)
+	}
+	last := orders.TimeRange.Max
+	var bad []string
+	for _, c := range cuts {
+		if c.labelEnd > last.UnixMicro() {
+			a := time.UnixMicro(c.asOf).In(loc)
+			e := time.UnixMicro(c.labelEnd).In(loc)
+			bad = append(bad, fmt.Sprintf("as of %s the label window [%s, %s) ends after the data's last timestamp %s",
+				a.Format("2006-01-02"), a.Format("2006-01-02"), e.Format("2006-01-02"), last.In(loc).Format(time.RFC3339)))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	if len(bad) > 5 {
+		bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
+	}
+	return fmt.Errorf("labels with horizon %s: %w: %s", horizon, ErrCensored, strings.Join(bad, "; "))
+}
+
+// Build builds one feature table (or one shard of it) and, unsharded,
+// commits it: parts first, then the manifest. An identical committed table
+// (same spec, same dataset manifests) is reused unless Force.
+func Build(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
+	p, err := newPlan(ctx, st, o)
+	if err != nil {
+		return nil, fmt.Errorf("features build: %w", err)
+	}
+	o = p.opts
+	res := &Result{Dataset: o.Dataset, Task: o.Task, AsOf: p.asOfName, Spec: p.spec, Prefix: p.prefix, Shard: o.Shard, Shards: o.Shards}
+	if !o.Force && o.Shards == 1 {
+		if m, err := readManifestKey(ctx, st, p.prefix+"_manifest.json"); err == nil && sameInputs(m.Inputs, p.in.inputs) {
+			res.Reused, res.Committed, res.Rows, res.Manifest = true, true, m.Rows, m
+			return res, nil
+		}
+	}
+	sup, err := privacy.Load(ctx, st)
+	if err != nil {
+		return nil, fmt.Errorf("features build: suppressions: %w", err)
+	}
+	rows, bal, err := p.compute(ctx, st, sup)
+	if err != nil {
+		return nil, fmt.Errorf("features build %s: %w", p.prefix, err)
+	}
+	run := datasets.NewRunID()
+	m := p.manifest(run, o.Now())
+	m.Balance = bal
+	m.Rows = int64(len(rows))
+	parts, err := p.writeParts(ctx, st, run, rows)
+	if err != nil {
+		return nil, fmt.Errorf("features build %s: %w", p.prefix, err)
+	}
+	m.Parts = parts
+	res.Rows = m.Rows
+	if o.Shards > 1 {
+		m.Shards = o.Shards
+		key := receiptKey(p.prefix, o.Shard, o.Shards)
+		if _, err := datasets.PutBytes(ctx, st, key, encodeJSON(m), datasets.PutOptions{ContentType: "application/json"}); err != nil {
+			deleteKeys(ctx, st, partKeys(parts))
+			return nil, fmt.Errorf("features build %s: %w", p.prefix, err)
+		}
+		return res, nil
+	}
+	if err := commitManifest(ctx, st, m); err != nil {
+		deleteKeys(ctx, st, partKeys(parts))
+		return nil, fmt.Errorf("features build %s: %w", p.prefix, err)
+	}
+	res.Committed, res.Manifest = true, m
+	return res, nil
+}
+
+func sameInputs(a, b []Input) bool { return slices.Equal(a, b) }
+
+func partKeys(ps []PartInfo) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Key
+	}
+	return out
+}
+
+func deleteKeys(ctx context.Context, st datasets.Store, keys []string) {
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range keys {
+		st.Delete(ctx, k)
+	}
+}
+
+func receiptKey(prefix string, i, n int) string {
+	return fmt.Sprintf("%s_shards/%d/%05d.json", prefix, n, i)
+}
+
+// commitManifest writes the manifest (the commit point), then deletes the
+// folder's parts no longer listed: a rerun replaces a table cleanly.
+func commitManifest(ctx context.Context, st datasets.Store, m *Manifest) error {
+	key := m.Key()
+	if _, err := datasets.PutBytes(ctx, st, key, encodeJSON(m), datasets.PutOptions{ContentType: "application/json"}); err != nil {
+		return err
+	}
+	prefix := strings.TrimSuffix(key, "_manifest.json")
+	objs, err := st.List(ctx, prefix)
+	if err != nil {
+		return nil // committed; stale parts stay until the next build
+	}
+	keep := map[string]bool{}
+	for _, p := range m.Parts {
+		keep[p.Key] = true
+	}
+	var stale []string
+	for _, o := range objs {
+		rest := strings.TrimPrefix(o.Key, prefix)
+		if strings.HasPrefix(rest, "part-") && !keep[o.Key] {
+			stale = append(stale, o.Key)
+		}
+		if strings.HasPrefix(rest, "_shards/") {
+			stale = append(stale, o.Key)
+		}
+	}
+	deleteKeys(ctx, st, stale)
+	return nil
+}
+
+func (p *plan) manifest(run string, now time.Time) *Manifest {
+	fs := Schema{}
+	for _, d := range p.defs {
+		fs.Features = append(fs.Features, d.Feature)
+	}
+	return &Manifest{
+		FormatVersion: FormatVersion, Dataset: p.opts.Dataset, Task: p.opts.Task,
+		AsOf: p.asOfName, AsOfTime: p.asOfTime, TZ: p.loc.String(), Spec: p.spec, Params: p.params,
+		Schema: p.cols, Fingerprint: fs.Fingerprint(), Label: p.label, LabelMeaning: p.meaning,
+		Shards: 1, Parts: []PartInfo{}, Inputs: p.in.inputs, Run: run, CreatedAt: now.UTC().Truncate(time.Second),
+	}
+}
+
+// partRows bounds the rows of one feature part.
+const partRows = 1 << 20
+
+func (p *plan) writeParts(ctx context.Context, st datasets.Store, run string, rows []outRow) ([]PartInfo, error) {
+	var parts []PartInfo
+	for n := 0; n == 0 || len(rows) > 0; n++ {
+		k := min(len(rows), partRows)
+		b, err := encodePart(p.cols, rows[:k])
+		if err != nil {
+			deleteKeys(ctx, st, partKeys(parts))
+			return nil, err
+		}
+		key := fmt.Sprintf("%spart-%s-s%03dof%03d-%05d.parquet", p.prefix, run, p.opts.Shard, p.opts.Shards, n)
+		pi, err := putPart(ctx, st, key, b, int64(k), p.opts.Shard)
+		if err != nil {
+			deleteKeys(ctx, st, partKeys(parts))
+			return nil, err
+		}
+		parts = append(parts, pi)
+		rows = rows[k:]
+	}
+	return parts, nil
+}
+
+// compute streams the dataset and returns the rows, sorted by customer
+// (then as_of).
+func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Suppressions) ([]outRow, *Balance, error) {
+	o := p.opts
+	syms := newSymtab()
+	saleSym, retSym := syms.id([]byte(datasets.LineSale)), syms.id([]byte(datasets.LineReturn))
+	viewSym, cartSym := syms.id([]byte("view")), syms.id([]byte("cart_add"))
+	products := false
+	for _, d := range p.defs {
+		if d.Name == "distinct_products" {
+			products = true
+		}
+	}
+	var keep func([]byte) bool
+	if o.Shards > 1 {
+		keep = func(b []byte) bool { return int(fnv64(b)%uint64(o.Shards)) == o.Shard }
+	}
+	forgotten := sup.Filter()
+
+	// Targets: a customer's rows are targets[span[0]:span[1]].
+	var targets []churnTarget
+	index := map[string][2]int32{}
+	entityMode := p.entities != nil
+	if entityMode {
+		for i, e := range p.entities {
+			if keep != nil && !keep([]byte(e.cust)) || forgotten(e.cust) {
+				continue
+			}
+			r, ok := index[e.cust]
+			if !ok {
+				r = [2]int32{int32(len(targets)), int32(len(targets))}
+			}
+			targets = append(targets, churnTarget{cust: e.cust, cutoff: e.cut, label: p.entities[i].label})
+			r[1] = int32(len(targets))
+			index[e.cust] = r
+		}
+	}
+	lo, hi, maxAsOf := int64(math.MaxInt64), int64(math.MinInt64), int64(math.MinInt64)
+	for _, c := range p.cutoffs {
+		lo = min(lo, c.lb)
+		maxAsOf = max(maxAsOf, c.asOf)
+		if o.Labels {
+			hi = max(hi, c.labelEnd)
+		} else {
+			hi = max(hi, c.asOf)
+		}
+	}
+	cut := p.cutoffs[0]
+	sc := &scanner{st: st, src: srcOrders, need: need{products: products}, syms: syms, lo: lo, hi: hi, keep: keep}
+	skip := [2]int32{-1, -1}
+	err := sc.scan(ctx, p.in.orders, func(cust []byte, lines []line) error {
+		r, ok := index[string(cust)]
+		if !ok {
+			if entityMode {
+				return nil
+			}
+			if lines[len(lines)-1].ts < cut.lb || lines[0].ts >= cut.asOf {
+				return nil // nothing in the lookback yet
+			}
+			id := string(cust)
+			if forgotten(id) {
+				index[id] = skip
+				return nil
+			}
+			r = [2]int32{int32(len(targets)), int32(len(targets) + 1)}
+			targets = append(targets, churnTarget{cust: id, cutoff: cut})
+			index[id] = r
+		}
+		for i := r[0]; i < r[1]; i++ {
+			targets[i].addOrderLines(lines, saleSym, retSym, products)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	update := func(m *datasets.Manifest, src source, lo int64, fn func(t *churnTarget, lines []line)) error {
+		if m == nil {
+			return nil
+		}
+		sc := &scanner{st: st, src: src, syms: syms, lo: lo, hi: maxAsOf, keep: keep}
+		return sc.scan(ctx, m, func(cust []byte, lines []line) error {
+			r, ok := index[string(cust)]
+			if !ok {
+				return nil
+			}
+			for i := r[0]; i < r[1]; i++ {
+				fn(&targets[i], lines)
+			}
+			return nil
+		})
+	}
+	if p.params.Events {
+		minW30 := int64(math.MaxInt64)
+		for _, c := range p.cutoffs {
+			minW30 = min(minW30, c.w30)
+		}
+		if err := update(p.in.events, srcEvents, minW30, func(t *churnTarget, lines []line) { t.addEvents(lines, viewSym, cartSym) }); err != nil {
+			return nil, nil, err
+		}
+	}
+	if p.params.Loyalty {
+		if err := update(p.in.loyalty, srcLoyalty, math.MinInt64, func(t *churnTarget, lines []line) { t.addLoyalty(lines) }); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	// Rows, sorted by customer then as_of.
+	order := make([]int32, 0, len(targets))
+	for i := range targets {
+		if entityMode || targets[i].nOrd > 0 {
+			order = append(order, int32(i))
+		}
+	}
+	if !entityMode {
+		slices.SortFunc(order, func(a, b int32) int { return strings.Compare(targets[a].cust, targets[b].cust) })
+	}
+	var bal *Balance
+	if p.label != "" {
+		bal = &Balance{}
+	}
+	nf := len(p.defs)
+	withLabel := p.label != ""
+	width := nf
+	if withLabel {
+		width++
+	}
+	vals := make([]float64, len(order)*width)
+	valid := make([]bool, len(order)*width)
+	rows := make([]outRow, len(order))
+	for i, ti := range order {
+		t := &targets[ti]
+		r := outRow{cust: t.cust, asOf: t.asOf, vals: vals[i*width : (i+1)*width : (i+1)*width], valid: valid[i*width : (i+1)*width : (i+1)*width]}
+		for j, d := range p.defs {
+			r.vals[j], r.valid[j] = d.val(t)
+			if r.valid[j] && (math.IsNaN(r.vals[j]) || math.IsInf(r.vals[j], 0)) {
+				r.valid[j] = false
+			}
+		}
+		if withLabel {
+			var y int64
+			switch {
+			case t.label != nil:
+				y = *t.label
+			case o.FeatureSet == SetRFMAnchor:
+				y = b2i(t.future)
+			default:
+				y = b2i(!t.future)
+			}
+			r.vals[nf], r.valid[nf] = float64(y), true
+			if y == 1 {
+				bal.Positives++
+			} else {
+				bal.Negatives++
+			}
+		}
+		rows[i] = r
+		t.prods = nil
+	}
+	if bal != nil && bal.Positives+bal.Negatives > 0 {
+		bal.Rate = float64(bal.Positives) / float64(bal.Positives+bal.Negatives)
+	}
+	return rows, bal, nil
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Commit writes the manifest of a sharded build once every shard 0..n-1
+// has written its parts, and refuses (ErrShardsMissing) otherwise.
+func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf, spec string, n int, now time.Time) (*Manifest, error) {
+	prefix := Prefix(dataset, task, asOf, spec)
+	var m *Manifest
+	var missing []string
+	for i := 0; i < n; i++ {
+		r, err := readManifestKey(ctx, st, receiptKey(prefix, i, n))
+		if errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, strconv.Itoa(i))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			m = r
+			m.Parts = append([]PartInfo(nil), r.Parts...)
+			continue
+		}
+		if !sameInputs(m.Inputs, r.Inputs) {
+			return nil, fmt.Errorf("features commit %s: shard %d read other dataset versions than shard 0: rebuild it", prefix, i)
+		}
+		m.Parts = append(m.Parts, r.Parts...)
+		m.Rows += r.Rows
+		if m.Balance != nil && r.Balance != nil {
+			m.Balance.Positives += r.Balance.Positives
+			m.Balance.Negatives += r.Balance.Negatives
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("features commit %s: %w: %d of %d shards have not written their parts (missing: %s)", prefix, ErrShardsMissing, len(missing), n, strings.Join(missing, ", "))
+	}
+	if m == nil {
+		return nil, fmt.Errorf("features commit %s: %w: want n >= 1", prefix, ErrShardsMissing)
+	}
+	if b := m.Balance; b != nil && b.Positives+b.Negatives > 0 {
+		b.Rate = float64(b.Positives) / float64(b.Positives+b.Negatives)
+	}
+	slices.SortFunc(m.Parts, func(a, b PartInfo) int { return strings.Compare(a.Key, b.Key) })
+	m.Shards = n
+	m.CreatedAt = now.UTC().Truncate(time.Second)
+	if err := commitManifest(ctx, st, m); err != nil {
+		return nil, fmt.Errorf("features commit %s: %w", prefix, err)
+	}
+	return m, nil
+}
+
+// ReadEntities reads an entity table (CSV or Parquet through
+// datasets/table): columns customer_id and as_of, and optionally label.
+func ReadEntities(r *table.Reader) ([]EntityRow, error) {
+	hdr := r.Header()
+	ci, ai, li := -1, -1, -1
+	for i, h := range hdr {
+		switch h {
+		case "customer_id":
+			ci = i
+		case "as_of":
+			ai = i
+		case "label":
+			li = i
+		}
+	}
+	if ci < 0 || ai < 0 {
+		return nil, fmt.Errorf("%s: entity table needs columns customer_id and as_of (has %s)", r.Name(), strings.Join(hdr, ", "))
+	}
+	var out []EntityRow
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		e := EntityRow{CustomerID: rec[ci], AsOf: rec[ai]}
+		if li >= 0 {
+			e.Label = rec[li]
+		}
+		out = append(out, e)
+	}
+}

@@ -1,0 +1,513 @@
+package features
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/prevoir/prevoir/datasets"
+)
+
+// FormatVersion is the version of the feature table layout this code
+// writes; readers refuse a newer one.
+const FormatVersion = 1
+
+// Column is one column of a feature table as its manifest records it.
+type Column struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"` // string, timestamp, int64 or double
+	Kind        Kind   `json:"kind,omitempty"`
+	Nullable    bool   `json:"nullable"`
+	Description string `json:"description"`
+	// Role is "id", "feature" or "label".
+	Role string `json:"role"`
+}
+
+// Params are everything that changes a table's rows besides the data:
+// their hash is the table's spec.
+type Params struct {
+	Task       string `json:"task"`
+	FeatureSet string `json:"feature_set"`
+	Version    int    `json:"version"`
+	Lookback   string `json:"lookback"`
+	// Horizon is recorded only with labels: a scoring table does not
+	// depend on it.
+	Horizon string `json:"horizon,omitempty"`
+	Labels  bool   `json:"labels"`
+	// Events and Loyalty say whether those tables fed the features.
+	Events  bool `json:"events"`
+	Loyalty bool `json:"loyalty"`
+	// Entities is the SHA-256 of the entity rows, for --entities builds.
+	Entities string `json:"entities,omitempty"`
+}
+
+// Spec returns the short hash of the parameters.
+func (p Params) Spec() string {
+	b, _ := json.Marshal(p)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:12]
+}
+
+// Input is a dataset table a build read.
+type Input struct {
+	Table string `json:"table"`
+	Seq   int    `json:"seq"`
+	// SHA256 is the hex SHA-256 of the table's manifest as read.
+	SHA256 string `json:"manifest_sha256"`
+	Rows   int64  `json:"rows"`
+}
+
+// PartInfo is one Parquet file of a feature table.
+type PartInfo struct {
+	Key    string `json:"key"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+	Shard  int    `json:"shard"`
+}
+
+// Balance counts the label values of a table.
+type Balance struct {
+	Positives int64   `json:"positives"`
+	Negatives int64   `json:"negatives"`
+	Rate      float64 `json:"rate"`
+}
+
+// Manifest describes a committed feature table. A reader trusts only a
+// folder with a manifest, and only the parts it lists.
+type Manifest struct {
+	FormatVersion int    `json:"format_version"`
+	Dataset       string `json:"dataset"`
+	Task          string `json:"task"`
+	// AsOf is the folder's as_of: a date (YYYY-MM-DD, 00:00 in the
+	// dataset's zone), or "entities" for a table with per-row cutoffs.
+	AsOf     string     `json:"as_of"`
+	AsOfTime *time.Time `json:"as_of_time,omitempty"`
+	TZ       string     `json:"tz"`
+	Spec     string     `json:"spec"`
+	Params   Params     `json:"params"`
+	// Schema lists every column in order: ids, features, label.
+	Schema []Column `json:"schema"`
+	// Fingerprint is Schema().Fingerprint() of the feature columns.
+	Fingerprint string `json:"fingerprint"`
+	// Label names the label column, empty without labels; LabelMeaning
+	// says what 1 means.
+	Label        string     `json:"label,omitempty"`
+	LabelMeaning string     `json:"label_meaning,omitempty"`
+	Balance      *Balance   `json:"label_balance,omitempty"`
+	Rows         int64      `json:"rows"`
+	Shards       int        `json:"shards"`
+	Parts        []PartInfo `json:"parts"`
+	Inputs       []Input    `json:"inputs"`
+	Run          string     `json:"run"`
+	CreatedAt    time.Time  `json:"created_at"`
+}
+
+// FeatureSchema returns the feature columns as a Schema, in order (ids
+// and label left out): what a model trained on the table records.
+func (m *Manifest) FeatureSchema() Schema {
+	var s Schema
+	for _, c := range m.Schema {
+		if c.Role == "feature" {
+			s.Features = append(s.Features, Feature{Name: c.Name, Kind: c.Kind, Nullable: c.Nullable, Description: c.Description, Type: c.Type})
+		}
+	}
+	return s
+}
+
+// IDColumns returns the names of the id columns (customer_id, and as_of
+// for entity tables).
+func (m *Manifest) IDColumns() []string {
+	var out []string
+	for _, c := range m.Schema {
+		if c.Role == "id" {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// Prefix returns the folder of a feature table.
+func Prefix(dataset, task, asOf, spec string) string {
+	return "features/" + dataset + "/" + task + "/" + asOf + "/" + spec + "/"
+}
+
+// Key returns the key of the table's manifest.
+func (m *Manifest) Key() string { return Prefix(m.Dataset, m.Task, m.AsOf, m.Spec) + "_manifest.json" }
+
+// ReadManifest reads the manifest of a feature table; a table never
+// committed gives an error for which errors.Is(err, fs.ErrNotExist).
+func ReadManifest(ctx context.Context, st datasets.Store, dataset, task, asOf, spec string) (*Manifest, error) {
+	return readManifestKey(ctx, st, Prefix(dataset, task, asOf, spec)+"_manifest.json")
+}
+
+func readManifestKey(ctx context.Context, st datasets.Store, key string) (*Manifest, error) {
+	b, err := datasets.ReadAll(ctx, st, key)
+	if err != nil {
+		return nil, fmt.Errorf("feature manifest %s: %w", key, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("feature manifest %s: %w", key, err)
+	}
+	if m.FormatVersion > FormatVersion || m.FormatVersion < 1 {
+		return nil, fmt.Errorf("feature manifest %s: format_version %d: this prevoir reads up to %d", key, m.FormatVersion, FormatVersion)
+	}
+	return &m, nil
+}
+
+func encodeJSON(v any) []byte {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// rowSchema builds the Parquet schema of a table's columns, in order.
+func rowSchema(cols []Column) *parquet.Schema {
+	fields := make([]reflect.StructField, len(cols))
+	for i, c := range cols {
+		var typ reflect.Type
+		tag := c.Name
+		switch c.Type {
+		case "string":
+			typ = reflect.TypeOf("")
+		case "timestamp":
+			typ = reflect.TypeOf(int64(0))
+			tag += ",timestamp(microsecond)"
+		case "int64":
+			typ = reflect.TypeOf(int64(0))
+		default:
+			typ = reflect.TypeOf(float64(0))
+		}
+		if c.Nullable {
+			tag += ",optional"
+		}
+		fields[i] = reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: typ, Tag: reflect.StructTag(`parquet:"` + tag + `"`)}
+	}
+	return parquet.SchemaOf(reflect.New(reflect.StructOf(fields)).Interface())
+}
+
+// outRow is one row of a feature table before encoding.
+type outRow struct {
+	cust  string
+	asOf  int64
+	vals  []float64
+	valid []bool
+}
+
+// encodePart writes rows as one zstd Parquet file, as the dataset parts
+// are written (bounded row groups).
+func encodePart(cols []Column, rows []outRow) ([]byte, error) {
+	schema := rowSchema(cols)
+	var buf bytes.Buffer
+	w := parquet.NewWriter(&buf, schema,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.MaxRowsPerRowGroup(1<<17),
+		parquet.CreatedBy("prevoir", "", ""),
+	)
+	batch := make([]parquet.Row, 0, 256)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		_, err := w.WriteRows(batch)
+		batch = batch[:0]
+		return err
+	}
+	for i := range rows {
+		r := &rows[i]
+		row := make(parquet.Row, len(cols))
+		k := 0
+		for j, c := range cols {
+			def := 0
+			if c.Nullable {
+				def = 1
+			}
+			var v parquet.Value
+			switch {
+			case c.Role == "id" && c.Type == "string":
+				v = parquet.ByteArrayValue([]byte(r.cust))
+			case c.Role == "id" && c.Type == "timestamp":
+				v = parquet.Int64Value(r.asOf)
+			default:
+				if !r.valid[k] {
+					v = parquet.NullValue()
+					def = 0
+				} else if c.Type == "int64" {
+					v = parquet.Int64Value(int64(r.vals[k]))
+				} else {
+					v = parquet.DoubleValue(r.vals[k])
+				}
+				k++
+			}
+			row[j] = v.Level(0, def, j)
+		}
+		batch = append(batch, row)
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// putPart stores a part and describes it.
+func putPart(ctx context.Context, st datasets.Store, key string, b []byte, rows int64, shard int) (PartInfo, error) {
+	sum := sha256.Sum256(b)
+	if _, err := datasets.PutBytes(ctx, st, key, b, datasets.PutOptions{IfAbsent: true, ContentType: "application/vnd.apache.parquet"}); err != nil {
+		return PartInfo{}, fmt.Errorf("write %s: %w", key, err)
+	}
+	return PartInfo{Key: key, Rows: rows, Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:]), Shard: shard}, nil
+}
+
+// Rows reads a feature table's rows in stored order: fn gets the row's
+// values by column (nil for a null), in Schema order. Values are int64,
+// float64, string, or time.Time for timestamps.
+func Rows(ctx context.Context, st datasets.Store, m *Manifest, fn func(row []any) error) error {
+	for _, p := range m.Parts {
+		if err := readPartRows(ctx, st, m.Schema, p.Key, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readPartRows(ctx context.Context, st datasets.Store, cols []Column, key string, fn func(row []any) error) error {
+	obj, err := st.Open(ctx, key)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", key, err)
+	}
+	defer obj.Close()
+	f, err := parquet.OpenFile(obj, obj.Size())
+	if err != nil {
+		return fmt.Errorf("open %s: %w", key, err)
+	}
+	idx := columnIndex(f)
+	pos := make([]int, len(cols))
+	for i, c := range cols {
+		j, ok := idx[c.Name]
+		if !ok {
+			return fmt.Errorf("%s: no column %q", key, c.Name)
+		}
+		pos[i] = j.index
+	}
+	rr := parquet.NewReader(f)
+	defer rr.Close()
+	buf := make([]parquet.Row, 256)
+	out := make([]any, len(cols))
+	for {
+		n, err := rr.ReadRows(buf)
+		for _, row := range buf[:n] {
+			byCol := make([]parquet.Value, len(idx))
+			for _, v := range row {
+				byCol[v.Column()] = v
+			}
+			for i, c := range cols {
+				v := byCol[pos[i]]
+				if v.IsNull() {
+					out[i] = nil
+					continue
+				}
+				switch c.Type {
+				case "string":
+					out[i] = string(v.ByteArray())
+				case "timestamp":
+					out[i] = time.UnixMicro(v.Int64()).UTC()
+				case "int64":
+					out[i] = v.Int64()
+				default:
+					out[i] = v.Double()
+				}
+			}
+			if err := fn(out); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", key, err)
+		}
+	}
+}
+
+// Frame is a feature table in memory, column by column: what a trainer
+// fits on. Nulls are NaN in Values and false in Valid.
+type Frame struct {
+	Schema Schema
+	// IDs are the customer ids; AsOf the per-row cutoffs.
+	IDs  []string
+	AsOf []time.Time
+	// Values[j][i] is feature j of row i.
+	Values [][]float64
+	Valid  [][]bool
+	// Label is the label column (nil without labels).
+	Label []float64
+}
+
+// ReadFrame reads a whole feature table. Memory is proportional to its
+// rows (customers), never to order lines.
+func ReadFrame(ctx context.Context, st datasets.Store, m *Manifest) (*Frame, error) {
+	fr := &Frame{Schema: m.FeatureSchema()}
+	nf := len(fr.Schema.Features)
+	fr.Values = make([][]float64, nf)
+	fr.Valid = make([][]bool, nf)
+	asOf := m.AsOfTime
+	err := Rows(ctx, st, m, func(row []any) error {
+		j := 0
+		for i, c := range m.Schema {
+			switch c.Role {
+			case "id":
+				switch v := row[i].(type) {
+				case string:
+					fr.IDs = append(fr.IDs, v)
+				case time.Time:
+					fr.AsOf = append(fr.AsOf, v)
+				}
+			case "feature":
+				x, ok := toFloat(row[i])
+				if !ok {
+					x = math.NaN()
+				}
+				fr.Values[j] = append(fr.Values[j], x)
+				fr.Valid[j] = append(fr.Valid[j], ok)
+				j++
+			case "label":
+				x, _ := toFloat(row[i])
+				fr.Label = append(fr.Label, x)
+			}
+		}
+		if !hasAsOfColumn(m) && asOf != nil {
+			fr.AsOf = append(fr.AsOf, *asOf)
+		}
+		return nil
+	})
+	return fr, err
+}
+
+func hasAsOfColumn(m *Manifest) bool {
+	for _, c := range m.Schema {
+		if c.Role == "id" && c.Type == "timestamp" {
+			return true
+		}
+	}
+	return false
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+// Table is one committed feature table, as `features ls` lists it.
+type Table struct {
+	Dataset string    `json:"dataset"`
+	Task    string    `json:"task"`
+	AsOf    string    `json:"as_of"`
+	Spec    string    `json:"spec"`
+	Rows    int64     `json:"rows"`
+	Labels  bool      `json:"labels"`
+	Set     string    `json:"feature_set"`
+	Created time.Time `json:"created_at"`
+	Key     string    `json:"key"`
+}
+
+// List returns the committed feature tables of the store (dataset empty:
+// every dataset), sorted by dataset, task, as_of, creation.
+func List(ctx context.Context, st datasets.Store, dataset string) ([]Table, error) {
+	prefix := "features/"
+	if dataset != "" {
+		prefix += dataset + "/"
+	}
+	objs, err := st.List(ctx, prefix)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list feature tables: %w", err)
+	}
+	var out []Table
+	for _, o := range objs {
+		segs := strings.Split(o.Key, "/")
+		if len(segs) != 6 || segs[5] != "_manifest.json" {
+			continue
+		}
+		m, err := readManifestKey(ctx, st, o.Key)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, Table{Dataset: m.Dataset, Task: m.Task, AsOf: m.AsOf, Spec: m.Spec, Rows: m.Rows,
+			Labels: m.Label != "", Set: m.Params.FeatureSet, Created: m.CreatedAt, Key: o.Key})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Dataset != b.Dataset {
+			return a.Dataset < b.Dataset
+		}
+		if a.Task != b.Task {
+			return a.Task < b.Task
+		}
+		if a.AsOf != b.AsOf {
+			return a.AsOf < b.AsOf
+		}
+		return a.Created.Before(b.Created)
+	})
+	return out, nil
+}
+
+// Latest returns the manifest of the most recently built table for a
+// dataset, task and as_of (any spec), or one spec when spec is not empty.
+func Latest(ctx context.Context, st datasets.Store, dataset, task, asOf, spec string) (*Manifest, error) {
+	if spec != "" {
+		return ReadManifest(ctx, st, dataset, task, asOf, spec)
+	}
+	tabs, err := List(ctx, st, dataset)
+	if err != nil {
+		return nil, err
+	}
+	var best *Table
+	for i := range tabs {
+		t := &tabs[i]
+		if t.Task == task && t.AsOf == asOf && (best == nil || !t.Created.Before(best.Created)) {
+			best = t
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("feature table %s/%s as of %s: %w (prevoir features build --task %s --as-of %s)", dataset, task, asOf, fs.ErrNotExist, task, asOf)
+	}
+	return readManifestKey(ctx, st, best.Key)
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
