@@ -57,7 +57,7 @@ version number, an alias or "latest" (the default).`,
 				Usage:     "point an alias at a version (moving it if it pointed elsewhere)",
 				ArgsUsage: "NAME@VERSION",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "alias", Usage: "the alias to set, e.g. champion", Required: true},
+					&cli.StringFlag{Name: "alias", Usage: "the alias to set, e.g. champion"},
 				},
 				Action: modelsPromote,
 			},
@@ -81,8 +81,8 @@ version number, an alias or "latest" (the default).`,
 "scale": {name: s}, "encoders": {input: [levels]}, "impute": {input: v}}}
 (preprocessing optional; see docs/MODELS.md).`,
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "name", Usage: "the model's name", Required: true},
-					&cli.StringFlag{Name: "file", Usage: "the model document (JSON); '-' reads stdin", Required: true},
+					&cli.StringFlag{Name: "name", Usage: "the model's name"},
+					&cli.StringFlag{Name: "file", Usage: "the model document (JSON); '-' reads stdin"},
 					&cli.StringFlag{Name: "task", Usage: "the prevoir task the model scores (recorded in the card)"},
 				},
 				Action: modelsRegister,
@@ -92,13 +92,14 @@ version number, an alias or "latest" (the default).`,
 				Usage:     "score a table (CSV or Parquet, local or s3://) with a model; CSV out",
 				ArgsUsage: "NAME[@REF]",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "input", Usage: "the table to score: a CSV (, ; or tab) or Parquet file, or an s3://bucket/key URL", Required: true},
+					&cli.StringFlag{Name: "input", Usage: "the table to score: a CSV (, ; or tab) or Parquet file, or an s3://bucket/key URL"},
 					&cli.StringFlag{Name: "output", Usage: "where to write the scores (CSV); default or '-': stdout"},
 					&cli.StringSliceFlag{Name: "id", Usage: "a column copied to the output before the score (repeatable, in order)"},
 					&cli.StringFlag{Name: "output-kind", Value: "response", Usage: "response (probability, count or value) or raw (the framework's raw margin)"},
 				},
 				Action: modelsPredict,
 			},
+			modelsImportCommand(), // import.go: LightGBM and XGBoost files
 		},
 	}
 }
@@ -278,6 +279,9 @@ func modelsPromote(c *cli.Context) error {
 		return usageErrorf("models promote: %q: want NAME@VERSION", c.Args().First())
 	}
 	alias := c.String("alias")
+	if alias == "" {
+		return usageErrorf("models promote: --alias is required")
+	}
 	if err := registry.ValidAlias(alias); err != nil {
 		return &usageError{err: fmt.Errorf("models promote: %w", err)}
 	}
@@ -402,6 +406,9 @@ func modelsRegister(c *cli.Context) error {
 		return err
 	}
 	name := c.String("name")
+	if name == "" || c.String("file") == "" {
+		return usageErrorf("models register: --name and --file are required")
+	}
 	if err := registry.ValidName(name); err != nil {
 		return &usageError{err: fmt.Errorf("models register: --name: %w", err)}
 	}
@@ -453,6 +460,9 @@ func modelsPredict(c *cli.Context) error {
 	name, ref, err := refArg(c, c.Args().First())
 	if err != nil {
 		return err
+	}
+	if c.String("input") == "" {
+		return usageErrorf("models predict: --input is required")
 	}
 	var kind models.OutputKind
 	switch k := c.String("output-kind"); k {
