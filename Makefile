@@ -24,9 +24,15 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/prevoir
 
-# The main job on the embedded default: a local store in $(STORE).
+# The main job on the embedded default: a local store in $(STORE). On an
+# empty store it first generates a synthetic history (20,000 customers, two
+# years; a few seconds); run again, it reuses what is there.
+DEMO_DATASET   ?= demo
+DEMO_CUSTOMERS ?= 20000
 run: build
 	./$(BIN) --store $(STORE) status
+	./$(BIN) --store $(STORE) datasets generate --name $(DEMO_DATASET) --customers $(DEMO_CUSTOMERS) --end 2025-01-01
+	./$(BIN) --store $(STORE) datasets describe --dataset $(DEMO_DATASET)
 
 # Every test, with a real S3 server (MinIO) for the S3 backend.
 test: minio
