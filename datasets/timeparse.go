@@ -25,8 +25,8 @@ func CheckTimeLayout(layout string) error {
 		}
 		return fmt.Errorf("time format %q: %%-style (strftime) layouts are not supported; write a Go layout with the reference time 2006-01-02 15:04:05 (02 day, 01 month, 2006 or 06 year, 15:04:05 time)", layout)
 	}
-	ref := time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC)
-	if ref.Format(layout) == layout {
+	// A layout without elements formats to itself.
+	if time.Date(2017, 11, 23, 19, 47, 38, 0, time.UTC).Format(layout) == layout {
 		return fmt.Errorf("time format %q: no date or time element; write a Go layout with the reference time 2006-01-02 15:04:05, e.g. \"02/01/06\" for DD/MM/YY", layout)
 	}
 	return nil
@@ -147,18 +147,15 @@ func ambiguousDate(s string) (dayFirst, monthFirst string, ok bool) {
 	if y != 2 && y != 4 {
 		return "", "", false
 	}
-	pad := func(n int, one, two string) string {
-		if n == 1 {
-			return one
-		}
-		return two
-	}
 	year := "2006"
 	if y == 2 {
 		year = "06"
 	}
-	d1, m1 := pad(a, "2", "02"), pad(a, "1", "01")
-	d2, m2 := pad(b, "2", "02"), pad(b, "1", "01")
+	// Padded elements (02) need two digits; unpadded ones (2) take one or two.
+	d, m := "2", "1"
+	if a == 2 && b == 2 {
+		d, m = "02", "01"
+	}
 	sp := string(sep)
 	rest := s[a+2+b+y:]
 	tl := ""
@@ -172,7 +169,7 @@ func ambiguousDate(s string) (dayFirst, monthFirst string, ok bool) {
 			}
 		}
 	}
-	return d1 + sp + m2 + sp + year + tl, m1 + sp + d2 + sp + year + tl, true
+	return d + sp + m + sp + year + tl, m + sp + d + sp + year + tl, true
 }
 
 // parseISO parses the ISO 8601 forms import accepts without a layout:
