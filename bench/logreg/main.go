@@ -274,7 +274,7 @@ func markdownSection(dir string, runs []run, tol float64) string {
 		if !ok {
 			return "-"
 		}
-		s := fmt.Sprintf("%.3f s (%d it, |g| %.1g)", r.Median, r.Iterations, r.GradNorm)
+		s := fmt.Sprintf("%.3f s (%d it, grad %.1g)", r.Median, r.Iterations, r.GradNorm)
 		if r.Status != "converged" {
 			s += " " + r.Status
 		}
@@ -284,7 +284,7 @@ func markdownSection(dir string, runs []run, tol float64) string {
 		if a == nil {
 			return "-"
 		}
-		return fmt.Sprintf("%.3f s (%d it, |g| %.1g)", a.Median, a.Iter, a.GradNorm)
+		return fmt.Sprintf("%.3f s (%d it, grad %.1g)", a.Median, a.Iter, a.GradNorm)
 	}
 	for _, name := range order {
 		nt, okN := byKey[name+"/newton"]
