@@ -275,9 +275,9 @@ type anchorResults struct {
 		Threads  int     `json:"nthread"`
 		Rows     int     `json:"rows"`
 		RowsPerS float64 `json:"rows_per_s"`
-		MedianUS float64   `json:"median_us"`
-		P90US    float64   `json:"p90_us"`
-		P99US    float64   `json:"p99_us"`
+		MedianUS float64 `json:"median_us"`
+		P90US    float64 `json:"p90_us"`
+		P99US    float64 `json:"p99_us"`
 	} `json:"results"`
 }
 
