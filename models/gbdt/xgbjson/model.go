@@ -140,7 +140,7 @@ func Read(b []byte, lim Limits) (*Model, error) {
 	case bytes.HasPrefix(b, []byte("binf")):
 		return nil, &RefusedError{What: "XGBoost 1.0+ binary (binf header)",
 			Reason: `re-save the model as JSON: booster.save_model("model.json")`}
-	case len(t) >= 2 && t[0] == '{' && bytes.IndexByte([]byte("iUIlL$#}N"), t[1]) >= 0 && len(t) == len(b):
+	case len(t) >= 2 && t[0] == '{' && bytes.IndexByte([]byte("iUIlL$#N"), t[1]) >= 0 && len(t) == len(b):
 		return ReadUBJSON(b, lim)
 	case len(t) >= 1 && t[0] == '{':
 		return ReadJSON(b, lim)
@@ -328,6 +328,9 @@ func (r *reader) readLearner() error {
 	}
 	if booster == nil || !haveParam || !haveObjective {
 		return r.bad("learner needs gradient_booster, learner_model_param and objective")
+	}
+	if r.objective == "" {
+		return r.bad("learner.objective has no name")
 	}
 	if r.numClass > 1 || strings.HasPrefix(r.objective, "multi:") {
 		return r.refuse(fmt.Sprintf("XGBoost multiclass model (num_class=%d, objective %s)", r.numClass, r.objective),
