@@ -41,7 +41,9 @@ type Card struct {
 	// Preprocessing travels with the model: scaler, encoders, imputation.
 	Preprocessing *Preprocessing `json:"preprocessing,omitempty"`
 
-	// File is the model file's name inside the version folder.
+	// File is the model file's name inside the version folder (set by the
+	// registry); empty when the card carries the whole model, as a
+	// trained logistic model's does.
 	File string `json:"file,omitempty"`
 	// Source describes an imported model's original file.
 	Source *Source `json:"source,omitempty"`
@@ -52,8 +54,11 @@ type Card struct {
 	Metrics    map[string]any `json:"metrics,omitempty"`
 	Warnings   []string       `json:"warnings,omitempty"`
 
-	PrevoirVersion string    `json:"prevoir_version"`
-	Created        time.Time `json:"created"`
+	// PrevoirVersion is the prevoir that built or registered the model.
+	PrevoirVersion string `json:"prevoir_version"`
+	// Created is when the model was registered (the registry sets it
+	// when zero).
+	Created time.Time `json:"created"`
 }
 
 // Preprocessing is the transformation from raw input columns to the
@@ -65,9 +70,10 @@ type Preprocessing struct {
 	// Encoders one-hot encode categorical inputs: for input "job", the
 	// sorted levels; the design columns are named "job=<level>".
 	Encoders map[string][]string `json:"encoders,omitempty"`
-	// Impute replaces a missing value of a column with this value, and
-	// sets the column "<name>_missing" to 1 when that column is in the
-	// model.
+	// Impute replaces a missing value of a numeric input with this value
+	// (without one, Mean is used); the design column "<name>_missing", when
+	// the model has it, is 1 for a missing value of input name, numeric or
+	// categorical. See package logistic for the exact scoring steps.
 	Impute map[string]float64 `json:"impute,omitempty"`
 	// Features is the ordered list of design columns after encoding and
 	// imputation flags: the order of the coefficients.
