@@ -126,7 +126,8 @@ func (w *Writer[T]) fail(err error) {
 	w.mu.Unlock()
 }
 
-// Write buffers a copy of rows, spilling parts when SpillRows is reached.
+// Write buffers a copy of rows, spilling parts every SpillRows rows: the
+// parts depend on the order of the rows, not on how they were batched.
 func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	if w.done {
 		return errors.New("writer: write after commit or abort")
@@ -135,7 +136,8 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		if w.cur == nil {
 			w.cur = make([]T, 0, copyBatch)
 		}
-		n := min(len(rows), cap(w.cur)-len(w.cur))
+		// Spill exactly every SpillRows rows, whatever the batches given.
+		n := min(len(rows), cap(w.cur)-len(w.cur), w.opts.SpillRows-w.buffered)
 		w.cur = append(w.cur, rows[:n]...)
 		rows = rows[n:]
 		w.buffered += n
