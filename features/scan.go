@@ -41,6 +41,48 @@ type need struct {
 	products bool
 }
 
+// cmpLine orders rows by time, then by content.
+func cmpLine(a, b line) int {
+	switch {
+	case a.ts != b.ts:
+		return cmpInt(a.ts, b.ts)
+	case a.ord != b.ord:
+		return cmpU64(a.ord, b.ord)
+	case a.kind != b.kind:
+		return cmpInt(int64(a.kind), int64(b.kind))
+	case a.prod != b.prod:
+		return cmpU64(a.prod, b.prod)
+	case a.ok != b.ok:
+		if a.ok {
+			return 1
+		}
+		return -1
+	case a.val != b.val:
+		if a.val < b.val {
+			return -1
+		}
+		return 1
+	case a.qty != b.qty:
+		if a.qty < b.qty {
+			return -1
+		}
+		return 1
+	}
+	// Category ids depend on decoding order; rows equal in everything
+	// else add the same numbers, so their order changes no result.
+	return cmpInt(int64(a.cat), int64(b.cat))
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
 // block is one decoded row group of a part.
 type block struct {
 	n    int
@@ -389,16 +431,10 @@ func (s *scanner) scan(ctx context.Context, m *datasets.Manifest, fn func(cust [
 			if !keep || len(scratch) == 0 {
 				continue
 			}
-			if contributed > 1 {
-				slices.SortStableFunc(scratch, func(a, b line) int {
-					switch {
-					case a.ts < b.ts:
-						return -1
-					case a.ts > b.ts:
-						return 1
-					}
-					return 0
-				})
+			// A total order on the rows' content, so that features never
+			// depend on how the rows were split into parts (imports, spills).
+			if contributed > 1 || !slices.IsSortedFunc(scratch, cmpLine) {
+				slices.SortFunc(scratch, cmpLine)
 			}
 			if err := fn(keybuf, scratch); err != nil {
 				return err

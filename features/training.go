@@ -53,7 +53,9 @@ func BuildTrainingSet(ctx context.Context, st datasets.Store, o Options, cutoffs
 	if o.Entities != nil || o.Shards > 1 {
 		return nil, "", fmt.Errorf("features build: --cutoffs does not combine with --entities or --shard")
 	}
-	p, err := newPlan(ctx, st, o)
+	po := o
+	po.Labels = false // every cutoff's label window is checked below
+	p, err := newPlan(ctx, st, po)
 	if err != nil {
 		return nil, "", fmt.Errorf("features build: %w", err)
 	}
@@ -63,6 +65,7 @@ func BuildTrainingSet(ctx context.Context, st datasets.Store, o Options, cutoffs
 	for k := 0; k < cutoffs; k++ {
 		t := last.In(p.loc).AddDate(0, 0, -k*step.Days)
 		oo := p.opts
+		oo.Labels = o.Labels
 		oo.AsOf = t.Format(time.RFC3339)
 		if asOfName(t, p.loc) == t.In(p.loc).Format("2006-01-02") {
 			oo.AsOf = t.In(p.loc).Format("2006-01-02")
@@ -75,7 +78,7 @@ func BuildTrainingSet(ctx context.Context, st datasets.Store, o Options, cutoffs
 			return nil, "", fmt.Errorf("features build: %w", err)
 		}
 	}
-	ts := &TrainingSet{FormatVersion: FormatVersion, Dataset: o.Dataset, Task: p.opts.Task, Spec: p.spec, Params: p.params, Step: step.String(), CreatedAt: p.opts.Now().UTC().Truncate(time.Second)}
+	ts := &TrainingSet{FormatVersion: FormatVersion, Dataset: o.Dataset, Task: p.opts.Task, Step: step.String(), CreatedAt: p.opts.Now().UTC().Truncate(time.Second)}
 	for _, oo := range opts {
 		r, err := Build(ctx, st, oo)
 		if err != nil {
@@ -84,8 +87,9 @@ func BuildTrainingSet(ctx context.Context, st datasets.Store, o Options, cutoffs
 		ts.Tables = append(ts.Tables, TrainingTable{AsOf: r.AsOf, Manifest: r.Manifest.Key(), Rows: r.Rows, Balance: r.Manifest.Balance, Reused: r.Reused})
 		ts.Rows += r.Rows
 		ts.Fingerprint = r.Manifest.Fingerprint
+		ts.Spec, ts.Params = r.Manifest.Spec, r.Manifest.Params
 	}
-	key := TrainingSetKey(o.Dataset, p.opts.Task, p.asOfName, cutoffs, step, p.spec)
+	key := TrainingSetKey(o.Dataset, p.opts.Task, p.asOfName, cutoffs, step, ts.Spec)
 	if _, err := datasets.PutBytes(ctx, st, key, encodeJSON(ts), datasets.PutOptions{ContentType: "application/json"}); err != nil {
 		return nil, "", fmt.Errorf("features build: training set: %w", err)
 	}
