@@ -658,6 +658,8 @@ func (r *reader) readTrees(where string) error {
 			treeInfo, err = r.ints(where + "." + k)
 		case "iteration_indptr": // 2.0 onwards: where each boosting round's trees start
 			r.iterationPtr, err = r.ints(where + "." + k)
+		case "cats": // 3.1 onwards: category re-coding, empty without categorical features
+			err = r.readCats(where + "." + k)
 		case "trees":
 			haveTrees = true
 			err = r.d.array(func() error {
@@ -708,6 +710,24 @@ func (r *reader) readTrees(where string) error {
 		}
 	}
 	return nil
+}
+
+// readCats reads the category re-coding tables XGBoost 3.1 writes for
+// every model: with no categorical feature they are empty, and say nothing
+// a 1.x file does not.
+func (r *reader) readCats(where string) error {
+	return r.object(where, func(k string) error {
+		switch k {
+		case "enc", "feature_segments", "sorted_idx":
+			n := 0
+			err := r.d.array(func() error { n++; return skip(r.d) })
+			if err == nil && n != 0 {
+				err = r.refuse("XGBoost model with categorical features", "%s.%s re-codes categories; categorical splits are not supported", where, k)
+			}
+			return err
+		}
+		return r.unknown(where, k)
+	})
 }
 
 // leafVector checks size_leaf_vector: 0 in 1.x, 1 from 2.0 for a scalar

@@ -114,8 +114,8 @@ func toUBJSON(v any) []byte {
 }
 
 // asV2 edits a 1.7 model into the shape XGBoost 2.x/3.x writes it: a
-// later version, base_score as a one-element vector, size_leaf_vector 1
-// and iteration_indptr.
+// later version, base_score as a one-element vector, size_leaf_vector 1,
+// iteration_indptr and (3.1) empty category tables.
 func asV2(t testing.TB, d doc, version float64) {
 	t.Helper()
 	l := obj(d, "learner")
@@ -130,6 +130,9 @@ func asV2(t testing.TB, d doc, version float64) {
 		ptr[i] = float64(i)
 	}
 	m["iteration_indptr"] = ptr
+	if version >= 3 {
+		m["cats"] = map[string]any{"enc": []any{}, "feature_segments": []any{}, "sorted_idx": []any{}}
+	}
 	for _, tr := range m["trees"].([]any) {
 		obj(tr, "tree_param")["size_leaf_vector"] = "1"
 	}
@@ -172,7 +175,8 @@ func TestLaterVersions(t *testing.T) {
 		{"top", func(d doc) { d["format"] = "x" }, `"format"`},
 		{"learner", func(d doc) { obj(d, "learner")["cats"] = map[string]any{} }, `"cats"`},
 		{"model param", func(d doc) { obj(d, "learner", "learner_model_param")["multi_strategy"] = "1" }, `"multi_strategy"`},
-		{"gbtree", func(d doc) { obj(d, "learner", "gradient_booster", "model")["cats"] = []any{} }, `"cats"`},
+		{"gbtree", func(d doc) { obj(d, "learner", "gradient_booster", "model")["weight_drop"] = []any{} }, `"weight_drop"`},
+		{"cats", func(d doc) { obj(d, "learner", "gradient_booster", "model", "cats")["names"] = []any{} }, `"names"`},
 		{"tree", func(d doc) { obj(d, "learner", "gradient_booster", "model", "trees", 3)["leaf_weights"] = []any{} }, `"leaf_weights"`},
 		{"tree param", func(d doc) {
 			obj(d, "learner", "gradient_booster", "model", "trees", 0, "tree_param")["num_roots"] = "1"
@@ -266,6 +270,9 @@ func TestRefused(t *testing.T) {
 		{"categorical split", edit("reg_logistic", func(d doc) {
 			obj(d, "learner", "gradient_booster", "model", "trees", 2)["split_type"].([]any)[0] = 1.0
 		}), []string{"tree 2 node 0", "by category"}},
+		{"category tables", edit("reg_logistic", func(d doc) {
+			obj(d, "learner", "gradient_booster", "model")["cats"] = map[string]any{"enc": []any{[]any{"a", "b"}}, "feature_segments": []any{0.0, 2.0}, "sorted_idx": []any{0.0, 1.0}}
+		}), []string{"categorical features", "cats.enc"}},
 		{"version 4", edit("reg_logistic", func(d doc) { d["version"] = []any{4.0, 0.0, 0.0} }), []string{"XGBoost 4.0.0"}},
 		{"cycle", edit("reg_logistic", func(d doc) {
 			obj(d, "learner", "gradient_booster", "model", "trees", 0)["left_children"].([]any)[1] = 0.0
