@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -34,7 +35,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	var ue *usageError
-	if errors.As(err, &ue) {
+	// urfave/cli's missing-required-flag error type is unexported; its
+	// message is stable ("Required flag(s) ... not set").
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "Required flag") {
 		fmt.Fprintf(stderr, "prevoir: %v\n", err)
 		return 2
 	}

@@ -121,6 +121,9 @@ func TestExitCodes(t *testing.T) {
 	if code, out, _ := runCLI(t, "--help"); code != 0 || !strings.Contains(out, "prevoir") {
 		t.Errorf("--help: code %d", code)
 	}
+	if code, _, errOut := runCLI(t, "--store", store, "models", "import"); code != 2 || !strings.Contains(errOut, "Required flag") {
+		t.Errorf("missing required flags: code %d (%q), want 2", code, errOut)
+	}
 	if code, _, _ := runCLI(t, "store"); code != 2 {
 		t.Errorf("group without subcommand: code %d, want 2", code)
 	}
