@@ -786,6 +786,8 @@ func (r *reader) readTree(i int) (Tree, error) {
 			err = r.d.array(func() error { _, err := r.d.num(); return err })
 		case "id":
 			_, err = r.d.num()
+		case "leaf_weights": // 2.0 onwards, multi-target trees only
+			err = r.refuse("XGBoost model with vector leaves", "%s has leaf_weights (a multi-target tree); prevoir scores one value per row", where)
 		case "tree_param":
 			haveParam = true
 			err = r.object(where+"."+k, func(p string) error {

@@ -177,7 +177,7 @@ func TestLaterVersions(t *testing.T) {
 		{"model param", func(d doc) { obj(d, "learner", "learner_model_param")["multi_strategy"] = "1" }, `"multi_strategy"`},
 		{"gbtree", func(d doc) { obj(d, "learner", "gradient_booster", "model")["weight_drop"] = []any{} }, `"weight_drop"`},
 		{"cats", func(d doc) { obj(d, "learner", "gradient_booster", "model", "cats")["names"] = []any{} }, `"names"`},
-		{"tree", func(d doc) { obj(d, "learner", "gradient_booster", "model", "trees", 3)["leaf_weights"] = []any{} }, `"leaf_weights"`},
+		{"tree", func(d doc) { obj(d, "learner", "gradient_booster", "model", "trees", 3)["split_cats"] = []any{} }, `"split_cats"`},
 		{"tree param", func(d doc) {
 			obj(d, "learner", "gradient_booster", "model", "trees", 0, "tree_param")["num_roots"] = "1"
 		}, `"num_roots"`},
@@ -259,6 +259,9 @@ func TestRefused(t *testing.T) {
 		{"vector leaf", edit("reg_logistic", func(d doc) {
 			obj(d, "learner", "gradient_booster", "model", "trees", 0, "tree_param")["size_leaf_vector"] = "3"
 		}), []string{"vector leaves", "size_leaf_vector=3"}},
+		{"vector leaf weights", edit("reg_logistic", func(d doc) {
+			obj(d, "learner", "gradient_booster", "model", "trees", 1)["leaf_weights"] = []any{1.0, 2.0}
+		}), []string{"vector leaves", "tree 1 has leaf_weights"}},
 		{"multi-target", edit("reg_logistic", func(d doc) { obj(d, "learner", "learner_model_param")["num_target"] = "2" }),
 			[]string{"multi-target", "num_target=2"}},
 		{"vector base_score", edit("reg_logistic", func(d doc) {
