@@ -25,7 +25,7 @@ func addSeeds(f *testing.F) {
 			if strings.HasSuffix(p, "_pred.txt") || strings.HasSuffix(p, "_raw.txt") || strings.HasSuffix(p, ".md") {
 				continue
 			}
-			if b, err := os.ReadFile(p); err == nil && len(b) <= 128<<10 {
+			if b, err := os.ReadFile(p); err == nil && len(b) <= 16<<10 {
 				f.Add(b)
 			}
 		}

@@ -119,7 +119,7 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 			return nil, refuse(lgbWhat, "truncated in its header (no trees)")
 		}
 		if err != nil {
-			return nil, bad("%v", err)
+			return nil, refuse(lgbWhat, "%v", err)
 		}
 		if lr.partial {
 			return nil, refuse(lgbWhat, "truncated in its header (no trees)")
@@ -194,7 +194,7 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 			return nil, refuse(what, "truncated after %d of %d trees (no \"end of trees\" line)", m.ens.trees, declared)
 		}
 		if err != nil {
-			return nil, bad("%v", err)
+			return nil, refuse(lgbWhat, "%v", err)
 		}
 		switch {
 		case len(l) == 0:
@@ -219,7 +219,7 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 				return nil, refuse(what, "truncated in tree %d", m.ens.trees)
 			}
 			if err != nil {
-				return nil, bad("%v", err)
+				return nil, refuse(lgbWhat, "%v", err)
 			}
 			if lr.partial {
 				return nil, refuse(what, "truncated in tree %d", m.ens.trees)
@@ -266,7 +266,7 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 			break
 		}
 		if err != nil {
-			return nil, bad("%v", err)
+			return nil, refuse(lgbWhat, "%v", err)
 		}
 		if k, v, ok := paramLine(l); ok {
 			switch k {

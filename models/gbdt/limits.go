@@ -17,7 +17,7 @@ type Limits struct {
 	// name (default 1,048,575).
 	MaxCategory int
 	// MaxLine is the longest line, and the largest tree block, of a text
-	// model (default 16 MiB).
+	// model (default 8 MiB).
 	MaxLine int
 }
 
@@ -30,7 +30,7 @@ func DefaultLimits() Limits {
 		MaxNodes:    1 << 24,
 		MaxFeatures: 100_000,
 		MaxCategory: 1<<20 - 1,
-		MaxLine:     16 << 20,
+		MaxLine:     8 << 20,
 	}
 }
 
