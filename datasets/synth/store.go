@@ -175,34 +175,34 @@ func removeOrphans(ctx context.Context, st datasets.Store, name, run string, bas
 // feeder hands rows to one table's writer on its own goroutine, so the
 // tables' writers buffer and spill in parallel.
 type feeder[T any] struct {
-	w    *datasets.Writer[T]
-	ch   chan []T
-	done chan error
+	ch     chan []T
+	done   chan error
+	closed bool
 }
 
 func newFeeder[T any](ctx context.Context, w *datasets.Writer[T]) *feeder[T] {
-	f := &feeder[T]{w: w, ch: make(chan []T, 4), done: make(chan error, 1)}
+	ch, done := make(chan []T, 4), make(chan error, 1)
 	go func() {
 		var err error
-		for rows := range f.ch {
+		for rows := range ch {
 			if err == nil {
 				err = w.Write(ctx, rows)
 			}
 		}
-		f.done <- err
+		done <- err
 	}()
-	return f
+	return &feeder[T]{ch: ch, done: done}
 }
 
 func (f *feeder[T]) send(rows []T) { f.ch <- rows }
 
 // close waits for every row to be handed over and returns the first error.
 func (f *feeder[T]) close() error {
-	if f.ch == nil {
+	if f.closed {
 		return nil
 	}
+	f.closed = true
 	close(f.ch)
-	f.ch = nil
 	return <-f.done
 }
 

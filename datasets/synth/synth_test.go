@@ -50,7 +50,7 @@ func storeHashes(t testing.TB, st datasets.Store) map[string]string {
 // same objects with the same bytes; CSV output too.
 func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	ctx := context.Background()
-	o := Options{Name: "det", Customers: 3000, Seed: 7, Days: 120}
+	o := Options{Name: "det", Customers: 1500, Seed: 7, Days: 120}
 	prev := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(prev)
 	var hashes []map[string]string
