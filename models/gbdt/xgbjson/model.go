@@ -998,7 +998,7 @@ func (r *reader) baseMargin(link string) (float32, error) {
 			return 0, r.bad("base_score %v is not a probability in (0, 1), as %s needs", b, r.objective)
 		}
 		one := float32(1)
-		return -float32(math.Log(float64(one/b - one))), nil
+		return -float32(math.Log(float64(one/b-one))) + 0, nil // + 0: no -0 for b = 0.5
 	case LinkLog:
 		if !(b > 0) {
 			return 0, r.bad("base_score %v is not positive, as %s needs", b, r.objective)
