@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"unsafe"
 )
 
 // TextFormat says how a delimited text source splits into records and
@@ -180,28 +181,30 @@ func newChunkReader(r io.Reader, format TextFormat, size int) *chunkReader {
 }
 
 // next returns the next chunk (whole records), or io.EOF. A read error is
-// returned with the bytes read before it still delivered first.
-func (c *chunkReader) next() ([]byte, error) {
+// returned after the complete lines read before it. The chunk is a string
+// over a buffer the reader never touches again (no copy).
+func (c *chunkReader) next() (string, error) {
 	for {
 		if cut := c.cut(); cut > 0 {
-			out := make([]byte, cut)
-			copy(out, c.buf[:cut])
-			c.buf = append(c.buf[:0], c.buf[cut:]...)
-			return out, nil
+			out := c.buf[:cut]
+			rest := make([]byte, len(c.buf)-cut, max(c.size, len(c.buf)-cut))
+			copy(rest, c.buf[cut:])
+			c.buf = rest
+			return unsafe.String(&out[0], len(out)), nil
 		}
 		if c.err != nil {
 			// A broken stream (truncated gzip): the bytes after the last
 			// complete line are not a record.
 			c.buf = nil
-			return nil, c.err
+			return "", c.err
 		}
 		if c.eof {
 			if len(c.buf) > 0 {
 				out := c.buf
 				c.buf = nil
-				return out, nil
+				return unsafe.String(&out[0], len(out)), nil
 			}
-			return nil, io.EOF
+			return "", io.EOF
 		}
 		c.fill()
 	}

@@ -667,7 +667,7 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fileStats{}, im.streamError(src.Path, 0, err, gz)
 	}
-	data := string(first)
+	data := first
 	// The header: the first non-blank record.
 	sp := &splitter{format: format}
 	pos, line := 0, int64(1)
@@ -749,7 +749,7 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 		}
 		line += int64(strings.Count(data[pos:], "\n"))
 		for {
-			b, err := cr.next()
+			s, err := cr.next()
 			if errors.Is(err, io.EOF) {
 				return
 			}
@@ -757,7 +757,6 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 				send(&chunkJob[T]{fatal: im.streamError(src.Path, line-1, err, gz)})
 				return
 			}
-			s := string(b)
 			if !send(&chunkJob[T]{data: s, line: line}) {
 				return
 			}
@@ -850,7 +849,7 @@ func (w *worker[T]) parse(j *chunkJob[T]) *chunkResult[T] {
 		return res
 	}
 	data := j.data
-	res.rows = make([]T, 0, strings.Count(data, "\n")+1)
+	res.rows = w.p.im.w.getRows(strings.Count(data, "\n") + 1)
 	line := j.line
 	for pos := 0; pos < len(data); {
 		end, nls, blank, err := w.sp.next(data, pos)
@@ -902,8 +901,13 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 		}
 		return true
 	}
-	res.rows = append(res.rows, *new(T))
-	r := &res.rows[len(res.rows)-1]
+	n := len(res.rows)
+	if n < cap(res.rows) {
+		res.rows = res.rows[:n+1] // zero: fresh, pooled (cleared), or dropped (cleared)
+	} else {
+		res.rows = append(res.rows, *new(T))
+	}
+	r := &res.rows[n]
 	for _, b := range p.bindings {
 		f := &t.fields[b.field]
 		v := fields[b.src]
@@ -928,7 +932,7 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 					return false
 				}
 				bad(b.src, v, err.Error(), err)
-				res.rows = res.rows[:len(res.rows)-1]
+				dropLast(res)
 				return true
 			}
 			if f.kind == kTime {
@@ -943,13 +947,13 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 					continue
 				}
 				bad(b.src, v, "empty: a number is required", nil)
-				res.rows = res.rows[:len(res.rows)-1]
+				dropLast(res)
 				return true
 			}
 			x, err := strconv.ParseFloat(v, 64)
 			if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
 				bad(b.src, v, "not a number", nil)
-				res.rows = res.rows[:len(res.rows)-1]
+				dropLast(res)
 				return true
 			}
 			if f.kind == kFloat {
@@ -965,7 +969,7 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 			x, err := strconv.ParseInt(NormalizeID(v), 10, 64)
 			if err != nil {
 				bad(b.src, v, "not an integer", nil)
-				res.rows = res.rows[:len(res.rows)-1]
+				dropLast(res)
 				return true
 			}
 			*f.pi64(r) = w.int64Ptr(x)
@@ -973,7 +977,7 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 			x, ok := parseBool(strings.TrimSpace(v))
 			if !ok {
 				bad(b.src, v, "not a boolean (true/false, yes/no, 1/0, in/out)", nil)
-				res.rows = res.rows[:len(res.rows)-1]
+				dropLast(res)
 				return true
 			}
 			*f.b(r) = x
@@ -988,17 +992,24 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 				}
 			}
 			bad(src, v, err.Error(), nil)
-			res.rows = res.rows[:len(res.rows)-1]
+			dropLast(res)
 			return true
 		}
 	}
 	if p.skipKey && p.im.opts.Suppressed != nil {
 		if k := t.key(r); k != "" && p.im.opts.Suppressed(k) {
-			res.rows = res.rows[:len(res.rows)-1]
+			dropLast(res)
 			res.suppressed++
 		}
 	}
 	return true
+}
+
+// dropLast removes the row being built, leaving its slot zero.
+func dropLast[T any](res *chunkResult[T]) {
+	n := len(res.rows) - 1
+	clear(res.rows[n:])
+	res.rows = res.rows[:n]
 }
 
 func (w *worker[T]) float64Ptr(x float64) *float64 {

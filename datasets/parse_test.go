@@ -323,7 +323,7 @@ func TestChunkReader(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			recs, _ := split(t, TextFormat{Delimiter: ','}, string(c))
+			recs, _ := split(t, TextFormat{Delimiter: ','}, c)
 			got = append(got, recs...)
 		}
 		if !slices.EqualFunc(got, want, slices.Equal[[]string]) {
@@ -390,7 +390,7 @@ func FuzzSplitterAnyInput(f *testing.F) {
 			if err != nil {
 				break
 			}
-			got = append(got, all(t, format, string(c))...)
+			got = append(got, all(t, format, c)...)
 		}
 		if !slices.EqualFunc(got, whole, slices.Equal[[]string]) {
 			t.Fatalf("%q: chunked %q, whole %q", s, got, whole)

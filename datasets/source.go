@@ -77,12 +77,15 @@ func LocalSources(paths []string) ([]SourceFile, error) {
 				}
 				return nil
 			}
-			if !d.Type().IsRegular() || !IsSourceName(d.Name()) {
+			if !IsSourceName(d.Name()) {
 				return nil
 			}
-			info, err := d.Info()
+			info, err := os.Stat(q) // follows a symbolic link
 			if err != nil {
 				return err
+			}
+			if !info.Mode().IsRegular() {
+				return nil
 			}
 			sf, err := localSource(q, info.Size())
 			if err != nil {

@@ -66,6 +66,9 @@ type Writer[T any] struct {
 	buffered int
 	nextPart int
 
+	rowPool   sync.Pool // []T of finished spills
+	entryPool sync.Pool // []sortEntry
+
 	sem    chan struct{} // encoders
 	flight chan struct{} // spills in flight
 	wg     sync.WaitGroup
@@ -134,7 +137,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	}
 	for len(rows) > 0 {
 		if w.cur == nil {
-			w.cur = make([]T, 0, copyBatch)
+			w.cur = w.getRows(copyBatch)
 		}
 		// Spill exactly every SpillRows rows, whatever the batches given.
 		n := min(len(rows), cap(w.cur)-len(w.cur), w.opts.SpillRows-w.buffered)
@@ -171,49 +174,63 @@ func (w *Writer[T]) writeOwned(ctx context.Context, rows []T) error {
 	return w.failed()
 }
 
-// sortEntry locates one buffered row with its sort key.
+// sortEntry locates one buffered row with its sort key: 24 bytes, so a
+// spill sorts a compact array. prefix orders keys of up to 7 bytes
+// exactly (7 bytes then the length); longer keys (low byte 0xff) fall
+// back to comparing the strings when their first 7 bytes tie.
 type sortEntry struct {
-	key    string
 	prefix uint64
 	ts     int64
 	b, o   uint32
 }
 
+const longKey = 0xff
+
 func keyPrefix(s string) uint64 {
 	var p uint64
-	n := min(len(s), 8)
+	n := min(len(s), 7)
 	for i := 0; i < n; i++ {
 		p |= uint64(s[i]) << (56 - 8*i)
 	}
-	return p
+	if len(s) > 7 {
+		return p | longKey
+	}
+	return p | uint64(len(s))
 }
 
-func cmpEntry(a, b sortEntry) int {
-	switch {
-	case a.prefix != b.prefix:
-		if a.prefix < b.prefix {
-			return -1
+// entryCmp returns the comparison of sort entries of these batches.
+func (w *Writer[T]) entryCmp(batches [][]T) func(a, b sortEntry) int {
+	return func(a, b sortEntry) int {
+		switch {
+		case a.prefix != b.prefix:
+			if a.prefix < b.prefix {
+				return -1
+			}
+			return 1
+		case a.prefix&0xff == longKey:
+			if c := strings.Compare(w.t.key(&batches[a.b][a.o]), w.t.key(&batches[b.b][b.o])); c != 0 {
+				return c
+			}
 		}
-		return 1
-	case a.key != b.key:
-		return strings.Compare(a.key, b.key)
-	case a.ts != b.ts:
-		if a.ts < b.ts {
-			return -1
+		switch {
+		case a.ts != b.ts:
+			if a.ts < b.ts {
+				return -1
+			}
+			return 1
+		case a.b != b.b:
+			if a.b < b.b {
+				return -1
+			}
+			return 1
+		case a.o != b.o:
+			if a.o < b.o {
+				return -1
+			}
+			return 1
 		}
-		return 1
-	case a.b != b.b:
-		if a.b < b.b {
-			return -1
-		}
-		return 1
-	case a.o != b.o:
-		if a.o < b.o {
-			return -1
-		}
-		return 1
+		return 0
 	}
-	return 0
 }
 
 type monthGroup struct {
@@ -238,28 +255,48 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 		return nil
 	}
 	// Group by month now, so part numbers follow the input, not timing.
-	byMonth := map[int32]*monthGroup{}
+	// Two passes: count rows per month, then fill exactly sized groups.
+	total := 0
+	for _, b := range batches {
+		total += len(b)
+	}
+	monthOf := make([]int32, total)
+	counts := map[int32]int{}
 	lastDay, lastMonth := int64(-1<<62), int32(0)
-	for bi, batch := range batches {
+	i := 0
+	for _, batch := range batches {
 		for oi := range batch {
-			r := &batch[oi]
-			ts := w.t.Time(r)
 			var m int32
 			if w.t.Partitioned() {
-				day := floorDiv(ts, 86_400_000_000)
+				day := floorDiv(w.t.time(&batch[oi]), 86_400_000_000)
 				if day != lastDay {
 					y, mo, _ := civilFromDays(day)
 					lastDay, lastMonth = day, int32(y*100+mo)
 				}
 				m = lastMonth
 			}
-			g := byMonth[m]
-			if g == nil {
-				g = &monthGroup{}
-				byMonth[m] = g
+			monthOf[i] = m
+			i++
+		}
+	}
+	for _, m := range monthOf {
+		counts[m]++
+	}
+	byMonth := make(map[int32]*monthGroup, len(counts))
+	for m, n := range counts {
+		byMonth[m] = &monthGroup{entries: w.getEntries(n)}
+	}
+	i = 0
+	var g *monthGroup
+	gm := int32(-1)
+	for bi, batch := range batches {
+		for oi := range batch {
+			if m := monthOf[i]; m != gm || g == nil {
+				g, gm = byMonth[m], m
 			}
-			k := w.t.key(r)
-			g.entries = append(g.entries, sortEntry{key: k, prefix: keyPrefix(k), ts: ts, b: uint32(bi), o: uint32(oi)})
+			r := &batch[oi]
+			g.entries = append(g.entries, sortEntry{prefix: keyPrefix(w.t.key(r)), ts: w.t.Time(r), b: uint32(bi), o: uint32(oi)})
+			i++
 		}
 	}
 	months := make([]int32, 0, len(byMonth))
@@ -305,8 +342,31 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 			}()
 		}
 		gw.Wait()
+		for _, g := range groups {
+			w.entryPool.Put(g.entries[:0])
+		}
+		for _, b := range batches {
+			clear(b[:cap(b)]) // drop the rows' strings before reuse
+			w.rowPool.Put(b[:0])
+		}
 	}()
 	return nil
+}
+
+// getRows returns an empty row slice with room for n rows, reusing the
+// batches of finished spills: fresh memory costs page faults and GC.
+func (w *Writer[T]) getRows(n int) []T {
+	if b, ok := w.rowPool.Get().([]T); ok && cap(b) >= n {
+		return b
+	}
+	return make([]T, 0, n)
+}
+
+func (w *Writer[T]) getEntries(n int) []sortEntry {
+	if b, ok := w.entryPool.Get().([]sortEntry); ok && cap(b) >= n {
+		return b
+	}
+	return make([]sortEntry, 0, n)
 }
 
 var partBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -315,10 +375,11 @@ func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, g *monthGroup)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	slices.SortFunc(g.entries, cmpEntry)
+	slices.SortFunc(g.entries, w.entryCmp(batches))
 	buf := partBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer partBuffers.Put(buf)
+	// A fresh writer per part: a reused one carries state into the bytes.
 	pw := parquet.NewGenericWriter[T](buf,
 		parquet.Compression(&zstd.Codec{Level: w.opts.Level}),
 		parquet.MaxRowsPerRowGroup(int64(w.opts.RowGroupRows)),
@@ -328,12 +389,12 @@ func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, g *monthGroup)
 	)
 	tmp := make([]T, 0, 1024)
 	var keys int64
-	prev := ""
+	var prev sortEntry
 	for i, e := range g.entries {
-		if i == 0 || e.key != prev {
+		if i == 0 || e.prefix != prev.prefix || (e.prefix&0xff == longKey && w.t.key(&batches[e.b][e.o]) != w.t.key(&batches[prev.b][prev.o])) {
 			keys++
-			prev = e.key
 		}
+		prev = e
 		tmp = append(tmp, batches[e.b][e.o])
 		if len(tmp) == cap(tmp) {
 			if _, err := pw.Write(tmp); err != nil {
