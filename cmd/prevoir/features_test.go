@@ -69,7 +69,7 @@ func TestFeaturesCommands(t *testing.T) {
 	} else if !strings.Contains(errOut, "shards missing") {
 		t.Fatalf("commit: %s", errOut)
 	}
-	if code, out, errOut := runCLI(t, "--store", store, "features", "commit", "--as-of", "2024-03-15", "--spec", spec, "--shards", "2"); code != 0 || !strings.Contains(out, "3 rows") {
+	if code, out, errOut := runCLI(t, "--store", store, "features", "commit", "--as-of", "2024-03-15", "--spec", spec, "--shards", "2"); code != 0 || !strings.Contains(out, "2 rows from 2 shards") {
 		t.Fatalf("commit: %d %s %s", code, out, errOut)
 	}
 }
