@@ -518,7 +518,7 @@ func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Supp
 	forgotten := sup.Filter()
 
 	// Targets: a customer's rows are targets[span[0]:span[1]].
-	var targets []churnTarget
+	var targets slab
 	index := map[string][2]int32{}
 	entityMode := p.entities != nil
 	if entityMode {
@@ -528,10 +528,10 @@ func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Supp
 			}
 			r, ok := index[e.cust]
 			if !ok {
-				r = [2]int32{int32(len(targets)), int32(len(targets))}
+				r = [2]int32{int32(targets.n), int32(targets.n)}
 			}
-			targets = append(targets, churnTarget{cust: e.cust, cutoff: e.cut, label: p.entities[i].label})
-			r[1] = int32(len(targets))
+			targets.add(churnTarget{cust: e.cust, cutoff: e.cut, label: p.entities[i].label})
+			r[1] = int32(targets.n)
 			index[e.cust] = r
 		}
 	}
@@ -562,12 +562,12 @@ func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Supp
 				index[id] = skip
 				return nil
 			}
-			r = [2]int32{int32(len(targets)), int32(len(targets) + 1)}
-			targets = append(targets, churnTarget{cust: id, cutoff: cut})
+			r = [2]int32{int32(targets.n), int32(targets.n + 1)}
+			targets.add(churnTarget{cust: id, cutoff: cut})
 			index[id] = r
 		}
 		for i := r[0]; i < r[1]; i++ {
-			targets[i].addOrderLines(lines, saleSym, retSym, products)
+			targets.at(i).addOrderLines(lines, saleSym, retSym, products)
 		}
 		return nil
 	})
@@ -585,7 +585,7 @@ func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Supp
 				return nil
 			}
 			for i := r[0]; i < r[1]; i++ {
-				fn(&targets[i], lines)
+				fn(targets.at(i), lines)
 			}
 			return nil
 		})
@@ -606,14 +606,14 @@ func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Supp
 	}
 
 	// Rows, sorted by customer then as_of.
-	order := make([]int32, 0, len(targets))
-	for i := range targets {
-		if entityMode || targets[i].nOrd > 0 {
+	order := make([]int32, 0, targets.n)
+	for i := int32(0); i < int32(targets.n); i++ {
+		if entityMode || targets.at(i).nOrd > 0 {
 			order = append(order, int32(i))
 		}
 	}
 	if !entityMode {
-		slices.SortFunc(order, func(a, b int32) int { return strings.Compare(targets[a].cust, targets[b].cust) })
+		slices.SortFunc(order, func(a, b int32) int { return strings.Compare(targets.at(a).cust, targets.at(b).cust) })
 	}
 	var bal *Balance
 	if p.label != "" {
@@ -629,7 +629,7 @@ func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Supp
 	valid := make([]bool, len(order)*width)
 	rows := make([]outRow, len(order))
 	for i, ti := range order {
-		t := &targets[ti]
+		t := targets.at(ti)
 		r := outRow{cust: t.cust, asOf: t.asOf, vals: vals[i*width : (i+1)*width : (i+1)*width], valid: valid[i*width : (i+1)*width : (i+1)*width]}
 		for j, d := range p.defs {
 			r.vals[j], r.valid[j] = d.val(t)
@@ -751,4 +751,26 @@ func ReadEntities(r *table.Reader) ([]EntityRow, error) {
 		}
 		out = append(out, e)
 	}
+}
+
+// slab holds the targets in fixed chunks: growing it never copies (or
+// doubles the memory of) the targets already there.
+type slab struct {
+	chunks [][]churnTarget
+	n      int
+}
+
+const slabShift = 12
+
+func (s *slab) add(t churnTarget) {
+	if s.n&(1<<slabShift-1) == 0 {
+		s.chunks = append(s.chunks, make([]churnTarget, 0, 1<<slabShift))
+	}
+	c := &s.chunks[len(s.chunks)-1]
+	*c = append(*c, t)
+	s.n++
+}
+
+func (s *slab) at(i int32) *churnTarget {
+	return &s.chunks[i>>slabShift][i&(1<<slabShift-1)]
 }
