@@ -16,19 +16,10 @@ import (
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
 	"github.com/prevoir/prevoir/models/gbdt"
-	"github.com/prevoir/prevoir/models/gbdt/xgbjson"
+	// XGBoost JSON and UBJSON models, converted by package xgbjson.
+	_ "github.com/prevoir/prevoir/models/gbdt/xgbjson/register"
 	"github.com/prevoir/prevoir/models/registry"
 )
-
-func init() {
-	// XGBoost JSON/UBJSON through package xgbjson, unless it registers
-	// itself with gbdt (then this adapter steps aside).
-	for _, f := range []gbdt.Format{gbdt.FormatXGBoostJSON, gbdt.FormatXGBoostUBJSON} {
-		if !gbdt.HasConverter(f) {
-			gbdt.RegisterConverter(f, convertXGBoostJSON)
-		}
-	}
-}
 
 // taskSchema returns a task's current feature schema for --task. It is a
 // variable so that the features command group can provide it; until then
@@ -232,27 +223,4 @@ func parseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q: want a positive size such as 256MiB", s)
 	}
 	return n * mult, nil
-}
-
-// convertXGBoostJSON adapts package xgbjson to gbdt's converter seam.
-func convertXGBoostJSON(ctx context.Context, r io.ReaderAt, size int64, lim gbdt.Limits) (*gbdt.Converted, error) {
-	b := make([]byte, size) // size <= lim.MaxBytes, checked by gbdt.Import
-	if _, err := r.ReadAt(b, 0); err != nil && err != io.EOF {
-		return nil, err
-	}
-	xm, err := xgbjson.Read(b, xgbjson.Limits{MaxTrees: lim.MaxTrees, MaxLeaves: lim.MaxLeaves, MaxNodes: lim.MaxNodes, MaxFeatures: lim.MaxFeatures})
-	if err != nil {
-		return nil, err
-	}
-	c := &gbdt.Converted{
-		Kind: models.KindXGBoost, Version: xm.Version, Booster: xm.Booster, Objective: xm.Objective,
-		Link: xm.Link, Output: xm.Output, NumFeatures: xm.NumFeatures, FeatureNames: xm.FeatureNames,
-		Float32Inputs: true, BaseMargin: xm.BaseMargin, Warnings: xm.Warnings,
-		Trees: make([]gbdt.Tree, len(xm.Trees)),
-	}
-	for i, t := range xm.Trees {
-		c.Trees[i] = gbdt.Tree{SplitFeature: t.SplitFeature, Threshold: t.Threshold, DecisionType: t.DecisionType,
-			LeftChild: t.LeftChild, RightChild: t.RightChild, LeafValue: t.LeafValue}
-	}
-	return c, nil
 }
