@@ -232,6 +232,9 @@ func newPlan(ctx context.Context, st datasets.Store, o Options) (*plan, error) {
 	}
 	entityLabels := false
 	if o.Entities != nil {
+		if len(o.Entities) == 0 {
+			return nil, errors.New("the entity table has no rows")
+		}
 		p.asOfName = AsOfEntities
 		h := sha256.New()
 		byInstant := map[int64]*cutoff{}
