@@ -158,31 +158,8 @@ func (dc *designCol) value(i int, mean float64) float64 {
 // training rows, evaluates it and describes it in a card ready for the
 // registry. ctx is checked between stages.
 func TrainTable(ctx context.Context, rec Records, opt TableOptions) (*Outcome, error) {
-	if opt.Missing == "" {
-		opt.Missing = MissingRefuse
-	}
-	switch opt.Missing {
-	case MissingRefuse, MissingDrop, MissingMean:
-	default:
-		return nil, fmt.Errorf("missing-value policy %q: want refuse, drop or mean", opt.Missing)
-	}
-	if opt.MinClass == 0 {
-		opt.MinClass = DefaultMinClass
-	}
-	if opt.MaxLevels == 0 {
-		opt.MaxLevels = DefaultMaxLevels
-	}
-	if opt.C == 0 {
-		opt.C = 1
-	}
-	if !(opt.C > 0) || math.IsInf(opt.C, 0) {
-		return nil, fmt.Errorf("C = %v: want a positive number", opt.C)
-	}
-	if !(opt.HoldoutFrac >= 0 && opt.HoldoutFrac < 1) {
-		return nil, fmt.Errorf("holdout fraction %v: want 0 <= f < 1", opt.HoldoutFrac)
-	}
-	if opt.ClassWeight != "" && opt.ClassWeight != "balanced" {
-		return nil, fmt.Errorf("class weight %q: want balanced or nothing", opt.ClassWeight)
+	if err := opt.defaults(); err != nil {
+		return nil, err
 	}
 	t, err := readTable(rec, &opt)
 	if err != nil {
@@ -246,6 +223,44 @@ func TrainTable(ctx context.Context, rec Records, opt TableOptions) (*Outcome, e
 			isHold[kept[j]] = true
 		}
 	}
+	return fitSplit(ctx, t, kept, isHold, opt, out)
+}
+
+// defaults fills zero fields and checks the options.
+func (opt *TableOptions) defaults() error {
+	if opt.Missing == "" {
+		opt.Missing = MissingRefuse
+	}
+	switch opt.Missing {
+	case MissingRefuse, MissingDrop, MissingMean:
+	default:
+		return fmt.Errorf("missing-value policy %q: want refuse, drop or mean", opt.Missing)
+	}
+	if opt.MinClass == 0 {
+		opt.MinClass = DefaultMinClass
+	}
+	if opt.MaxLevels == 0 {
+		opt.MaxLevels = DefaultMaxLevels
+	}
+	if opt.C == 0 {
+		opt.C = 1
+	}
+	if !(opt.C > 0) || math.IsInf(opt.C, 0) {
+		return fmt.Errorf("C = %v: want a positive number", opt.C)
+	}
+	if !(opt.HoldoutFrac >= 0 && opt.HoldoutFrac < 1) {
+		return fmt.Errorf("holdout fraction %v: want 0 <= f < 1", opt.HoldoutFrac)
+	}
+	if opt.ClassWeight != "" && opt.ClassWeight != "balanced" {
+		return fmt.Errorf("class weight %q: want balanced or nothing", opt.ClassWeight)
+	}
+	return nil
+}
+
+// fitSplit fits on the kept rows that are not held out, evaluates, scores
+// every kept row and describes the model in a card. kept lists the rows
+// used (in table order); isHold marks the holdout rows.
+func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt TableOptions, out *Outcome) (*Outcome, error) {
 	var trainRows, holdRows []int
 	for _, i := range kept {
 		if isHold[i] {
