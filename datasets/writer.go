@@ -28,7 +28,7 @@ type WriterOptions struct {
 	// derives its own from its inputs.
 	Run string
 	// SpillRows is how many rows are buffered before they are sorted and
-	// written as parts, one per month present (default 1<<19). Memory is
+	// written as parts, one per month present (default 1<<17). Memory is
 	// proportional to it, never to the number of rows written.
 	SpillRows int
 	// RowGroupRows bounds the rows of one Parquet row group (default 1<<17).
@@ -62,12 +62,14 @@ type Writer[T any] struct {
 	opts WriterOptions
 
 	batches  [][]T
+	releases []func() // called once the buffered rows are written
 	cur      []T
 	buffered int
 	nextPart int
 
-	rowPool   sync.Pool // []T of finished spills
-	entryPool sync.Pool // []sortEntry
+	codec     *zstd.Codec           // shared: it pools its encoders (MiBs of history each)
+	rowPool   freeList[[]T]         // row batches of finished spills
+	entryPool freeList[[]sortEntry] // sort entries of finished spills
 
 	sem    chan struct{} // encoders
 	flight chan struct{} // spills in flight
@@ -94,7 +96,7 @@ func NewWriter[T any](st Store, t *Table[T], opts WriterOptions) (*Writer[T], er
 		return nil, fmt.Errorf("writer: run id %q: not usable in a key", opts.Run)
 	}
 	if opts.SpillRows <= 0 {
-		opts.SpillRows = 1 << 19
+		opts.SpillRows = 1 << 17
 	}
 	if opts.RowGroupRows <= 0 {
 		opts.RowGroupRows = 1 << 17
@@ -107,6 +109,7 @@ func NewWriter[T any](st Store, t *Table[T], opts WriterOptions) (*Writer[T], er
 	}
 	return &Writer[T]{
 		st: st, t: t, opts: opts,
+		codec:  &zstd.Codec{Level: opts.Level},
 		sem:    make(chan struct{}, opts.Parallelism),
 		flight: make(chan struct{}, 2),
 	}, nil
@@ -158,9 +161,17 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 }
 
 // writeOwned buffers rows without copying: the writer owns them now.
-func (w *Writer[T]) writeOwned(ctx context.Context, rows []T) error {
+// release, if not nil, is called once they are written (not on failure):
+// the memory their strings point into may then be reused.
+func (w *Writer[T]) writeOwned(ctx context.Context, rows []T, release func()) error {
 	if len(rows) == 0 {
+		if release != nil {
+			release()
+		}
 		return w.failed()
+	}
+	if release != nil {
+		w.releases = append(w.releases, release)
 	}
 	if len(w.cur) > 0 {
 		w.batches = append(w.batches, w.cur)
@@ -249,9 +260,12 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 		w.batches = append(w.batches, w.cur)
 		w.cur = nil
 	}
-	batches := w.batches
-	w.batches, w.buffered = nil, 0
+	batches, releases := w.batches, w.releases
+	w.batches, w.releases, w.buffered = nil, nil, 0
 	if len(batches) == 0 {
+		for _, r := range releases {
+			r()
+		}
 		return nil
 	}
 	// Group by month now, so part numbers follow the input, not timing.
@@ -343,11 +357,16 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 		}
 		gw.Wait()
 		for _, g := range groups {
-			w.entryPool.Put(g.entries[:0])
+			w.entryPool.put(g.entries[:0])
 		}
 		for _, b := range batches {
 			clear(b[:cap(b)]) // drop the rows' strings before reuse
-			w.rowPool.Put(b[:0])
+			w.rowPool.put(b[:0])
+		}
+		if w.failed() == nil {
+			for _, r := range releases {
+				r()
+			}
 		}
 	}()
 	return nil
@@ -356,14 +375,14 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 // getRows returns an empty row slice with room for n rows, reusing the
 // batches of finished spills: fresh memory costs page faults and GC.
 func (w *Writer[T]) getRows(n int) []T {
-	if b, ok := w.rowPool.Get().([]T); ok && cap(b) >= n {
+	if b, ok := w.rowPool.get(); ok && cap(b) >= n {
 		return b
 	}
 	return make([]T, 0, n)
 }
 
 func (w *Writer[T]) getEntries(n int) []sortEntry {
-	if b, ok := w.entryPool.Get().([]sortEntry); ok && cap(b) >= n {
+	if b, ok := w.entryPool.get(); ok && cap(b) >= n {
 		return b
 	}
 	return make([]sortEntry, 0, n)
@@ -380,13 +399,7 @@ func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, g *monthGroup)
 	buf.Reset()
 	defer partBuffers.Put(buf)
 	// A fresh writer per part: a reused one carries state into the bytes.
-	pw := parquet.NewGenericWriter[T](buf,
-		parquet.Compression(&zstd.Codec{Level: w.opts.Level}),
-		parquet.MaxRowsPerRowGroup(int64(w.opts.RowGroupRows)),
-		parquet.CreatedBy("prevoir", "", ""),
-		parquet.KeyValueMetadata("prevoir.table", w.t.Name),
-		parquet.KeyValueMetadata("prevoir.sorted_by", w.t.KeyColumn+","+w.t.TimeColumn),
-	)
+	pw := parquet.NewGenericWriter[T](buf, w.parquetOptions()...)
 	tmp := make([]T, 0, 1024)
 	var keys int64
 	var prev sortEntry
@@ -430,6 +443,25 @@ func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, g *monthGroup)
 	w.parts = append(w.parts, p)
 	w.mu.Unlock()
 	return nil
+}
+
+// parquetOptions configure every part: zstd, bounded row groups, and
+// page bounds (the column index readers skip pages with) only on the
+// sort key and the time, which queries filter on.
+func (w *Writer[T]) parquetOptions() []parquet.WriterOption {
+	opts := []parquet.WriterOption{
+		parquet.Compression(w.codec),
+		parquet.MaxRowsPerRowGroup(int64(w.opts.RowGroupRows)),
+		parquet.CreatedBy("prevoir", "", ""),
+		parquet.KeyValueMetadata("prevoir.table", w.t.Name),
+		parquet.KeyValueMetadata("prevoir.sorted_by", strings.TrimSuffix(w.t.KeyColumn+","+w.t.TimeColumn, ",")),
+	}
+	for _, f := range w.t.fields {
+		if f.name != w.t.KeyColumn && f.name != w.t.TimeColumn {
+			opts = append(opts, parquet.SkipPageBounds(f.name))
+		}
+	}
+	return opts
 }
 
 // Flush writes every buffered row as parts and waits for them.
@@ -612,4 +644,32 @@ func civilFromDays(z int64) (y, m, d int) {
 		yy++
 	}
 	return int(yy), m, d
+}
+
+// freeList keeps up to 64 buffers for reuse. Unlike a sync.Pool it is
+// not emptied by every garbage collection, which is when reuse matters.
+type freeList[B any] struct {
+	mu   sync.Mutex
+	bufs []B
+}
+
+func (f *freeList[B]) get() (B, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var zero B
+	if len(f.bufs) == 0 {
+		return zero, false
+	}
+	b := f.bufs[len(f.bufs)-1]
+	f.bufs[len(f.bufs)-1] = zero
+	f.bufs = f.bufs[:len(f.bufs)-1]
+	return b, true
+}
+
+func (f *freeList[B]) put(b B) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.bufs) < 64 {
+		f.bufs = append(f.bufs, b)
+	}
 }
