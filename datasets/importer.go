@@ -59,7 +59,9 @@ type ImportOptions struct {
 	// LineTypes are the rules deriving line_type (orders).
 	LineTypes LineTypeRules
 	// Suppressed, when not nil, drops the rows of customers it reports
-	// (forgotten customers): they are counted, never stored.
+	// (forgotten customers): they are counted, never stored. It is called
+	// from several goroutines and must not keep the string it is given
+	// (its bytes are reused).
 	Suppressed func(customerID string) bool
 	// Writer tunes the part writer (Dataset is set from this struct).
 	Writer WriterOptions
@@ -187,10 +189,11 @@ type importer[T any] struct {
 	w     *Writer[T]
 	res   *ImportResult
 
-	columns []string // canonical columns mapped by the first file
-	bad     int64
-	first   *RowError
-	rejects *csv.Writer
+	columns   []string         // canonical columns mapped by the first file
+	chunkPool freeList[[]byte] // text chunks whose rows are written
+	bad       int64
+	first     *RowError
+	rejects   *csv.Writer
 }
 
 func importTable[T any](ctx context.Context, st Store, t *Table[T], sources []SourceFile, opts ImportOptions) (*ImportResult, error) {
@@ -348,6 +351,15 @@ func checkDatasetSettings(ctx context.Context, st Store, opts ImportOptions) err
 		}
 	}
 	return nil
+}
+
+// chunkBuf returns an empty buffer for a text chunk, reusing those whose
+// rows are written: fresh memory costs page faults and GC.
+func (im *importer[T]) chunkBuf(n int) []byte {
+	if b, ok := im.chunkPool.get(); ok && cap(b) >= n {
+		return b[:0]
+	}
+	return make([]byte, 0, n)
 }
 
 func (im *importer[T]) flushRejects() {
@@ -637,6 +649,7 @@ func delimiterHint(line string, f TextFormat) string {
 // chunkJob is a piece of a source for a parse worker.
 type chunkJob[T any] struct {
 	data  string     // text chunk (whole records)
+	buf   []byte     // the bytes under data, returned to the pool after use
 	recs  [][]string // or pre-split records (Parquet)
 	line  int64      // line (or row) number of the first record
 	fatal error      // or the error that ended the stream
@@ -644,6 +657,7 @@ type chunkJob[T any] struct {
 }
 
 type chunkResult[T any] struct {
+	release    func() // returns the chunk's buffer once its rows are written
 	rows       []T
 	bad        []badRow
 	suppressed int64
@@ -663,7 +677,8 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 		size = int(src.Size) + 1 // small files: no oversized buffer
 	}
 	cr := newChunkReader(r, format, size)
-	first, err := cr.next()
+	cr.alloc = im.chunkBuf
+	first, firstBuf, err := cr.next()
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fileStats{}, im.streamError(src.Path, 0, err, gz)
 	}
@@ -685,7 +700,10 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 			return fileStats{}, &FileError{Path: src.Path, Line: recLine, Err: err}
 		}
 		headerLine = strings.TrimRight(data[start:end], "\r\n")
-		header = slices.Clone(sp.fields)
+		header = make([]string, len(sp.fields))
+		for i, f := range sp.fields {
+			header[i] = strings.Clone(f) // the chunk's bytes are reused
+		}
 		if im.opts.NoHeader {
 			pos, line = start, recLine
 		}
@@ -744,12 +762,12 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 			}
 			return true
 		}
-		if !send(&chunkJob[T]{data: data[pos:], line: line}) {
+		if !send(&chunkJob[T]{data: data[pos:], buf: firstBuf, line: line}) {
 			return
 		}
 		line += int64(strings.Count(data[pos:], "\n"))
 		for {
-			s, err := cr.next()
+			s, buf, err := cr.next()
 			if errors.Is(err, io.EOF) {
 				return
 			}
@@ -757,7 +775,7 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 				send(&chunkJob[T]{fatal: im.streamError(src.Path, line-1, err, gz)})
 				return
 			}
-			if !send(&chunkJob[T]{data: s, line: line}) {
+			if !send(&chunkJob[T]{data: s, buf: buf, line: line}) {
 				return
 			}
 			line += int64(strings.Count(s, "\n"))
@@ -818,7 +836,7 @@ func (im *importer[T]) accept(ctx context.Context, res *chunkResult[T], st *file
 	}
 	st.rows += int64(len(res.rows))
 	st.suppressed += res.suppressed
-	return im.w.writeOwned(ctx, res.rows)
+	return im.w.writeOwned(ctx, res.rows, res.release)
 }
 
 // worker parses chunks for one goroutine.
@@ -839,6 +857,10 @@ func (p *plan[T]) newWorker() *worker[T] {
 
 func (w *worker[T]) parse(j *chunkJob[T]) *chunkResult[T] {
 	res := &chunkResult[T]{}
+	if j.buf != nil {
+		im, buf := w.p.im, j.buf
+		res.release = func() { im.chunkPool.put(buf[:0]) }
+	}
 	if j.recs != nil {
 		res.rows = make([]T, 0, len(j.recs))
 		for i, rec := range j.recs {
@@ -861,7 +883,7 @@ func (w *worker[T]) parse(j *chunkJob[T]) *chunkResult[T] {
 		}
 		if err != nil {
 			n := len(w.sp.fields)
-			res.bad = append(res.bad, badRow{raw: strings.TrimRight(raw, "\r\n"), err: &RowError{Path: w.p.path, Line: recLine, Field: n, Column: w.p.columnName(n - 1), Value: w.sp.fields[n-1], Reason: err.Error()}})
+			res.bad = append(res.bad, badRow{raw: strings.Clone(strings.TrimRight(raw, "\r\n")), err: &RowError{Path: w.p.path, Line: recLine, Field: n, Column: w.p.columnName(n - 1), Value: strings.Clone(w.sp.fields[n-1]), Reason: err.Error()}})
 			continue
 		}
 		if !w.record(res, w.sp.fields, recLine, raw) {
@@ -886,11 +908,12 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 	p := w.p
 	t := p.im.t
 	bad := func(src int, value, reason string, cause error) {
-		e := &RowError{Path: p.path, Line: line, Field: src + 1, Column: p.columnName(src), Value: value, Reason: reason, Err: cause}
+		// Clones: the chunk's bytes are reused once its rows are written.
+		e := &RowError{Path: p.path, Line: line, Field: src + 1, Column: p.columnName(src), Value: strings.Clone(value), Reason: reason, Err: cause}
 		if raw == "" {
 			raw = strings.Join(fields, ",")
 		}
-		res.bad = append(res.bad, badRow{err: e, raw: strings.TrimRight(raw, "\r\n")})
+		res.bad = append(res.bad, badRow{err: e, raw: strings.Clone(strings.TrimRight(raw, "\r\n"))})
 	}
 	if len(fields) != p.nfields {
 		if len(fields) > p.nfields {
@@ -928,7 +951,7 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 			us, err := tp.parse(v)
 			if err != nil {
 				if errors.Is(err, ErrAmbiguousTime) {
-					res.fatal = &RowError{Path: p.path, Line: line, Field: b.src + 1, Column: b.name, Value: v, Reason: err.Error(), Err: err}
+					res.fatal = &RowError{Path: p.path, Line: line, Field: b.src + 1, Column: b.name, Value: strings.Clone(v), Reason: err.Error(), Err: err}
 					return false
 				}
 				bad(b.src, v, err.Error(), err)
