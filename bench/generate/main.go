@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/prevoir/prevoir/datasets/local"
 	"github.com/prevoir/prevoir/datasets/synth"
@@ -21,6 +22,10 @@ func main() {
 	format := flag.String("format", "csv", "csv or parquet")
 	out := flag.String("out", "", "CSV file, or store folder for parquet")
 	flag.Parse()
+	// As `prevoir datasets generate` does.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(synth.MemoryLimit)
+	}
 	if err := run(*customers, *seed, *format, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "generate:", err)
 		os.Exit(1)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -48,6 +49,9 @@ func datasetsGenerateCommand() *cli.Command {
 				Seed:       c.Uint64("seed"),
 				Products:   c.Int("products"),
 				Warehouses: c.Int("warehouses"),
+			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(synth.MemoryLimit)
 			}
 			start := time.Now()
 			switch c.String("format") {

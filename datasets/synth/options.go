@@ -103,3 +103,10 @@ func (o Options) RunID() string {
 		ModelVersion, o.Name, o.Customers, o.End.Format(time.RFC3339), o.Days, o.Seed, o.Products, o.Warehouses))
 	return "g" + hex.EncodeToString(h[:])[:11]
 }
+
+// MemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) the
+// generate command sets when GOMEMLIMIT is not set. Generation keeps about
+// 1 GiB live at most (the table writers' spill buffers, whatever the number
+// of customers); without a limit the garbage collector lets the heap grow
+// to twice that.
+const MemoryLimit = 1536 << 20
