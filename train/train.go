@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -567,6 +568,7 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 		lin = *opt.Lineage
 	}
 	lin.Rows = nt
+	lin.Extra = maps.Clone(lin.Extra)
 	if lin.Extra == nil {
 		lin.Extra = map[string]any{}
 	}
