@@ -12,6 +12,7 @@ import (
 
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/privacy"
+	"github.com/prevoir/prevoir/serve"
 	"github.com/prevoir/prevoir/datasets/synth"
 )
 
@@ -19,10 +20,10 @@ func init() {
 	register(customersCommand)
 }
 
-// forgetRewriters are the layers `customers forget` rewrites. Features
-// and publications add theirs here (through serve) as they come.
+// forgetRewriters are the layers `customers forget` rewrites: serve knows
+// every layer that holds customer rows.
 func forgetRewriters(st datasets.Store, now time.Time) []privacy.Rewriter {
-	return []privacy.Rewriter{privacy.DatasetsRewriter(st, now), synth.LatentRewriter(st)}
+	return serve.Rewriters(st, now)
 }
 
 // customerIDs returns the ids given as arguments and in --file (one per
