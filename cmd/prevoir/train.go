@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path"
 	"strconv"
@@ -14,7 +16,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/table"
+	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
 	"github.com/prevoir/prevoir/models/registry"
 	"github.com/prevoir/prevoir/train"
@@ -27,8 +31,15 @@ func init() {
 func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "train",
-		Usage: "fit a logistic regression (equal to scikit-learn's StandardScaler + LogisticRegression) on a table and register it",
-		Description: `Trains on any table a data scientist brings: CSV (delimiter , ; or tab,
+		Usage: "fit a logistic regression (equal to scikit-learn's StandardScaler + LogisticRegression) on a table or a task's feature tables and register it",
+		Description: `With --task churn: builds (or reuses) one churn feature table per cutoff
+as_of - k*step, k = 0..K-1, with labels; holds out the latest cutoff
+(time-based, never random); trains only on cutoffs whose label window
+[cutoff, cutoff + horizon) ends at or before it; with several --c values
+picks C on the cutoff before the holdout (lowest log loss); evaluates the
+model and a one-feature recency baseline on the holdout, side by side.
+
+With --table: trains on any table a data scientist brings: CSV (delimiter , ; or tab,
 detected from the header; optionally gzip-compressed) or Parquet, a local
 file or an s3:// URL. String columns are one-hot encoded (every level,
 sorted, named col=value); the fitted model carries its scaler, encoders and
@@ -41,7 +52,13 @@ solve (L-BFGS beyond 256 columns), to max |gradient| <= 1e-7.
 See docs/TRAINING.md.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "table", Usage: "the table to train on: a CSV or Parquet file, or an s3:// URL"},
-			&cli.StringFlag{Name: "task", Usage: "a prevoir task to train (churn); not yet available"},
+			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn (instead of --table)"},
+			datasetFlag(),
+			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff `DATE`, held out for evaluation"},
+			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)"},
+			&cli.StringFlag{Name: "step", Usage: "--task: `SPAN` between cutoffs (Nd or Nw)"},
+			&cli.StringFlag{Name: "horizon", Value: "90d", Usage: "--task: label window `SPAN`"},
+			&cli.StringFlag{Name: "lookback", Value: "365d", Usage: "--task: history the features read, `SPAN`"},
 			&cli.StringFlag{Name: "label", Usage: "the label column"},
 			&cli.StringFlag{Name: "positive", Usage: "the label value of the positive class (default: the label must be 0/1 or true/false)"},
 			&cli.StringSliceFlag{Name: "id", Usage: "an identifier column: not a feature, written to --predictions (repeatable)"},
@@ -51,14 +68,15 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "missing", Value: "refuse", Usage: "empty or non-numeric cells: refuse (an error naming file:line:column), drop (the row), mean (impute the training mean and add <col>_missing)"},
 			&cli.Float64Flag{Name: "holdout-frac", Value: 0.2, Usage: "fraction of rows held out at random for evaluation (0: train on every row)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the holdout draw"},
-			&cli.StringFlag{Name: "c", Value: "1.0", Usage: "inverse regularisation strength C, as in scikit-learn"},
+			&cli.StringFlag{Name: "c", Value: "1.0", Usage: "inverse regularisation strength C, as in scikit-learn; with --task, a list (0.01,0.1,1,10) is searched on the cutoff before the holdout"},
 			&cli.BoolFlag{Name: "no-standardize", Usage: "fit on the raw design columns (no StandardScaler)"},
 			&cli.StringFlag{Name: "class-weight", Usage: "balanced: weigh each class by n/(2*count), as scikit-learn"},
 			&cli.IntFlag{Name: "min-class", Value: train.DefaultMinClass, Usage: "the fewest positives and negatives in the training rows"},
 			&cli.IntFlag{Name: "max-levels", Value: train.DefaultMaxLevels, Usage: "the most distinct values a categorical column may have"},
 			&cli.StringFlag{Name: "solver", Value: "auto", Usage: "auto (Newton up to 256 columns, L-BFGS beyond), newton or lbfgs"},
 			&cli.StringFlag{Name: "name", Usage: "the model name to register a version of"},
-			&cli.StringFlag{Name: "predictions", Usage: "write every row's probability to this CSV file (ids, label, probability, set)"},
+			&cli.StringFlag{Name: "predictions", Usage: "write predictions to this CSV file: --table every row (ids, label, probability, set); --task the holdout (customer_id, as_of, label, score)"},
+			&cli.StringFlag{Name: "promote", Usage: "after registering, point this `ALIAS` (champion, challenger) at the new version"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "fit and evaluate, but do not register"},
 		},
 		Action: runTrain,
@@ -66,14 +84,16 @@ See docs/TRAINING.md.`,
 }
 
 func runTrain(c *cli.Context) error {
-	if err := needArgs(c, 0, 0, "--table F --label COL --name NAME [flags]"); err != nil {
+	if err := needArgs(c, 0, 0, "(--table F --label COL | --task churn --as-of D --cutoffs K --step S) --name NAME [flags]"); err != nil {
 		return err
 	}
-	if task := c.String("task"); task != "" {
-		if task != "churn" {
-			return usageErrorf("train: unknown task %q (churn)", task)
+	if c.String("task") != "" {
+		return runTrainTask(c)
+	}
+	for _, f := range []string{"as-of", "cutoffs", "step", "horizon", "lookback", "dataset"} {
+		if c.IsSet(f) {
+			return usageErrorf("train: --%s is for --task", f)
 		}
-		return fmt.Errorf("train --task churn: not available yet: it needs the churn feature tables; train on a table with --table")
 	}
 	for _, f := range []string{"table", "label", "name"} {
 		if c.String(f) == "" {
@@ -81,10 +101,8 @@ func runTrain(c *cli.Context) error {
 		}
 	}
 	name := c.String("name")
-	if !c.Bool("dry-run") {
-		if err := registry.ValidName(name); err != nil {
-			return usageErrorf("train: --name: %v", err)
-		}
+	if err := checkNameAlias(c); err != nil {
+		return err
 	}
 	cval, err := strconv.ParseFloat(strings.TrimSpace(c.String("c")), 64)
 	if err != nil || !(cval > 0) {
@@ -160,8 +178,7 @@ func runTrain(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		reg := registry.New(st, registry.Options{PrevoirVersion: Version()})
-		if card, err = reg.Register(c.Context, name, card, nil); err != nil {
+		if card, err = registerAndPromote(c, st, name, card); err != nil {
 			return err
 		}
 	} else {
@@ -169,19 +186,72 @@ func runTrain(c *cli.Context) error {
 	}
 	if wantJSON(c) {
 		return printJSON(c, trainReport{
-			Name: name, Version: card.Version, Registered: !c.Bool("dry-run"),
+			Name: name, Version: card.Version, Registered: !c.Bool("dry-run"), Promoted: promoted(c),
 			Fit: out.Fit, TrainRows: out.TrainRows, HoldoutRows: out.HoldoutRows,
 			Train: out.Train, Holdout: out.Holdout, Warnings: out.Warnings, Card: card,
 		})
 	}
 	printTrainText(out, card, !c.Bool("dry-run"), c.App.Writer)
+	printPromoted(c, card)
 	return nil
+}
+
+// checkNameAlias checks --name (unless --dry-run) and --promote.
+func checkNameAlias(c *cli.Context) error {
+	if c.Bool("dry-run") {
+		if c.String("promote") != "" {
+			return usageErrorf("train: --promote registers: leave out --dry-run")
+		}
+		return nil
+	}
+	if c.String("name") == "" {
+		return usageErrorf("train: --name is required")
+	}
+	if err := registry.ValidName(c.String("name")); err != nil {
+		return usageErrorf("train: --name: %v", err)
+	}
+	if a := c.String("promote"); a != "" {
+		if err := registry.ValidAlias(a); err != nil {
+			return usageErrorf("train: --promote: %v", err)
+		}
+	}
+	return nil
+}
+
+// registerAndPromote registers card as the next version of name and,
+// with --promote, points the alias at it.
+func registerAndPromote(c *cli.Context, st datasets.Store, name string, card *models.Card) (*models.Card, error) {
+	reg := registry.New(st, registry.Options{PrevoirVersion: Version()})
+	stored, err := reg.Register(c.Context, name, card, nil)
+	if err != nil {
+		return nil, err
+	}
+	if a := c.String("promote"); a != "" {
+		if _, err := reg.Promote(c.Context, name, stored.Version, a); err != nil {
+			return nil, fmt.Errorf("train: registered %s@%d, but promoting it to %s failed: %w", name, stored.Version, a, err)
+		}
+	}
+	return stored, nil
+}
+
+func promoted(c *cli.Context) string {
+	if c.Bool("dry-run") {
+		return ""
+	}
+	return c.String("promote")
+}
+
+func printPromoted(c *cli.Context, card *models.Card) {
+	if a := promoted(c); a != "" {
+		fmt.Fprintf(out(c), "%s@%s -> %d\n", card.Name, a, card.Version)
+	}
 }
 
 type trainReport struct {
 	Name        string         `json:"name"`
 	Version     int            `json:"version,omitempty"`
 	Registered  bool           `json:"registered"`
+	Promoted    string         `json:"promoted,omitempty"`
 	Fit         train.Result   `json:"fit"`
 	TrainRows   int            `json:"train_rows"`
 	HoldoutRows int            `json:"holdout_rows"`
@@ -298,4 +368,192 @@ func writeFileAtomic(name string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), name)
+}
+
+// runTrainTask is `prevoir train --task T`: features, time-based split,
+// fit, evaluation beside the baseline, registration.
+func runTrainTask(c *cli.Context) error {
+	task := c.String("task")
+	if task != features.TaskChurn {
+		return usageErrorf("train: unknown task %q (tasks: churn)", task)
+	}
+	for _, f := range []string{"table", "label", "positive", "id", "drop", "categorical", "weight", "missing", "holdout-frac", "seed", "no-standardize", "class-weight", "max-levels"} {
+		if c.IsSet(f) {
+			return usageErrorf("train: --%s is for --table: a task defines its table, label and time-based holdout", f)
+		}
+	}
+	if c.String("as-of") == "" {
+		return usageErrorf("train --task: --as-of DATE is required (the latest cutoff, held out)")
+	}
+	k := c.Int("cutoffs")
+	if k < 2 {
+		return usageErrorf("train --task: --cutoffs %d: want at least 2 (the latest is held out, earlier ones are trained on)", k)
+	}
+	if c.String("step") == "" {
+		return usageErrorf("train --task: --step SPAN is required (e.g. 90d)")
+	}
+	if err := checkNameAlias(c); err != nil {
+		return err
+	}
+	var err error
+	o := train.TaskOptions{Cutoffs: k, Features: features.Options{Task: task, AsOf: c.String("as-of")}}
+	if o.Step, err = datasets.ParseSpan(c.String("step")); err != nil {
+		return usageErrorf("train: --step: %v", err)
+	}
+	if o.Features.Horizon, err = datasets.ParseSpan(c.String("horizon")); err != nil {
+		return usageErrorf("train: --horizon: %v", err)
+	}
+	if o.Features.Lookback, err = datasets.ParseSpan(c.String("lookback")); err != nil {
+		return usageErrorf("train: --lookback: %v", err)
+	}
+	for _, f := range strings.Split(c.String("c"), ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			return usageErrorf("train: --c %q: want positive numbers separated by commas", c.String("c"))
+		}
+		o.Fit.Cs = append(o.Fit.Cs, v)
+	}
+	if c.Int("min-class") < 1 {
+		return usageErrorf("train: --min-class %d: want at least 1", c.Int("min-class"))
+	}
+	o.Fit.MinClass = c.Int("min-class")
+	switch s := c.String("solver"); s {
+	case "auto", "":
+	case "newton", "lbfgs":
+		o.Fit.Solver = train.Solver(s)
+	default:
+		return usageErrorf("train: --solver %q: want auto, newton or lbfgs", s)
+	}
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	if o.Features.Dataset, err = resolveDataset(c, st); err != nil {
+		return err
+	}
+	name := c.String("name")
+	res, err := train.TrainTask(c.Context, st, o)
+	if err != nil {
+		if errors.Is(err, features.ErrCensored) {
+			return usageErrorf("train %s: %v", name, err)
+		}
+		return fmt.Errorf("train %s: %w", name, err)
+	}
+	if p := c.String("predictions"); p != "" {
+		if err := writeFileAtomic(p, res.WritePredictions); err != nil {
+			return fmt.Errorf("train %s: predictions: %w", name, err)
+		}
+	}
+	card := res.Card
+	card.PrevoirVersion = Version()
+	if !c.Bool("dry-run") {
+		if card, err = registerAndPromote(c, st, name, card); err != nil {
+			return err
+		}
+	} else {
+		card.Name = name
+	}
+	m, b := res.Model, res.Baseline
+	if wantJSON(c) {
+		rep := taskReport{
+			Name: name, Version: card.Version, Registered: !c.Bool("dry-run"), Promoted: promoted(c),
+			Task: task, Dataset: o.Features.Dataset, TrainingSet: res.TrainingSet,
+			Holdout: res.Holdout, Train: res.Train, Validation: res.Validation, Excluded: res.Excluded,
+			C: res.C, Search: res.Search, TrainRows: m.TrainRows, HoldoutRows: m.HoldoutRows,
+			Warnings: res.Warnings, Card: card,
+		}
+		rep.Model.Fit, rep.Model.Train, rep.Model.Holdout = m.Fit, m.Train, m.Holdout
+		rep.Baseline.Feature, rep.Baseline.Fit, rep.Baseline.Train, rep.Baseline.Holdout = res.BaselineFeature, b.Fit, b.Train, b.Holdout
+		return printJSON(c, rep)
+	}
+	printTaskText(res, card, o, !c.Bool("dry-run"), out(c))
+	printPromoted(c, card)
+	return nil
+}
+
+// fitReport is one fit's outcome in `train --task --json`.
+type fitReport struct {
+	Feature string         `json:"feature,omitempty"`
+	Fit     train.Result   `json:"fit"`
+	Train   train.Metrics  `json:"train"`
+	Holdout *train.Metrics `json:"holdout"`
+}
+
+type taskReport struct {
+	Name        string        `json:"name"`
+	Version     int           `json:"version,omitempty"`
+	Registered  bool          `json:"registered"`
+	Promoted    string        `json:"promoted,omitempty"`
+	Task        string        `json:"task"`
+	Dataset     string        `json:"dataset"`
+	TrainingSet string        `json:"training_set"`
+	Holdout     string        `json:"holdout_cutoff"`
+	Train       []string      `json:"training_cutoffs"`
+	Validation  string        `json:"validation_cutoff,omitempty"`
+	Excluded    []string      `json:"excluded_cutoffs"`
+	C           float64       `json:"c"`
+	Search      *train.Search `json:"c_search,omitempty"`
+	TrainRows   int           `json:"train_rows"`
+	HoldoutRows int           `json:"holdout_rows"`
+	Model       fitReport     `json:"model"`
+	Baseline    fitReport     `json:"baseline"`
+	Warnings    []string      `json:"warnings"`
+	Card        *models.Card  `json:"card"`
+}
+
+func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOptions, registered bool, w io.Writer) {
+	m, b := res.Model, res.Baseline
+	pp := card.Preprocessing
+	if registered {
+		fmt.Fprintf(w, "registered %s@%d: %s logistic, %d design columns from %d features\n", card.Name, card.Version, card.Task, len(pp.Features), len(card.Inputs.Features))
+	} else {
+		fmt.Fprintf(w, "%s (dry run, not registered): %s logistic, %d design columns from %d features\n", card.Name, card.Task, len(pp.Features), len(card.Inputs.Features))
+	}
+	fmt.Fprintf(w, "data: dataset %s, horizon %s, lookback %s, training set %s\n", o.Features.Dataset, o.Features.Horizon, o.Features.Lookback, res.TrainingSet)
+	fmt.Fprintf(w, "split: holdout %s (%d rows); trained on %s (%d rows)", res.Holdout, m.HoldoutRows, strings.Join(res.Train, ", "), m.TrainRows)
+	if len(res.Excluded) > 0 {
+		fmt.Fprintf(w, "; left out %s (label window passes the holdout)", strings.Join(res.Excluded, ", "))
+	}
+	fmt.Fprintln(w)
+	if s := res.Search; s != nil {
+		fmt.Fprintf(w, "C search: trained on %s (%d rows), validated on %s (%d rows):\n", strings.Join(s.TrainCutoffs, ", "), s.TrainRows, s.Validation, s.ValidationRows)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "C\tROC AUC\tAVG PREC\tLOG LOSS\tBRIER\t\t")
+		for _, p := range s.Points {
+			mark := ""
+			if p.C == s.Chosen {
+				mark = "chosen"
+			}
+			fmt.Fprintf(tw, "%g\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t\n", p.C, p.AUC, p.AveragePrecision, p.LogLoss, p.Brier, mark)
+		}
+		tw.Flush()
+	}
+	f := m.Fit
+	fmt.Fprintf(w, "fit: C = %g, %s, %s in %d iterations, max |gradient| %.2g, %.3fs\n", res.C, f.Solver, f.Status, f.Iterations, f.GradNorm, f.Elapsed.Seconds())
+	fmt.Fprintf(w, "holdout %s, churn rate %.4f:\n", res.Holdout, m.Holdout.BaseRate)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "METRIC\tMODEL\tBASELINE (%s)\tDIFFERENCE\n", res.BaselineFeature)
+	row := func(label string, get func(m *train.Metrics) float64) {
+		a, z := get(m.Holdout), get(b.Holdout)
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%+.4f\n", label, a, z, a-z)
+	}
+	row("roc auc", func(m *train.Metrics) float64 { return m.AUC })
+	row("average precision", func(m *train.Metrics) float64 { return m.AveragePrecision })
+	row("log loss", func(m *train.Metrics) float64 { return m.LogLoss })
+	row("brier", func(m *train.Metrics) float64 { return m.Brier })
+	tw.Flush()
+	fmt.Fprintln(w, "by score decile (holdout): model | baseline")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "DECILE\tRATE\tLIFT\tCUM GAIN\tMEAN P\tOBSERVED\t|\tRATE\tLIFT\tCUM GAIN\tMEAN P\tOBSERVED\t")
+	for k := range m.Holdout.Deciles {
+		d, cb := m.Holdout.Deciles[k], m.Holdout.Calibration[len(m.Holdout.Calibration)-1-k]
+		bd, bb := b.Holdout.Deciles[k], b.Holdout.Calibration[len(b.Holdout.Calibration)-1-k]
+		fmt.Fprintf(tw, "%d\t%.3f\t%.2f\t%.3f\t%.3f\t%.3f\t|\t%.3f\t%.2f\t%.3f\t%.3f\t%.3f\t\n", d.Decile,
+			d.Rate, d.Lift, d.CumulativeGain, cb.MeanPredicted, cb.ObservedRate,
+			bd.Rate, bd.Lift, bd.CumulativeGain, bb.MeanPredicted, bb.ObservedRate)
+	}
+	tw.Flush()
+	for _, warn := range res.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
 }

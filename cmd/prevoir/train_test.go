@@ -2,6 +2,7 @@ package main
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prevoir/prevoir/datasets/local"
+	"github.com/prevoir/prevoir/datasets/synth"
 )
 
 type trainFixture struct {
@@ -195,12 +199,135 @@ func TestTrainRefusals(t *testing.T) {
 		{"bad C", []string{"--table", small, "--label", "churned", "--c", "0"}, 2, `--c`},
 		{"bad missing", []string{"--table", small, "--label", "churned", "--missing", "zero"}, 2, `--missing`},
 		{"no label", []string{"--table", small}, 2, `--label is required`},
-		{"churn task", []string{"--task", "churn"}, 1, `not available yet`},
+		{"table with task flags", []string{"--table", small, "--label", "churned", "--as-of", "2024-10-01"}, 2, `--as-of is for --task`},
+		{"promote on a dry run", []string{"--table", small, "--label", "churned", "--dry-run", "--promote", "champion"}, 2, `--promote registers`},
 		{"too many levels", []string{"--table", small, "--label", "churned", "--positive", "yes", "--max-levels", "100"}, 1, `"customer_id" has more than 100 distinct values`},
 	} {
 		code, _, errOut := runCLI(t, append(append([]string{}, base...), tc.args...)...)
 		if code != tc.code || !regexp.MustCompile(tc.want).MatchString(errOut) {
 			t.Errorf("%s: exit %d (want %d), stderr %q, want /%s/", tc.name, code, tc.code, errOut, tc.want)
 		}
+	}
+	// --task misuse: usage errors before any data is read.
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown task", []string{"--task", "propensity"}, `unknown task "propensity"`},
+		{"task without as-of", []string{"--task", "churn", "--cutoffs", "3", "--step", "90d"}, `--as-of DATE is required`},
+		{"task with table flags", []string{"--task", "churn", "--table", small}, `--table is for --table`},
+		{"task with a random holdout", []string{"--task", "churn", "--holdout-frac", "0.2"}, `--holdout-frac is for --table`},
+		{"task one cutoff", []string{"--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "1", "--step", "90d"}, `--cutoffs 1: want at least 2`},
+		{"task no step", []string{"--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "3"}, `--step SPAN is required`},
+		{"task bad C list", []string{"--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "3", "--step", "90d", "--c", "1,x"}, `--c "1,x"`},
+		{"task bad alias", []string{"--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "3", "--step", "90d", "--promote", "a b"}, `--promote`},
+	} {
+		code, _, errOut := runCLI(t, append([]string{"--store", store, "train", "--name", "m"}, tc.args...)...)
+		if code != 2 || !regexp.MustCompile(tc.want).MatchString(errOut) {
+			t.Errorf("%s: exit %d (want 2), stderr %q, want /%s/", tc.name, code, errOut, tc.want)
+		}
+	}
+}
+
+// TestTrainTaskCLI: `train --task churn` on a generated history builds
+// the features, holds out the latest cutoff, searches C, registers with
+// --promote, writes the holdout predictions, prints model and baseline
+// side by side; a second run reuses the features and registers the next
+// version; refusals name what is wrong.
+func TestTrainTaskCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a history")
+	}
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	st, err := local.New(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synth.Generate(context.Background(), st, synth.Options{Name: "gen", Customers: 3000, Seed: 5}, synth.StoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pred := filepath.Join(dir, "pred.csv")
+	args := []string{"--store", store, "train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "4", "--step", "90d",
+		"--min-class", "100", "--name", "churn", "--promote", "champion"}
+	code, out, errOut := runCLI(t, append([]string{"--json"}, append(args, "--c", "0.1,1", "--predictions", pred)...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Version     int
+		Promoted    string
+		Holdout     string   `json:"holdout_cutoff"`
+		Train       []string `json:"training_cutoffs"`
+		Validation  string   `json:"validation_cutoff"`
+		HoldoutRows int      `json:"holdout_rows"`
+		Search      *struct {
+			Chosen  float64
+			Results []struct{ C float64 }
+		} `json:"c_search"`
+		Model, Baseline struct {
+			Feature string
+			Holdout struct {
+				AUC     float64 `json:"roc_auc"`
+				LogLoss float64 `json:"log_loss"`
+				Deciles []json.RawMessage
+			}
+		}
+		Card struct {
+			Task    string
+			Metrics map[string]json.RawMessage
+			Lineage struct {
+				Cutoffs   []string
+				Manifests []struct{ Key, SHA256 string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Version != 1 || rep.Promoted != "champion" || rep.Holdout != "2024-10-01" || strings.Join(rep.Train, " ") != "2024-07-03 2024-04-04 2024-01-05" ||
+		rep.Validation != "2024-07-03" || rep.Search == nil || len(rep.Search.Results) != 2 || rep.Baseline.Feature != "recency_days" ||
+		len(rep.Model.Holdout.Deciles) != 10 || rep.Card.Task != "churn" || len(rep.Card.Lineage.Manifests) != 4 || len(rep.Card.Lineage.Cutoffs) != 4 {
+		t.Errorf("report: %+v", rep)
+	}
+	for _, k := range []string{"holdout", "train", "baseline", "holdout_gain", "c_search", "solver"} {
+		if len(rep.Card.Metrics[k]) == 0 {
+			t.Errorf("card metrics lack %s", k)
+		}
+	}
+	if rep.Model.Holdout.AUC <= rep.Baseline.Holdout.AUC || rep.Model.Holdout.LogLoss >= rep.Baseline.Holdout.LogLoss {
+		t.Errorf("model %+v, baseline %+v", rep.Model.Holdout, rep.Baseline.Holdout)
+	}
+	b, err := os.ReadFile(pred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if lines[0] != "customer_id,as_of,label,score" || len(lines)-1 != rep.HoldoutRows || !strings.Contains(lines[1], ",2024-10-01,") {
+		t.Errorf("predictions: %d lines, %q", len(lines), lines[:2])
+	}
+	if code, out, _ := runCLI(t, "--store", store, "models", "show", "churn@champion"); code != 0 || !strings.Contains(out, "churn") {
+		t.Errorf("models show churn@champion: %d %s", code, out)
+	}
+	// Again, as text: features reused, version 2 promoted.
+	code, out, errOut = runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"registered churn@2", "holdout 2024-10-01", "BASELINE (recency_days)", "roc auc", "log loss", "DECILE", "churn@champion -> 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+	// 30 days apart with 90-day windows: nothing to train on.
+	a := append(append([]string{}, args[:7]...), "--cutoffs", "3", "--step", "30d", "--name", "x", "--min-class", "100")
+	if code, _, errOut := runCLI(t, a...); code != 1 || !strings.Contains(errOut, "no cutoff to train on") {
+		t.Errorf("step 30d: exit %d, %s", code, errOut)
+	}
+	// Censored labels are a usage error naming the window.
+	a = []string{"--store", store, "train", "--task", "churn", "--as-of", "2024-12-01", "--cutoffs", "2", "--step", "90d", "--name", "x"}
+	if code, _, errOut := runCLI(t, a...); code != 2 || !strings.Contains(errOut, "2025-03-01") {
+		t.Errorf("censored: exit %d, %s", code, errOut)
 	}
 }
