@@ -31,7 +31,11 @@ type WriterOptions struct {
 	// written as parts, one per month present (default 1<<17). Memory is
 	// proportional to it, never to the number of rows written.
 	SpillRows int
-	// RowGroupRows bounds the rows of one Parquet row group (default 1<<17).
+	// PartRows bounds the rows of one part (default 1<<16): a spill's
+	// sorted rows of one month are cut into parts of PartRows, encoded in
+	// parallel.
+	PartRows int
+	// RowGroupRows bounds the rows of one Parquet row group (default 1<<16).
 	RowGroupRows int
 	// Parallelism is how many parts are encoded at once (default GOMAXPROCS).
 	Parallelism int
@@ -49,8 +53,8 @@ func NewRunID() string {
 
 // Writer writes the rows of one table as sorted, month-partitioned
 // Parquet parts, then commits them with a manifest. Rows are buffered up
-// to SpillRows; each spill sorts its rows by (key, time, input order) and
-// writes one part per UTC month. The same rows written in the same order
+// to SpillRows; each spill sorts its rows of each UTC month by (key, time,
+// input order) and cuts them into parts of at most PartRows rows. The same rows written in the same order
 // with the same options give byte-identical parts.
 //
 // Nothing is visible to readers before Commit; Abort deletes every part
@@ -98,8 +102,11 @@ func NewWriter[T any](st Store, t *Table[T], opts WriterOptions) (*Writer[T], er
 	if opts.SpillRows <= 0 {
 		opts.SpillRows = 1 << 17
 	}
+	if opts.PartRows <= 0 {
+		opts.PartRows = 1 << 16
+	}
 	if opts.RowGroupRows <= 0 {
-		opts.RowGroupRows = 1 << 17
+		opts.RowGroupRows = 1 << 16
 	}
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = runtime.GOMAXPROCS(0)
@@ -111,7 +118,7 @@ func NewWriter[T any](st Store, t *Table[T], opts WriterOptions) (*Writer[T], er
 		st: st, t: t, opts: opts,
 		codec:  &zstd.Codec{Level: opts.Level},
 		sem:    make(chan struct{}, opts.Parallelism),
-		flight: make(chan struct{}, 2),
+		flight: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -246,7 +253,7 @@ func (w *Writer[T]) entryCmp(batches [][]T) func(a, b sortEntry) int {
 
 type monthGroup struct {
 	month   string
-	key     string
+	keys    []string // one per part: the sorted rows cut every PartRows
 	entries []sortEntry
 }
 
@@ -321,13 +328,14 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 	groups := make([]*monthGroup, len(months))
 	for i, m := range months {
 		g := byMonth[m]
-		w.nextPart++
-		name := fmt.Sprintf("part-%s-%05d.parquet", w.opts.Run, w.nextPart)
+		prefix := TablePrefix(w.opts.Dataset, w.t.Name)
 		if w.t.Partitioned() {
 			g.month = fmt.Sprintf("%04d-%02d", m/100, m%100)
-			g.key = TablePrefix(w.opts.Dataset, w.t.Name) + "month=" + g.month + "/" + name
-		} else {
-			g.key = TablePrefix(w.opts.Dataset, w.t.Name) + name
+			prefix += "month=" + g.month + "/"
+		}
+		for range (len(g.entries) + w.opts.PartRows - 1) / w.opts.PartRows {
+			w.nextPart++
+			g.keys = append(g.keys, fmt.Sprintf("%spart-%s-%05d.parquet", prefix, w.opts.Run, w.nextPart))
 		}
 		groups[i] = g
 	}
@@ -342,16 +350,25 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 		defer func() { <-w.flight }()
 		var gw sync.WaitGroup
 		for _, g := range groups {
-			w.sem <- struct{}{}
 			gw.Add(1)
 			go func() {
 				defer gw.Done()
-				defer func() { <-w.sem }()
-				if w.failed() != nil {
-					return
-				}
-				if err := w.writePart(ctx, batches, g); err != nil {
-					w.fail(err)
+				slices.SortFunc(g.entries, w.entryCmp(batches))
+				// The parts of one sorted run are encoded in parallel.
+				for i, key := range g.keys {
+					w.sem <- struct{}{}
+					gw.Add(1)
+					go func() {
+						defer gw.Done()
+						defer func() { <-w.sem }()
+						if w.failed() != nil {
+							return
+						}
+						part := g.entries[i*w.opts.PartRows : min((i+1)*w.opts.PartRows, len(g.entries))]
+						if err := w.writePart(ctx, batches, part, key, g.month); err != nil {
+							w.fail(err)
+						}
+					}()
 				}
 			}()
 		}
@@ -390,11 +407,11 @@ func (w *Writer[T]) getEntries(n int) []sortEntry {
 
 var partBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, g *monthGroup) error {
+// writePart encodes sorted entries as one part and stores it.
+func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, entries []sortEntry, key, month string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	slices.SortFunc(g.entries, w.entryCmp(batches))
 	buf := partBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer partBuffers.Put(buf)
@@ -403,7 +420,7 @@ func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, g *monthGroup)
 	tmp := make([]T, 0, 1024)
 	var keys int64
 	var prev sortEntry
-	for i, e := range g.entries {
+	for i, e := range entries {
 		if i == 0 || e.prefix != prev.prefix || (e.prefix&0xff == longKey && w.t.key(&batches[e.b][e.o]) != w.t.key(&batches[prev.b][prev.o])) {
 			keys++
 		}
@@ -411,33 +428,33 @@ func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, g *monthGroup)
 		tmp = append(tmp, batches[e.b][e.o])
 		if len(tmp) == cap(tmp) {
 			if _, err := pw.Write(tmp); err != nil {
-				return fmt.Errorf("write %s: %w", g.key, err)
+				return fmt.Errorf("write %s: %w", key, err)
 			}
 			clear(tmp)
 			tmp = tmp[:0]
 		}
 	}
 	if _, err := pw.Write(tmp); err != nil {
-		return fmt.Errorf("write %s: %w", g.key, err)
+		return fmt.Errorf("write %s: %w", key, err)
 	}
 	if err := pw.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", g.key, err)
+		return fmt.Errorf("write %s: %w", key, err)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	p := Part{Key: g.key, Month: g.month, Rows: int64(len(g.entries)), Bytes: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:]), Keys: keys}
-	if w.t.Partitioned() && len(g.entries) > 0 {
-		lo, hi := g.entries[0].ts, g.entries[0].ts
-		for _, e := range g.entries {
+	p := Part{Key: key, Month: month, Rows: int64(len(entries)), Bytes: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:]), Keys: keys}
+	if w.t.Partitioned() && len(entries) > 0 {
+		lo, hi := entries[0].ts, entries[0].ts
+		for _, e := range entries {
 			lo, hi = min(lo, e.ts), max(hi, e.ts)
 		}
 		tlo, thi := FromMicros(lo), FromMicros(hi)
 		p.MinTime, p.MaxTime = &tlo, &thi
 	}
 	w.mu.Lock()
-	w.written = append(w.written, g.key)
+	w.written = append(w.written, key)
 	w.mu.Unlock()
-	if _, err := w.st.Put(ctx, g.key, bytes.NewReader(buf.Bytes()), int64(buf.Len()), PutOptions{IfAbsent: true, ContentType: "application/vnd.apache.parquet"}); err != nil {
-		return fmt.Errorf("write %s: %w", g.key, err)
+	if _, err := w.st.Put(ctx, key, bytes.NewReader(buf.Bytes()), int64(buf.Len()), PutOptions{IfAbsent: true, ContentType: "application/vnd.apache.parquet"}); err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
 	}
 	w.mu.Lock()
 	w.parts = append(w.parts, p)
