@@ -18,6 +18,14 @@
 // the training mean and population standard deviation. Evaluate computes
 // the holdout metrics recorded on a model card.
 //
+// TrainTable trains on a table a data scientist brings, with a random
+// holdout. TrainTask trains a task (churn) on its point-in-time feature
+// tables, one per cutoff: TimeSplit holds out the latest cutoff and trains
+// only on cutoffs whose label window ends at or before it; FitCutoffs
+// fits (after a search over C on the cutoff before the holdout, when
+// asked), and fits a one-feature recency baseline on the same rows so the
+// card shows the gain.
+//
 // Every sum over rows is split into chunks whose bounds depend on the row
 // count only, and partial sums are added in chunk order, so results are
 // bit-for-bit the same whatever GOMAXPROCS is.
