@@ -12,8 +12,8 @@ import (
 
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/privacy"
-	"github.com/prevoir/prevoir/serve"
 	"github.com/prevoir/prevoir/datasets/synth"
+	"github.com/prevoir/prevoir/serve"
 )
 
 func init() {
