@@ -6,6 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/out
 mkdir -p "$out"
+
+# The anchors: scikit-learn, xgboost and pandas from Debian's packages
+# (/usr/bin/python3); DuckDB's node package is installed by the scripts
+# that use it, under /tmp/duckdb-node.
+if ! /usr/bin/python3 -c "import sklearn, xgboost, pandas" 2>/dev/null; then
+	echo "installing the Python anchors (python3-sklearn python3-xgboost python3-pandas)" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn python3-xgboost python3-pandas >&2
+fi
 sections=()
 for s in bench/*.bench.sh; do
 	[ -e "$s" ] || continue
