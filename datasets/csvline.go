@@ -174,6 +174,8 @@ type chunkReader struct {
 	buf    []byte // carried-over bytes not yet returned
 	eof    bool
 	err    error
+	// alloc returns an empty buffer with room for n bytes (nil: make).
+	alloc func(n int) []byte
 }
 
 func newChunkReader(r io.Reader, format TextFormat, size int) *chunkReader {
@@ -183,31 +185,39 @@ func newChunkReader(r io.Reader, format TextFormat, size int) *chunkReader {
 // next returns the next chunk (whole records), or io.EOF. A read error is
 // returned after the complete lines read before it. The chunk is a string
 // over a buffer the reader never touches again (no copy).
-func (c *chunkReader) next() (string, error) {
+// The second result is that buffer (to reuse once the chunk is dead).
+func (c *chunkReader) next() (string, []byte, error) {
 	for {
 		if cut := c.cut(); cut > 0 {
 			out := c.buf[:cut]
-			rest := make([]byte, len(c.buf)-cut, max(c.size, len(c.buf)-cut))
+			rest := c.newBuf(max(c.size, len(c.buf)-cut))[:len(c.buf)-cut]
 			copy(rest, c.buf[cut:])
 			c.buf = rest
-			return unsafe.String(&out[0], len(out)), nil
+			return unsafe.String(&out[0], len(out)), out, nil
 		}
 		if c.err != nil {
 			// A broken stream (truncated gzip): the bytes after the last
 			// complete line are not a record.
 			c.buf = nil
-			return "", c.err
+			return "", nil, c.err
 		}
 		if c.eof {
 			if len(c.buf) > 0 {
 				out := c.buf
 				c.buf = nil
-				return unsafe.String(&out[0], len(out)), nil
+				return unsafe.String(&out[0], len(out)), out, nil
 			}
-			return "", io.EOF
+			return "", nil, io.EOF
 		}
 		c.fill()
 	}
+}
+
+func (c *chunkReader) newBuf(n int) []byte {
+	if c.alloc != nil {
+		return c.alloc(n)
+	}
+	return make([]byte, 0, n)
 }
 
 // fill reads at least one more block into buf.
@@ -217,7 +227,7 @@ func (c *chunkReader) fill() {
 		want = 2 * len(c.buf) // a record longer than a chunk
 	}
 	if cap(c.buf) < want {
-		nb := make([]byte, len(c.buf), want)
+		nb := c.newBuf(want)[:len(c.buf)]
 		copy(nb, c.buf)
 		c.buf = nb
 	}

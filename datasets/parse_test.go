@@ -316,7 +316,7 @@ func TestChunkReader(t *testing.T) {
 		cr := newChunkReader(strings.NewReader(in), TextFormat{Delimiter: ','}, size)
 		var got [][]string
 		for {
-			c, err := cr.next()
+			c, _, err := cr.next()
 			if errors.Is(err, io.EOF) {
 				break
 			}
@@ -386,7 +386,7 @@ func FuzzSplitterAnyInput(f *testing.F) {
 		cr := newChunkReader(strings.NewReader(s), format, size)
 		var got [][]string
 		for {
-			c, err := cr.next()
+			c, _, err := cr.next()
 			if err != nil {
 				break
 			}

@@ -79,8 +79,9 @@ func LoadZone(name string) (*time.Location, error) {
 type timeParser struct {
 	layout string
 	loc    *time.Location
-	last   string
+	last   []byte // a copy: the text it came from may be reused
 	lastUs int64
+	cached bool
 }
 
 func newTimeParser(layout string, loc *time.Location) *timeParser {
@@ -88,7 +89,7 @@ func newTimeParser(layout string, loc *time.Location) *timeParser {
 }
 
 func (p *timeParser) parse(s string) (int64, error) {
-	if s == p.last && s != "" {
+	if p.cached && s == string(p.last) {
 		return p.lastUs, nil
 	}
 	var us int64
@@ -105,7 +106,7 @@ func (p *timeParser) parse(s string) (int64, error) {
 		}
 		us = t.UnixMicro()
 	}
-	p.last, p.lastUs = s, us
+	p.last, p.lastUs, p.cached = append(p.last[:0], s...), us, true
 	return us, nil
 }
 
@@ -205,7 +206,7 @@ func parseISO(s string, loc *time.Location) (int64, bool) {
 	default:
 		return 0, false
 	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
+	if year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
 		return 0, false
 	}
 	hour, min, sec, nsec := 0, 0, 0, 0
