@@ -110,7 +110,7 @@ for s in sizes:
 if "1m" in sizes and "10m" in sizes:
     m1, m10 = rows["prevoir 1m"]["peak_mib"]["median"], rows["prevoir 10m"]["peak_mib"]["median"]
     out.append(f"- prevoir's peak memory at 10M lines is {m10/m1:.2f}x that at 1M (target <= 1.25x): "
-               "rows are spilled as sorted parts every 512Ki rows, never all held.")
+               "rows are sorted and written as parts every 128Ki rows, never all held.")
 for s in sizes:
     desc = json.load(open(f"{work}/describe-{s}.json"))
     chk = json.load(open(f"{work}/check-{s}.json"))

@@ -68,7 +68,7 @@ type ImportOptions struct {
 	// Workers is the number of parsing goroutines (default GOMAXPROCS).
 	Workers int
 	// ChunkBytes is the size of the text chunks parsed in parallel
-	// (default 2 MiB).
+	// (default 1 MiB).
 	ChunkBytes int
 	// Now is the clock for the manifest (default time.Now).
 	Now func() time.Time
@@ -230,7 +230,7 @@ func importTable[T any](ctx context.Context, st Store, t *Table[T], sources []So
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	if opts.ChunkBytes <= 0 {
-		opts.ChunkBytes = 2 << 20
+		opts.ChunkBytes = 1 << 20
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
