@@ -437,3 +437,33 @@ func FuzzParseISO(f *testing.F) {
 		}
 	})
 }
+
+// TestSortEntries checks the radix sort against a comparison sort, with
+// short and long keys, negative times and ties.
+func TestSortEntries(t *testing.T) {
+	w := &Writer[Order]{t: Orders}
+	keys := []string{"", "1", "12", "00004", "1234567", "12345678", "12345679", "123456789", "1234567a", "zz", "17850"}
+	var rows []Order
+	for i := range 3000 {
+		rows = append(rows, Order{CustomerID: keys[(i*7)%len(keys)], Timestamp: int64((i*13)%50-25) * 1_000_000_000})
+	}
+	batches := [][]Order{rows[:1000], rows[1000:]}
+	var e []sortEntry
+	for bi, b := range batches {
+		for oi := range b {
+			e = append(e, sortEntry{prefix: keyPrefix(b[oi].CustomerID), ts: b[oi].Timestamp, b: uint32(bi), o: uint32(oi)})
+		}
+	}
+	want := slices.Clone(e)
+	slices.SortFunc(want, w.entryCmp(batches))
+	w.sortEntries(e, make([]sortEntry, len(e)), batches)
+	if !slices.Equal(e, want) {
+		t.Fatal("radix sort differs from the comparison sort")
+	}
+	for i := 1; i < len(e); i++ {
+		a, b := batches[e[i-1].b][e[i-1].o], batches[e[i].b][e[i].o]
+		if a.CustomerID > b.CustomerID || a.CustomerID == b.CustomerID && a.Timestamp > b.Timestamp {
+			t.Fatalf("not sorted at %d: %q %d then %q %d", i, a.CustomerID, a.Timestamp, b.CustomerID, b.Timestamp)
+		}
+	}
+}

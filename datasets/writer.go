@@ -353,7 +353,9 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 			gw.Add(1)
 			go func() {
 				defer gw.Done()
-				slices.SortFunc(g.entries, w.entryCmp(batches))
+				scratch := w.getEntries(len(g.entries))
+				w.sortEntries(g.entries, scratch[:len(g.entries)], batches)
+				w.entryPool.put(scratch[:0])
 				// The parts of one sorted run are encoded in parallel.
 				for i, key := range g.keys {
 					w.sem <- struct{}{}
@@ -688,5 +690,75 @@ func (f *freeList[B]) put(b B) {
 	defer f.mu.Unlock()
 	if len(f.bufs) < 64 {
 		f.bufs = append(f.bufs, b)
+	}
+}
+
+// sortEntries sorts a spill's entries by (prefix, ts), ties in input
+// order, then orders keys longer than 7 bytes that share a prefix by the
+// whole key: a stable LSD radix sort on the two 64-bit words, skipping the
+// bytes where every entry agrees (most of them: one month of times, short
+// numeric ids). scratch must have room for len(e) entries.
+func (w *Writer[T]) sortEntries(e, scratch []sortEntry, batches [][]T) {
+	n := len(e)
+	if n < 2 {
+		return
+	}
+	var counts [16][256]int
+	for i := range e {
+		ts := uint64(e[i].ts) ^ (1 << 63) // signed to unsigned order
+		p := e[i].prefix
+		for d := 0; d < 8; d++ {
+			counts[d][byte(ts>>(8*d))]++
+			counts[8+d][byte(p>>(8*d))]++
+		}
+	}
+	src, dst := e, scratch[:n]
+	for d := 0; d < 16; d++ {
+		c := &counts[d]
+		skip := false
+		for _, k := range c {
+			if k == n {
+				skip = true
+				break
+			}
+			if k != 0 {
+				break
+			}
+		}
+		if skip {
+			continue
+		}
+		var pos [256]int
+		sum := 0
+		for b, k := range c {
+			pos[b] = sum
+			sum += k
+		}
+		for _, x := range src {
+			var b byte
+			if d < 8 {
+				b = byte((uint64(x.ts) ^ (1 << 63)) >> (8 * d))
+			} else {
+				b = byte(x.prefix >> (8 * (d - 8)))
+			}
+			dst[pos[b]] = x
+			pos[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &e[0] {
+		copy(e, src)
+	}
+	// Long keys: runs sharing a 7-byte prefix, ordered by the whole key.
+	cmp := w.entryCmp(batches)
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && e[j].prefix == e[i].prefix {
+			j++
+		}
+		if e[i].prefix&0xff == longKey && j-i > 1 {
+			slices.SortStableFunc(e[i:j], cmp)
+		}
+		i = j
 	}
 }
