@@ -15,10 +15,19 @@ if ! /usr/bin/python3 -c "import sklearn, xgboost, pandas" 2>/dev/null; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn python3-xgboost python3-pandas >&2
 fi
+# BENCH_ONLY=import,xgb reruns only those; the others' last sections (in
+# bench/out) are kept in the assembled page.
+only=${BENCH_ONLY:-}
 sections=()
 for s in bench/*.bench.sh; do
 	[ -e "$s" ] || continue
 	name=$(basename "$s" .bench.sh)
+	if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then
+		if [ -s "$out/$name.md" ]; then
+			sections+=("$out/$name.md")
+		fi
+		continue
+	fi
 	echo "== bench: $name" >&2
 	if bash "$s" "$out/$name.md"; then
 		sections+=("$out/$name.md")
