@@ -191,6 +191,18 @@ func TestForgetGenerated(t *testing.T) {
 		t.Fatalf("rerun: %+v %v", rep2, err)
 	}
 
+	// Generating again with the same options recognises the generation
+	// through the forgets: nothing is written, the customer stays gone.
+	again, err := Generate(ctx, st, Options{Name: ds, Customers: 2000, Seed: 5, Days: 200}, StoreOptions{})
+	if err != nil || !again.Reused {
+		t.Fatalf("generate after forget: reused %v, err %v", again.Reused, err)
+	}
+	everyRow(t, st, ds, func(table, id string) {
+		if id == victim {
+			t.Fatalf("generate after forget brought back a %s row of %s", table, victim)
+		}
+	})
+
 	// Re-importing the original lines under a new file name, with the
 	// import-time filter, does not bring the customer back.
 	dir := t.TempDir()

@@ -71,7 +71,11 @@ func Generate(ctx context.Context, st datasets.Store, o Options, so StoreOptions
 			return Result{}, err
 		}
 		bases[t] = m
-		if m.Run != runID || m.Operation != "generate" {
+		origin, err := generationOf(ctx, st, m)
+		if err != nil {
+			return Result{}, err
+		}
+		if origin == nil || origin.Run != runID {
 			same = false
 		}
 	}
@@ -575,4 +579,26 @@ func (w *world) latentPrices() []byte {
 		}
 	}
 	return buf
+}
+
+// generationOf returns the manifest of the generation a table comes from:
+// m itself, or, when customers were forgotten since, the generate
+// manifest before those forgets. A table imported or otherwise rewritten
+// comes from no generation: nil.
+func generationOf(ctx context.Context, st datasets.Store, m *datasets.Manifest) (*datasets.Manifest, error) {
+	for steps := 0; m != nil && steps < 10000; steps++ {
+		switch {
+		case m.Operation == "generate":
+			return m, nil
+		case m.Operation == "forget" && m.Previous != "":
+			prev, err := datasets.ReadManifestKey(ctx, st, m.Previous)
+			if err != nil {
+				return nil, fmt.Errorf("generate: lineage of %s: %w", m.Previous, err)
+			}
+			m = prev
+		default:
+			return nil, nil
+		}
+	}
+	return nil, nil
 }
