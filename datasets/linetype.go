@@ -51,6 +51,7 @@ func (r LineTypeRules) withDefaults() LineTypeRules {
 // lineRules is the compiled form of LineTypeRules.
 type lineRules struct {
 	exact        map[string]string
+	exactLens    uint64 // bit min(len, 63) set for every exact code: most ids skip the map
 	prefixes     []string
 	prefixType   []string
 	cancelPrefix string
@@ -73,6 +74,7 @@ func compileLineRules(r LineTypeRules) (*lineRules, error) {
 				return fmt.Errorf("line type rules: code %q is both %s and %s", code, prev, typ)
 			}
 			c.exact[code] = typ
+			c.exactLens |= 1 << min(len(code), 63)
 		}
 		return nil
 	}
@@ -89,8 +91,10 @@ func compileLineRules(r LineTypeRules) (*lineRules, error) {
 // line has a unit price or an amount, and value is its money value.
 func (c *lineRules) classify(productID, orderID string, quantity float64, hasMoney bool, value float64) string {
 	if productID != "" {
-		if t, ok := c.exact[productID]; ok {
-			return t
+		if c.exactLens&(1<<min(len(productID), 63)) != 0 {
+			if t, ok := c.exact[productID]; ok {
+				return t
+			}
 		}
 		for i, p := range c.prefixes {
 			if strings.HasPrefix(productID, p) {
