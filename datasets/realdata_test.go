@@ -9,24 +9,10 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/datatest"
 	"github.com/prevoir/prevoir/datasets/s3"
 	"github.com/prevoir/prevoir/datasets/s3/s3test"
 )
-
-// sharedData returns ../shared/data/rel (from the project root). Outside
-// CI a missing folder skips the test; with CI=true it fails it.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		msg := "real data " + p + " is missing (../shared/data is not part of a fresh clone): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + "; skipped outside CI")
-	}
-	return p
-}
 
 // Figures from ../shared/data/online_retail/SOURCE.md (counted there with
 // Python's csv module): 541,909 lines, 4,372 customers, sum of
@@ -53,7 +39,7 @@ func checkOnlineRetail(t *testing.T, st datasets.Store, name string) {
 }
 
 func TestRealOnlineRetail(t *testing.T) {
-	dir := sharedData(t, "online_retail/by-day")
+	dir := datatest.Shared(t, "online_retail/by-day")
 	ctx := context.Background()
 	st := newStore(t)
 	res, err := datasets.Import(ctx, st, sources(t, dir), datasets.ImportOptions{Dataset: "retail", Map: retailMap(), TZ: "Europe/London", Currency: "GBP"})
@@ -99,7 +85,7 @@ func TestRealOnlineRetail(t *testing.T) {
 // Figures from ../shared/data/cdnow_sample/SOURCE.md: 6,919 purchases,
 // 2,357 customers.
 func TestRealCDNOW(t *testing.T) {
-	f := sharedData(t, "cdnow_sample/CDNOW_sample.txt")
+	f := datatest.Shared(t, "cdnow_sample/CDNOW_sample.txt")
 	st := newStore(t)
 	res, err := datasets.Import(context.Background(), st, sources(t, f), datasets.ImportOptions{
 		Dataset: "cdnow", Format: datasets.TextFormat{Whitespace: true}, NoHeader: true, Currency: "USD",
@@ -121,7 +107,7 @@ func TestRealCDNOW(t *testing.T) {
 // 6,435 rows, 45 stores, total Weekly_Sales 6,737,218,987.11,
 // weeks 2010-02-05 .. 2012-10-26 (DD/MM/YY).
 func TestRealWalmart(t *testing.T) {
-	f := sharedData(t, "walmart_weekly_store_sales/Walmart.csv")
+	f := datatest.Shared(t, "walmart_weekly_store_sales/Walmart.csv")
 	st := newStore(t)
 	_, err := datasets.Import(context.Background(), st, sources(t, f), datasets.ImportOptions{
 		Dataset: "walmart", TimeFormat: "02/01/06", Currency: "USD",
@@ -143,7 +129,7 @@ func TestRealWalmart(t *testing.T) {
 // TestRealOnlineRetailFromS3 imports the daily files from a MinIO prefix,
 // as from a data lake, then again: nothing is added.
 func TestRealOnlineRetailFromS3(t *testing.T) {
-	dir := sharedData(t, "online_retail/by-day")
+	dir := datatest.Shared(t, "online_retail/by-day")
 	srv := s3test.Start(t)
 	ctx := context.Background()
 	bucket := srv.NewBucket(t)

@@ -4,28 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/datatest"
 )
-
-// sharedData returns ../shared/data/rel (from the project root). Outside
-// CI a missing folder skips the test; with CI=true it fails it.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		msg := "real data " + p + " is missing (../shared/data is not part of a fresh clone): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + "; skipped outside CI")
-	}
-	return p
-}
 
 func importRetail(t *testing.T, st datasets.Store, name string, files []string) {
 	t.Helper()
@@ -45,7 +30,7 @@ func importRetail(t *testing.T, st datasets.Store, name string, files []string) 
 // not sales), and describe --json from all 305 days equals, byte for
 // byte, the one from only the days before 2011-09-01.
 func TestOnlineRetail(t *testing.T) {
-	dir := sharedData(t, "online_retail/by-day")
+	dir := datatest.Shared(t, "online_retail/by-day")
 	ctx := context.Background()
 	st := newStore(t)
 	all, err := filepath.Glob(filepath.Join(dir, "*.csv"))

@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/prevoir/prevoir/datasets/datatest"
 )
 
 // csvRecords is a minimal Records over encoding/csv for tests (package
@@ -170,13 +171,7 @@ func TestParitySmall(t *testing.T) {
 // testdata/train/bank_parity.json.gz at C = 1 and C = 0.01. The table
 // lives in ../shared/data, outside the repository.
 func TestParityBank(t *testing.T) {
-	const path = "../../shared/data/bank_marketing/bank-full.csv"
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI must have the shared data", path)
-		}
-		t.Skipf("%s is missing: bank-full parity not checked (it is in CI)", path)
-	}
+	path := datatest.Shared(t, "bank_marketing/bank-full.csv")
 	f, err := os.Open("../testdata/train/bank_parity.json.gz")
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,12 @@ package train
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/datatest"
 	"github.com/prevoir/prevoir/datasets/local"
 	"github.com/prevoir/prevoir/datasets/synth"
 	"github.com/prevoir/prevoir/features"
@@ -62,28 +62,13 @@ func TestChurnBeatsRecency(t *testing.T) {
 	}
 }
 
-// sharedData returns ../shared/data/rel (from the project root). Outside
-// CI a missing folder skips the test; with CI=true it fails it.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		msg := "real data " + p + " is missing (../shared/data is not part of a fresh clone): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + "; skipped outside CI")
-	}
-	return p
-}
-
 // TestOnlineRetailChurn trains the churn model on Online Retail as of
 // 2011-09-01 with a 90-day horizon and 3 cutoffs 60 days apart: the
 // holdout is 2011-09-01, the cutoff 2011-07-03 sees past it and is left
 // out, 2011-05-04 is trained on. The card shows every metric for the
 // model and the baseline, and the lineage.
 func TestOnlineRetailChurn(t *testing.T) {
-	dir := sharedData(t, "online_retail/by-day")
+	dir := datatest.Shared(t, "online_retail/by-day")
 	ctx := context.Background()
 	st := newTaskStore(t)
 	files, err := filepath.Glob(filepath.Join(dir, "*.csv"))

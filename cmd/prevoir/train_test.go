@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets/datatest"
 	"github.com/prevoir/prevoir/datasets/local"
 	"github.com/prevoir/prevoir/datasets/synth"
 )
@@ -133,13 +133,7 @@ func TestTrainSmallParity(t *testing.T) {
 // TestTrainBankParity is the parity check, through the command:
 // bank-full.csv with --drop duration --holdout-frac 0 at C = 1 and 0.01.
 func TestTrainBankParity(t *testing.T) {
-	const table = "../../../shared/data/bank_marketing/bank-full.csv"
-	if _, err := os.Stat(table); errors.Is(err, os.ErrNotExist) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI must have the shared data", table)
-		}
-		t.Skipf("%s is missing: bank-full parity not checked (it is in CI)", table)
-	}
+	table := datatest.Shared(t, "bank_marketing/bank-full.csv")
 	f, err := os.Open("../../testdata/train/bank_parity.json.gz")
 	if err != nil {
 		t.Fatal(err)

@@ -18,20 +18,6 @@ import (
 // fixtures is the committed testdata of this package.
 var fixtures = filepath.Join("..", "..", "testdata", "gbdt")
 
-// sharedDir returns ../shared/data/<sub> (beside the repository). Missing
-// data skips the test, except under CI=true where it fails.
-func sharedDir(t testing.TB, sub string) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", sub)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data %s is missing (CI=true): %v", dir, err)
-		}
-		t.Skipf("shared test data %s not found: skipped (it is a failure under CI=true)", dir)
-	}
-	return dir
-}
-
 func importFile(t testing.TB, path string, opts Options) *Model {
 	t.Helper()
 	m, err := importPath(path, opts)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets/datatest"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
 )
@@ -16,7 +17,7 @@ import (
 // leaves' tests (leaves_test.go at 25d19a787328; see
 // ../shared/data/leaves_testdata/SOURCE.md).
 func TestLeavesTestdata(t *testing.T) {
-	dir := sharedDir(t, "leaves_testdata")
+	dir := datatest.Shared(t, "leaves_testdata")
 	p := func(n string) string { return filepath.Join(dir, n) }
 	tsv := func(n string) [][]float64 { return readMatrix(t, p(n), "\t", false) }
 	cases := []struct {
@@ -57,7 +58,7 @@ func TestLeavesTestdata(t *testing.T) {
 // TestLeavesTestdataRefused: multiclass, gblinear, pickles and tree
 // fragments are refused by name.
 func TestLeavesTestdataRefused(t *testing.T) {
-	dir := sharedDir(t, "leaves_testdata")
+	dir := datatest.Shared(t, "leaves_testdata")
 	for file, want := range map[string]string{
 		"lgmulticlass.model":                    "multiclass",
 		"lg_kddcup99.model":                     "multiclass",
@@ -92,7 +93,7 @@ func TestModelSimple(t *testing.T) {
 
 // TestLGBJSONTree is leaves' TestLGEnsembleJSON1tree: exact raw values.
 func TestLGBJSONTree(t *testing.T) {
-	dir := sharedDir(t, "leaves_testdata")
+	dir := datatest.Shared(t, "leaves_testdata")
 	m := importFile(t, filepath.Join(dir, "lg_1tree.json"), Options{Objective: "regression"})
 	rows := [][]float64{{0, 0}, {0, 11}, {0.13, 11}, {0, 1}, {0, 10}, {0, 100}, {0.15, 0}}
 	want := []float64{0.4242, 0.4242, 0.4242, 0.4703, 0.4703, 0.4703, 1.1111}
@@ -120,7 +121,7 @@ func lgb4Case(t *testing.T, dir, name string) {
 // TestLightGBM4 scores every model of ../shared/data/lightgbm4 against
 // LightGBM's own predictions; the linear-tree model is refused by name.
 func TestLightGBM4(t *testing.T) {
-	dir := sharedDir(t, "lightgbm4")
+	dir := datatest.Shared(t, "lightgbm4")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
