@@ -12,19 +12,11 @@ import (
 	"github.com/prevoir/prevoir/datasets/privacy"
 )
 
-// runGen runs the CLI in-process with `datasets generate` hooked in (until
-// datasets.go lists it), returning stdout, stderr and the error.
+// runGen runs the CLI in-process, returning stdout, stderr and the error.
 func runGen(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	app := newApp(&stdout, &stderr)
-	for _, c := range app.Commands {
-		if c.Name == "datasets" && findCommand(c.Subcommands, "generate") == nil {
-			g := datasetsGenerateCommand()
-			prepare(g)
-			c.Subcommands = append(c.Subcommands, g)
-		}
-	}
 	err := app.RunContext(context.Background(), reorderArgs(app, append([]string{"prevoir"}, args...)))
 	return stdout.String(), stderr.String(), err
 }

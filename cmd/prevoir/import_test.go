@@ -10,35 +10,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/urfave/cli/v2"
 )
 
-// runImportCLI runs the CLI with `models import` included in the models
-// group (as modelsCommand will list it).
+// runImportCLI runs the CLI in-process, returning stdout and stderr
+// together, and the error.
 func runImportCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	app := newApp(&stdout, &stderr)
-	for _, c := range app.Commands {
-		if c.Name != "models" {
-			continue
-		}
-		has := false
-		for _, s := range c.Subcommands {
-			has = has || s.Name == "import"
-		}
-		if !has {
-			ic := modelsImportCommand()
-			prepare(ic)
-			c.Subcommands = append(c.Subcommands, ic)
-		}
-	}
 	err := app.RunContext(context.Background(), append([]string{"prevoir"}, args...))
 	return stdout.String() + stderr.String(), err
 }
-
-var _ = cli.Command{}
 
 func readFloats(t *testing.T, path string, col string) []float64 {
 	t.Helper()
