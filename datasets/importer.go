@@ -926,7 +926,8 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 	}
 	n := len(res.rows)
 	if n < cap(res.rows) {
-		res.rows = res.rows[:n+1] // zero: fresh, pooled (cleared), or dropped (cleared)
+		res.rows = res.rows[:n+1]
+		res.rows[n] = *new(T) // a pooled batch holds old rows
 	} else {
 		res.rows = append(res.rows, *new(T))
 	}
@@ -940,7 +941,7 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 		case kID:
 			*f.str(r) = NormalizeID(v)
 		case kTime, kOptTime:
-			v = strings.TrimSpace(v)
+			v = trimSpace(v)
 			if v == "" && f.kind == kOptTime {
 				continue
 			}
@@ -964,7 +965,7 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 				*f.pi64(r) = w.int64Ptr(us)
 			}
 		case kFloat, kOptFloat:
-			v = strings.TrimSpace(v)
+			v = trimSpace(v)
 			if v == "" {
 				if f.kind == kOptFloat {
 					continue
@@ -973,7 +974,7 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 				dropLast(res)
 				return true
 			}
-			x, err := strconv.ParseFloat(v, 64)
+			x, err := parseFloat(v)
 			if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
 				bad(b.src, v, "not a number", nil)
 				dropLast(res)
@@ -985,7 +986,7 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 				*f.pf64(r) = w.float64Ptr(x)
 			}
 		case kOptInt:
-			v = strings.TrimSpace(v)
+			v = trimSpace(v)
 			if v == "" {
 				continue
 			}
@@ -997,7 +998,7 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 			}
 			*f.pi64(r) = w.int64Ptr(x)
 		case kBool:
-			x, ok := parseBool(strings.TrimSpace(v))
+			x, ok := parseBool(trimSpace(v))
 			if !ok {
 				bad(b.src, v, "not a boolean (true/false, yes/no, 1/0, in/out)", nil)
 				dropLast(res)

@@ -28,8 +28,9 @@ type WriterOptions struct {
 	// derives its own from its inputs.
 	Run string
 	// SpillRows is how many rows are buffered before they are sorted and
-	// written as parts, one per month present (default 1<<17). Memory is
-	// proportional to it, never to the number of rows written.
+	// written as parts, one per month present (default 1<<16). Up to two
+	// spills are sorted and encoded while the next one fills, so memory is
+	// about three spills' rows, never proportional to the rows written.
 	SpillRows int
 	// PartRows bounds the rows of one part (default 1<<16): a spill's
 	// sorted rows of one month are cut into parts of PartRows, encoded in
@@ -71,12 +72,12 @@ type Writer[T any] struct {
 	buffered int
 	nextPart int
 
-	codec     *zstd.Codec           // shared: it pools its encoders (MiBs of history each)
+	codec     *zstdCodec            // shared: it keeps its encoders (MiBs of history each)
 	rowPool   freeList[[]T]         // row batches of finished spills
 	entryPool freeList[[]sortEntry] // sort entries of finished spills
 
 	sem    chan struct{} // encoders
-	flight chan struct{} // spills in flight
+	flight chan struct{} // spills in flight: two, so both cores stay busy while one spill's last part encodes
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
@@ -100,7 +101,7 @@ func NewWriter[T any](st Store, t *Table[T], opts WriterOptions) (*Writer[T], er
 		return nil, fmt.Errorf("writer: run id %q: not usable in a key", opts.Run)
 	}
 	if opts.SpillRows <= 0 {
-		opts.SpillRows = 1 << 17
+		opts.SpillRows = 1 << 16
 	}
 	if opts.PartRows <= 0 {
 		opts.PartRows = 1 << 16
@@ -116,9 +117,9 @@ func NewWriter[T any](st Store, t *Table[T], opts WriterOptions) (*Writer[T], er
 	}
 	return &Writer[T]{
 		st: st, t: t, opts: opts,
-		codec:  &zstd.Codec{Level: opts.Level},
+		codec:  &zstdCodec{level: opts.Level},
 		sem:    make(chan struct{}, opts.Parallelism),
-		flight: make(chan struct{}, 1),
+		flight: make(chan struct{}, 2),
 	}, nil
 }
 
@@ -379,7 +380,8 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 			w.entryPool.put(g.entries[:0])
 		}
 		for _, b := range batches {
-			clear(b[:cap(b)]) // drop the rows' strings before reuse
+			// Not cleared: whoever reuses a batch overwrites each row
+			// whole (a pass over every row byte saved per spill).
 			w.rowPool.put(b[:0])
 		}
 		if w.failed() == nil {
@@ -392,7 +394,8 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 }
 
 // getRows returns an empty row slice with room for n rows, reusing the
-// batches of finished spills: fresh memory costs page faults and GC.
+// batches of finished spills: fresh memory costs page faults and GC. The
+// room beyond len holds old rows: the caller overwrites each row whole.
 func (w *Writer[T]) getRows(n int) []T {
 	if b, ok := w.rowPool.get(); ok && cap(b) >= n {
 		return b

@@ -1,0 +1,50 @@
+package datasets
+
+import (
+	"github.com/klauspost/compress/zstd"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// zstdCodec is parquet-go's zstd codec with the encoders kept in a free
+// list rather than a sync.Pool: a pool is emptied by every garbage
+// collection, and an import collects often under its memory limit, so
+// parquet-go's codec kept building encoders (their tables are MiBs).
+type zstdCodec struct {
+	level    zstd.EncoderLevel
+	encoders freeList[*zstd.Encoder]
+	decoders freeList[*zstd.Decoder]
+}
+
+func (c *zstdCodec) String() string                            { return "ZSTD" }
+func (c *zstdCodec) CompressionCodec() format.CompressionCodec { return format.Zstd }
+
+func (c *zstdCodec) Encode(dst, src []byte) ([]byte, error) {
+	e, ok := c.encoders.get()
+	if !ok {
+		var err error
+		e, err = zstd.NewWriter(nil,
+			zstd.WithEncoderConcurrency(1),
+			zstd.WithEncoderLevel(c.level),
+			zstd.WithZeroFrames(true),
+			zstd.WithEncoderCRC(false),
+		)
+		if err != nil {
+			return nil, err
+		}
+	}
+	defer c.encoders.put(e)
+	return e.EncodeAll(src, dst[:0]), nil
+}
+
+func (c *zstdCodec) Decode(dst, src []byte) ([]byte, error) {
+	d, ok := c.decoders.get()
+	if !ok {
+		var err error
+		d, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+	}
+	defer c.decoders.put(d)
+	return d.DecodeAll(src, dst[:0])
+}
