@@ -363,12 +363,17 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 					gw.Add(1)
 					go func() {
 						defer gw.Done()
-						defer func() { <-w.sem }()
+						// The encoder slot is released once the part is
+						// encoded: storing it waits on I/O (an fsync, an
+						// upload), which must not idle a core.
+						var release sync.Once
+						free := func() { release.Do(func() { <-w.sem }) }
+						defer free()
 						if w.failed() != nil {
 							return
 						}
 						part := g.entries[i*w.opts.PartRows : min((i+1)*w.opts.PartRows, len(g.entries))]
-						if err := w.writePart(ctx, batches, part, key, g.month); err != nil {
+						if err := w.writePart(ctx, batches, part, key, g.month, free); err != nil {
 							w.fail(err)
 						}
 					}()
@@ -412,8 +417,9 @@ func (w *Writer[T]) getEntries(n int) []sortEntry {
 
 var partBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// writePart encodes sorted entries as one part and stores it.
-func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, entries []sortEntry, key, month string) error {
+// writePart encodes sorted entries as one part and stores it, calling
+// encoded (which frees the caller's encoder slot) in between.
+func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, entries []sortEntry, key, month string, encoded func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -454,6 +460,7 @@ func (w *Writer[T]) writePart(ctx context.Context, batches [][]T, entries []sort
 		tlo, thi := FromMicros(lo), FromMicros(hi)
 		p.MinTime, p.MaxTime = &tlo, &thi
 	}
+	encoded()
 	w.mu.Lock()
 	w.written = append(w.written, key)
 	w.mu.Unlock()
