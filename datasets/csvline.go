@@ -2,8 +2,10 @@ package datasets
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math/bits"
 	"strings"
 	"unsafe"
 )
@@ -40,6 +42,17 @@ type splitter struct {
 // consumes the rest of s and returns errUnterminatedQuote.
 func (sp *splitter) next(s string, pos int) (end, newlines int, blank bool, err error) {
 	sp.fields = sp.fields[:0]
+	if !sp.format.Whitespace {
+		if end, newlines, blank, ok := sp.nextWords(s, pos); ok {
+			return end, newlines, blank, nil
+		}
+	}
+	return sp.nextSlow(s, pos)
+}
+
+// nextSlow is next without the word-at-a-time path.
+func (sp *splitter) nextSlow(s string, pos int) (end, newlines int, blank bool, err error) {
+	sp.fields = sp.fields[:0]
 	nl := strings.IndexByte(s[pos:], '\n')
 	var rec string
 	if nl < 0 {
@@ -70,6 +83,74 @@ func (sp *splitter) next(s string, pos int) (end, newlines int, blank bool, err 
 		return end, newlines, false, nil
 	}
 	return sp.quoted(s, pos)
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// bytesEqual returns a word with the high bit set in each byte of w equal
+// to the byte whose copies fill c (exact: no false positives).
+func bytesEqual(w, c uint64) uint64 {
+	x := w ^ c
+	return ^(((x &^ msb) + ^uint64(msb)) | x) & msb
+}
+
+// nextWords splits a record without quotes eight bytes at a time: one
+// pass finds every delimiter and the newline, where calling IndexByte per
+// field costs a call per field. It reports false, having consumed
+// nothing, when a quote shows up before the record's end (the slow path
+// handles quoting).
+func (sp *splitter) nextWords(s string, pos int) (end, newlines int, blank, ok bool) {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	d, nl, q := uint64(sp.format.Delimiter)*lsb, uint64('\n')*lsb, uint64('"')*lsb
+	start, i := pos, pos
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		stops := bytesEqual(w, d) | bytesEqual(w, nl)
+		if quotes := bytesEqual(w, q); quotes != 0 {
+			// A quote before the first newline is in this record.
+			if nls := bytesEqual(w, nl); nls == 0 || bits.TrailingZeros64(quotes) < bits.TrailingZeros64(nls) {
+				return 0, 0, false, false
+			}
+		}
+		for stops != 0 {
+			j := i + bits.TrailingZeros64(stops)>>3
+			if b[j] == '\n' {
+				return j + 1, 1, sp.endRecord(s, pos, start, j), true
+			}
+			sp.fields = append(sp.fields, s[start:j])
+			start = j + 1
+			stops &= stops - 1
+		}
+	}
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return 0, 0, false, false
+		case '\n':
+			return i + 1, 1, sp.endRecord(s, pos, start, i), true
+		case sp.format.Delimiter:
+			sp.fields = append(sp.fields, s[start:i])
+			start = i + 1
+		}
+	}
+	return len(s), 0, sp.endRecord(s, pos, start, len(s)), true
+}
+
+// endRecord adds the record's last field, s[start:end] less a CRLF's
+// '\r', and reports whether the record, s[pos:end], is blank.
+func (sp *splitter) endRecord(s string, pos, start, end int) bool {
+	if end > start && s[end-1] == '\r' {
+		end--
+	}
+	if end == pos {
+		sp.fields = sp.fields[:0]
+		return true
+	}
+	sp.fields = append(sp.fields, s[start:end])
+	return false
 }
 
 func (sp *splitter) splitBlanks(rec string) {

@@ -467,3 +467,41 @@ func TestSortEntries(t *testing.T) {
 		}
 	}
 }
+
+// checkWordsSplit compares the word-at-a-time splitter with the per-field
+// one on every record of s.
+func checkWordsSplit(t *testing.T, s string, delim byte) {
+	t.Helper()
+	fast, slow := &splitter{format: TextFormat{Delimiter: delim}}, &splitter{format: TextFormat{Delimiter: delim}}
+	for pos := 0; pos < len(s); {
+		e1, n1, b1, err1 := fast.next(s, pos)
+		e2, n2, b2, err2 := slow.nextSlow(s, pos)
+		if e1 != e2 || n1 != n2 || b1 != b2 || (err1 == nil) != (err2 == nil) || (!b1 && !slices.Equal(fast.fields, slow.fields)) {
+			t.Fatalf("%q at %d: words (%d %d %v %v %q), per field (%d %d %v %v %q)", s, pos, e1, n1, b1, err1, fast.fields, e2, n2, b2, err2, slow.fields)
+		}
+		pos = e1
+	}
+}
+
+func TestSplitterWords(t *testing.T) {
+	for _, s := range []string{
+		"", "\n", "\r\n", "\r", "a", "a\n", "a,b", "a,b\r\n", ",\r\n", "a,\r\n", ",,,,,,,,,,,,,,,,\n", "0123456,89abcdef,\n",
+		"24393,1,2023-01-01T00:35:37Z,P017291,electronics,4,65.82,W2\n24393,1,2023-01-01T00:35:37Z,P005995,household,1,8.02,W2\n",
+		"1234567\n\"q\",1\n", "1234567,\"q\"\n", "123\n456\"\n", "abcdefg\"\nx", "a\rb,c\r\r\n", "\n\n\n\n\n\n\n\n\na,b",
+		"1,\"HAND WARMER, UNION JACK\",3\n", "é,ü,€\n",
+	} {
+		checkWordsSplit(t, s, ',')
+		checkWordsSplit(t, s, '\t')
+	}
+}
+
+func FuzzSplitterWords(f *testing.F) {
+	f.Add("24393,1,2023-01-01T00:35:37Z,P017291,electronics,4,65.82,W2\r\n\n,\"x\"\n", byte(','))
+	f.Add("a\tb\t\"c\"\n", byte('\t'))
+	f.Fuzz(func(t *testing.T, s string, delim byte) {
+		if delim == '\n' || delim == '"' || delim == '\r' {
+			delim = ','
+		}
+		checkWordsSplit(t, s, delim)
+	})
+}
