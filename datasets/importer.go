@@ -68,7 +68,8 @@ type ImportOptions struct {
 	// Workers is the number of parsing goroutines (default GOMAXPROCS).
 	Workers int
 	// ChunkBytes is the size of the text chunks parsed in parallel
-	// (default 1 MiB).
+	// (default 256 KiB: the chunks queued between reader, parsers and
+	// writer are held with their rows, so smaller ones hold less memory).
 	ChunkBytes int
 	// Now is the clock for the manifest (default time.Now).
 	Now func() time.Time
@@ -230,7 +231,7 @@ func importTable[T any](ctx context.Context, st Store, t *Table[T], sources []So
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	if opts.ChunkBytes <= 0 {
-		opts.ChunkBytes = 1 << 20
+		opts.ChunkBytes = 1 << 18
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -159,7 +159,7 @@ type Order struct {
 	OrderID    string   `parquet:"order_id,optional"`
 	Timestamp  int64    `parquet:"timestamp,timestamp(microsecond)"`
 	ProductID  string   `parquet:"product_id,optional"`
-	Quantity   float64  `parquet:"quantity"`
+	Quantity   float64  `parquet:"quantity,split"`
 	UnitPrice  *float64 `parquet:"unit_price,optional"`
 	Amount     *float64 `parquet:"amount,optional"`
 	Warehouse  string   `parquet:"warehouse,optional,dict"`

@@ -27,6 +27,11 @@ func (c *zstdCodec) Encode(dst, src []byte) ([]byte, error) {
 			zstd.WithEncoderLevel(c.level),
 			zstd.WithZeroFrames(true),
 			zstd.WithEncoderCRC(false),
+			// Pages are at most a few hundred KiB: the default 8 MiB window
+			// made each encoder allocate 16 MiB of history, which counts
+			// against the import's memory limit and so made the GC run
+			// more often.
+			zstd.WithWindowSize(1<<20),
 		)
 		if err != nil {
 			return nil, err
