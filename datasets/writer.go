@@ -28,9 +28,12 @@ type WriterOptions struct {
 	// derives its own from its inputs.
 	Run string
 	// SpillRows is how many rows are buffered before they are sorted and
-	// written as parts, one per month present (default 1<<16). Up to two
+	// written as parts, one per month present (default 1<<15). Up to two
 	// spills are sorted and encoded while the next one fills, so memory is
 	// about three spills' rows, never proportional to the rows written.
+	// Smaller spills hold less memory (fewer page faults, better cache
+	// use) but make more, smaller parts: 32Ki was the fastest at 1M and
+	// 10M lines (16Ki: faster at 1M, 10% slower at 10M).
 	SpillRows int
 	// PartRows bounds the rows of one part (default 1<<16): a spill's
 	// sorted rows of one month are cut into parts of PartRows, encoded in
@@ -101,7 +104,7 @@ func NewWriter[T any](st Store, t *Table[T], opts WriterOptions) (*Writer[T], er
 		return nil, fmt.Errorf("writer: run id %q: not usable in a key", opts.Run)
 	}
 	if opts.SpillRows <= 0 {
-		opts.SpillRows = 1 << 16
+		opts.SpillRows = 1 << 15
 	}
 	if opts.PartRows <= 0 {
 		opts.PartRows = 1 << 16
