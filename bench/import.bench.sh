@@ -111,7 +111,7 @@ if "1m" in sizes and "10m" in sizes:
     m1, m10 = rows["prevoir 1m"]["peak_mib"]["median"], rows["prevoir 10m"]["peak_mib"]["median"]
     out.append(f"- prevoir's peak memory at 10M lines is {m10/m1:.2f}x that at 1M (target <= 1.25x): "
                "rows are sorted and written as parts every 32Ki rows, never all held, "
-               "under the import's soft heap limit (`--memory-limit`, default 160 MiB).")
+               "under the import's soft heap limit (`--memory-limit`, default 120 MiB).")
 for s in sizes:
     desc = json.load(open(f"{work}/describe-{s}.json"))
     chk = json.load(open(f"{work}/check-{s}.json"))

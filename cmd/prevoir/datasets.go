@@ -206,7 +206,7 @@ canonical column maps to it without --map. See docs/DATA.md for the schema and t
 			&cli.StringFlag{Name: "fee-codes", Usage: "product codes of fee lines, comma-separated, '*' suffix for a prefix (default " + strings.Join(datasets.DefaultFeeCodes, ",") + ")"},
 			&cli.StringFlag{Name: "adjustment-codes", Usage: "product codes of adjustment lines (default " + strings.Join(datasets.DefaultAdjustmentCodes, ",") + ")"},
 			&cli.StringFlag{Name: "cancel-prefix", Usage: "order ids starting with this are cancellations (returns)"},
-			&cli.IntFlag{Name: "memory-limit", Value: 160, Usage: "soft limit of the Go heap in `MiB` while importing (ignored when GOMEMLIMIT is set): rows are spilled every 32Ki, so about 60 MiB is live whatever the input size, and the limit keeps the garbage collector from growing the heap far past that"},
+			&cli.IntFlag{Name: "memory-limit", Value: 120, Usage: "soft limit of the Go heap in `MiB` while importing (ignored when GOMEMLIMIT is set): rows are spilled every 32Ki, so about 60 MiB is live whatever the input size, and the limit keeps the garbage collector from growing the heap far past that"},
 		},
 		Action: runImport,
 	}
