@@ -280,49 +280,59 @@ func (w *Writer[T]) spill(ctx context.Context) error {
 		return nil
 	}
 	// Group by month now, so part numbers follow the input, not timing.
-	// Two passes: count rows per month, then fill exactly sized groups.
+	// One pass reads each row's key and time (indirect calls) into a sort
+	// entry and notes its month; then the entries go to exactly sized
+	// groups, or stay whole when the spill holds one month (input in time
+	// order).
 	total := 0
 	for _, b := range batches {
 		total += len(b)
 	}
+	all := w.getEntries(total)[:total]
 	monthOf := make([]int32, total)
-	counts := map[int32]int{}
+	partitioned := w.t.Partitioned()
 	lastDay, lastMonth := int64(-1<<62), int32(0)
 	i := 0
-	for _, batch := range batches {
+	for bi, batch := range batches {
 		for oi := range batch {
-			var m int32
-			if w.t.Partitioned() {
-				day := floorDiv(w.t.time(&batch[oi]), 86_400_000_000)
-				if day != lastDay {
+			r := &batch[oi]
+			ts := w.t.Time(r)
+			if partitioned {
+				if day := floorDiv(ts, 86_400_000_000); day != lastDay {
 					y, mo, _ := civilFromDays(day)
 					lastDay, lastMonth = day, int32(y*100+mo)
 				}
-				m = lastMonth
+				monthOf[i] = lastMonth
 			}
-			monthOf[i] = m
+			all[i] = sortEntry{prefix: keyPrefix(w.t.key(r)), ts: ts, b: uint32(bi), o: uint32(oi)}
 			i++
 		}
 	}
-	for _, m := range monthOf {
-		counts[m]++
+	counts := map[int32]int{}
+	for i := 0; i < total; { // runs of one month
+		j := i + 1
+		for j < total && monthOf[j] == monthOf[i] {
+			j++
+		}
+		counts[monthOf[i]] += j - i
+		i = j
 	}
 	byMonth := make(map[int32]*monthGroup, len(counts))
-	for m, n := range counts {
-		byMonth[m] = &monthGroup{entries: w.getEntries(n)}
-	}
-	i = 0
-	var g *monthGroup
-	gm := int32(-1)
-	for bi, batch := range batches {
-		for oi := range batch {
+	if len(counts) == 1 {
+		byMonth[monthOf[0]] = &monthGroup{entries: all}
+	} else {
+		for m, n := range counts {
+			byMonth[m] = &monthGroup{entries: w.getEntries(n)}
+		}
+		var g *monthGroup
+		gm := int32(-1)
+		for i, e := range all {
 			if m := monthOf[i]; m != gm || g == nil {
 				g, gm = byMonth[m], m
 			}
-			r := &batch[oi]
-			g.entries = append(g.entries, sortEntry{prefix: keyPrefix(w.t.key(r)), ts: w.t.Time(r), b: uint32(bi), o: uint32(oi)})
-			i++
+			g.entries = append(g.entries, e)
 		}
+		w.entryPool.put(all[:0])
 	}
 	months := make([]int32, 0, len(byMonth))
 	for m := range byMonth {
@@ -408,15 +418,19 @@ func (w *Writer[T]) getRows(n int) []T {
 	if b, ok := w.rowPool.get(); ok && cap(b) >= n {
 		return b
 	}
-	return make([]T, 0, n)
+	// Rounded up, so a batch fits the next chunk's rows too (chunks of
+	// the same bytes hold a few more or fewer lines).
+	return make([]T, 0, roundUp(n, 1024))
 }
 
 func (w *Writer[T]) getEntries(n int) []sortEntry {
 	if b, ok := w.entryPool.get(); ok && cap(b) >= n {
 		return b
 	}
-	return make([]sortEntry, 0, n)
+	return make([]sortEntry, 0, roundUp(n, 8192))
 }
+
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
 var partBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
