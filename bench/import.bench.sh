@@ -56,12 +56,16 @@ RESULTS=$WORK/results.jsonl
 for s in $SIZES; do
 	csv=$DATA/orders_$s.csv
 	store=$WORK/store-$s
-	echo "prevoir import $s" >&2
-	"$PY" "$SHARED/bench/timeit_proc.py" -n "$RUNS" --warmup 0 --label "prevoir $s" --log "$WORK/log" -- \
-		sh -c "rm -rf '$store' && exec '$WORK/prevoir' --store '$store' datasets import --name bench '$csv'" >>"$RESULTS"
-	echo "duckdb copy $s" >&2
-	"$PY" "$SHARED/bench/timeit_proc.py" -n "$RUNS" --warmup 0 --label "duckdb $s" --log "$WORK/log" -- \
-		node "$ROOT/bench/import_duckdb.mjs" --in "$csv" --out "$WORK/duck-$s.parquet" --threads 2 >>"$RESULTS"
+	# Runs alternate (prevoir, DuckDB, prevoir, ...): on a shared machine
+	# whose speed drifts, both tools see the same drift.
+	for r in $(seq "$RUNS"); do
+		echo "prevoir import $s (run $r)" >&2
+		"$PY" "$SHARED/bench/timeit_proc.py" -n 1 --warmup 0 --label "prevoir $s" --log "$WORK/log" -- \
+			sh -c "rm -rf '$store' && exec '$WORK/prevoir' --store '$store' datasets import --name bench '$csv'" >>"$RESULTS"
+		echo "duckdb copy $s (run $r)" >&2
+		"$PY" "$SHARED/bench/timeit_proc.py" -n 1 --warmup 0 --label "duckdb $s" --log "$WORK/log" -- \
+			node "$ROOT/bench/import_duckdb.mjs" --in "$csv" --out "$WORK/duck-$s.parquet" --threads 2 >>"$RESULTS"
+	done
 	# Readability: DuckDB reads prevoir's parts with the counts describe gives.
 	"$WORK/prevoir" --store "$store" datasets describe --json >"$WORK/describe-$s.json"
 	node "$ROOT/bench/import_duckdb.mjs" --check "$store/datasets/bench/orders/**/*.parquet" >"$WORK/check-$s.json"
@@ -70,12 +74,18 @@ done
 "$PY" - "$RESULTS" "$WORK" "$OUT" "$SIZES" <<'EOF'
 import json, os, platform, re, subprocess, sys, datetime
 results, work, doc, sizes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split()
-rows = {}
+import statistics
+runs = {}
 for line in open(results):
     line = line.strip()
     if line:
         r = json.loads(line)
-        rows[r["label"]] = r
+        if r.get("rc") not in (None, [0]):
+            sys.exit(f"{r['label']}: exit status {r['rc']}")
+        runs.setdefault(r["label"], []).append(r)
+# One timeit line per run (runs alternate between the tools): medians.
+rows = {label: {"n": len(rs), **{k: {"median": statistics.median(x[k]["median"] for x in rs)} for k in ("wall", "cpu", "peak_mib")}}
+        for label, rs in runs.items()}
 lines = {"1m": 1_000_000, "10m": 10_000_000}
 out = []
 out.append("## CSV import: `prevoir datasets import` vs DuckDB COPY to zstd Parquet")
@@ -89,7 +99,7 @@ except OSError:
     pass
 out.append(f"Run {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {os.cpu_count()} CPUs ({cpu}), "
            f"load average {os.getloadavg()[0]:.1f} at the end; medians of {rows[next(iter(rows))]['n']} runs "
-           "(whole process, `../shared/bench/timeit_proc.py`). Input: `gen_orders.py --seed 42` "
+           "(whole process, `../shared/bench/timeit_proc.py`), prevoir's and DuckDB's runs alternating. Input: `gen_orders.py --seed 42` "
            "(1M lines: 50,000 customers; 10M lines: 500,000 customers). prevoir writes sorted, "
            "month-partitioned zstd Parquet parts and a manifest; DuckDB runs "
            "`COPY (SELECT * FROM read_csv(...)) TO '...parquet' (FORMAT parquet, COMPRESSION zstd)` with 2 threads "
