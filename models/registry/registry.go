@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -348,7 +349,13 @@ func (r *Registry) Aliases(ctx context.Context, name string) (map[string]int, er
 type aliasesDoc struct {
 	Name    string         `json:"name"`
 	Aliases map[string]int `json:"aliases"`
-	Updated time.Time      `json:"updated"`
+	// Removed lists the versions rm took away. Remove records a version
+	// here, by the same compare-and-swap as every alias change, before it
+	// deletes anything, and Promote refuses a listed version in its own
+	// swap: a promote and an rm of one version are ordered by the swap, so
+	// no alias is ever left pointing at a removed version.
+	Removed []int     `json:"removed,omitempty"`
+	Updated time.Time `json:"updated"`
 }
 
 // readAliases returns the aliases document and the ETag it was read at
@@ -387,12 +394,17 @@ func (r *Registry) readAliases(ctx context.Context, name string) (aliasesDoc, st
 // updateAliases applies change to name's aliases by compare-and-swap,
 // retrying on conflict. change may return an error to abort.
 func (r *Registry) updateAliases(ctx context.Context, name string, change func(map[string]int) error) error {
+	return r.updateAliasesDoc(ctx, name, func(doc *aliasesDoc) error { return change(doc.Aliases) })
+}
+
+// updateAliasesDoc is updateAliases with the whole document.
+func (r *Registry) updateAliasesDoc(ctx context.Context, name string, change func(*aliasesDoc) error) error {
 	for attempt := 0; attempt < r.opts.MaxAttempts; attempt++ {
 		doc, etag, err := r.readAliases(ctx, name)
 		if err != nil {
 			return err
 		}
-		if err := change(doc.Aliases); err != nil {
+		if err := change(&doc); err != nil {
 			return err
 		}
 		doc.Name = name
@@ -445,9 +457,14 @@ func (r *Registry) Promote(ctx context.Context, name string, version int, alias 
 	if err := r.exists(ctx, name, version); err != nil {
 		return 0, err
 	}
-	err = r.updateAliases(ctx, name, func(a map[string]int) error {
-		previous = a[alias]
-		a[alias] = version
+	err = r.updateAliasesDoc(ctx, name, func(doc *aliasesDoc) error {
+		// An rm that swapped in first has the version listed: it may be
+		// deleting the files now, after the existence check above.
+		if slices.Contains(doc.Removed, version) {
+			return notFoundf("model %s@%d was removed", name, version)
+		}
+		previous = doc.Aliases[alias]
+		doc.Aliases[alias] = version
 		return nil
 	})
 	return previous, err
@@ -665,19 +682,28 @@ func (r *Registry) Remove(ctx context.Context, name string, version int) error {
 	if err := r.exists(ctx, name, version); err != nil {
 		return err
 	}
-	aliases, err := r.Aliases(ctx, name)
+	// Listed as removed, by compare-and-swap, before anything is deleted:
+	// a concurrent Promote either swapped first (its alias is seen here
+	// and the rm refused) or swaps after and refuses the version.
+	err := r.updateAliasesDoc(ctx, name, func(doc *aliasesDoc) error {
+		var pointing []string
+		for a, v := range doc.Aliases {
+			if v == version {
+				pointing = append(pointing, a)
+			}
+		}
+		if len(pointing) > 0 {
+			sort.Strings(pointing)
+			return fmt.Errorf("registry rm %s@%d: %w %s: promote another version to them first", name, version, ErrAliased, strings.Join(pointing, ", "))
+		}
+		if !slices.Contains(doc.Removed, version) {
+			doc.Removed = append(doc.Removed, version)
+			slices.Sort(doc.Removed)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	var pointing []string
-	for a, v := range aliases {
-		if v == version {
-			pointing = append(pointing, a)
-		}
-	}
-	if len(pointing) > 0 {
-		sort.Strings(pointing)
-		return fmt.Errorf("registry rm %s@%d: %w %s: promote another version to them first", name, version, ErrAliased, strings.Join(pointing, ", "))
 	}
 	if err := r.st.Delete(ctx, versionKey(name, version, CardFile)); err != nil {
 		return fmt.Errorf("registry rm %s@%d: %w", name, version, err)

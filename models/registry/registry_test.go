@@ -447,3 +447,99 @@ func TestMultiProcessPromote(t *testing.T) {
 		checkAliases(t, reg, n)
 	})
 }
+
+// statHook is a store that runs hook once, after the first Stat of key.
+type statHook struct {
+	datasets.Store
+	key  string
+	once sync.Once
+	hook func()
+}
+
+func (s *statHook) Stat(ctx context.Context, key string) (datasets.ObjectInfo, error) {
+	info, err := s.Store.Stat(ctx, key)
+	if key == s.key {
+		s.once.Do(s.hook)
+	}
+	return info, err
+}
+
+// TestRemoveDuringPromote: an rm that runs whole between Promote's check
+// that the version exists and its alias swap leaves no alias pointing at
+// the removed version; Promote reports it removed.
+func TestRemoveDuringPromote(t *testing.T) {
+	dir := t.TempDir()
+	st, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.New(st, registry.Options{})
+	for range 2 {
+		if _, err := reg.Register(t.Context(), "churn", testCard(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rmErr error
+	hooked := &statHook{Store: st, key: "models/churn/2/card.json"}
+	hooked.hook = func() { rmErr = reg.Remove(t.Context(), "churn", 2) }
+	_, err = registry.New(hooked, registry.Options{}).Promote(t.Context(), "churn", 2, "champion")
+	if rmErr != nil {
+		t.Fatalf("rm during promote: %v", rmErr)
+	}
+	if !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("promote of a version removed meanwhile: err = %v, want not found", err)
+	}
+	aliases, err := reg.Aliases(t.Context(), "churn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := aliases["champion"]; ok {
+		t.Fatalf("champion -> %d: an alias points at a removed version", v)
+	}
+	// The other order: promoted first, the rm is refused.
+	if _, err := reg.Promote(t.Context(), "churn", 1, "champion"); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Remove(t.Context(), "churn", 1); !errors.Is(err, registry.ErrAliased) {
+		t.Fatalf("rm of the champion: err = %v, want ErrAliased", err)
+	}
+}
+
+// TestConcurrentPromoteRemove races a promote and an rm of the same
+// version, many times: exactly one wins, and no alias ever points at a
+// version without a card.
+func TestConcurrentPromoteRemove(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st datasets.Store, _ []string) {
+		reg := registry.New(st, registry.Options{})
+		for round := range 12 {
+			c, err := reg.Register(t.Context(), "churn", testCard(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alias := fmt.Sprintf("a%d", round)
+			var perr, rerr error
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			wg.Add(2)
+			go func() { defer wg.Done(); <-start; _, perr = reg.Promote(t.Context(), "churn", c.Version, alias) }()
+			go func() { defer wg.Done(); <-start; rerr = reg.Remove(t.Context(), "churn", c.Version) }()
+			close(start)
+			wg.Wait()
+			switch {
+			case perr == nil && errors.Is(rerr, registry.ErrAliased):
+			case rerr == nil && errors.Is(perr, models.ErrNotFound):
+			default:
+				t.Fatalf("round %d: promote: %v; rm: %v (want exactly one to win)", round, perr, rerr)
+			}
+			aliases, err := reg.Aliases(t.Context(), "churn")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for a, v := range aliases {
+				if _, err := st.Stat(t.Context(), fmt.Sprintf("models/churn/%d/card.json", v)); err != nil {
+					t.Fatalf("round %d: alias %s -> %d, whose card is gone: %v", round, a, v, err)
+				}
+			}
+		}
+	})
+}
