@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/stores"
 	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/models"
@@ -93,7 +94,7 @@ version number, an alias or "latest" (the default).`,
 				ArgsUsage: "NAME[@REF]",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "input", Usage: "the table to score: a CSV (, ; or tab) or Parquet file, or an s3://bucket/key URL"},
-					&cli.StringFlag{Name: "output", Usage: "where to write the scores (CSV); default or '-': stdout"},
+					&cli.StringFlag{Name: "output", Usage: "where to write the scores (CSV): a file, an s3://bucket/key URL, or '-' (the default) for stdout; a failed prediction leaves no output"},
 					&cli.StringSliceFlag{Name: "id", Usage: "a column copied to the output before the score (repeatable, in order)"},
 					&cli.StringFlag{Name: "output-kind", Value: "response", Usage: "response (probability, count or value) or raw (the framework's raw margin)"},
 				},
@@ -481,6 +482,11 @@ func modelsPredict(c *cli.Context) error {
 		}
 		seen[id] = true
 	}
+	if dest := c.String("output"); stores.IsRemote(dest) {
+		if _, _, err := splitOutputURL(dest); err != nil {
+			return err
+		}
+	}
 	reg, err := openRegistry(c)
 	if err != nil {
 		return err
@@ -508,11 +514,16 @@ func modelsPredict(c *cli.Context) error {
 		return bw.Flush()
 	}
 	var rows int
-	err = writeOutputAtomic(dest, func(w io.Writer) error {
+	write := func(w io.Writer) error {
 		var err error
 		rows, err = models.Predict(c.Context, m, in, w, opts)
 		return err
-	})
+	}
+	if stores.IsRemote(dest) {
+		err = writeRemoteOutput(c.Context, dest, write)
+	} else {
+		err = writeOutputAtomic(dest, write)
+	}
 	if err != nil {
 		return fmt.Errorf("models predict %s@%d: %w", name, v, err)
 	}
@@ -541,6 +552,52 @@ func openInputTable(ctx context.Context, src string) (*table.Reader, error) {
 		return table.OpenStore(ctx, st, key, src)
 	}
 	return table.OpenFile(src)
+}
+
+// splitOutputURL checks an s3:// output URL names an object.
+func splitOutputURL(dest string) (bucket, key string, err error) {
+	bucket, key, err = stores.SplitS3URL(dest)
+	if err != nil {
+		return "", "", usageErrorf("--output: %v", err)
+	}
+	if key == "" || strings.HasSuffix(dest, "/") {
+		return "", "", usageErrorf("--output %q: want s3://bucket/key", dest)
+	}
+	return bucket, key, nil
+}
+
+// writeRemoteOutput streams what write writes to an s3://bucket/key URL.
+// The object appears only once write has succeeded: an upload whose body
+// fails is abandoned (a multipart upload is never completed).
+func writeRemoteOutput(ctx context.Context, dest string, write func(io.Writer) error) error {
+	bucket, key, err := splitOutputURL(dest)
+	if err != nil {
+		return err
+	}
+	st, err := openStoreURL(ctx, "s3://"+bucket)
+	if err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	werr := make(chan error, 1)
+	go func() {
+		bw := bufio.NewWriterSize(pw, 64<<10)
+		err := write(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err) // nil: the upload reads EOF
+		werr <- err
+	}()
+	_, perr := st.Put(ctx, key, pr, -1, datasets.PutOptions{ContentType: "text/csv"})
+	pr.CloseWithError(perr) // a failed upload stops the writer
+	if err := <-werr; err != nil {
+		return err
+	}
+	if perr != nil {
+		return fmt.Errorf("--output %s: %w", dest, perr)
+	}
+	return nil
 }
 
 // writeOutputAtomic writes name through a temporary file in its folder,

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -344,6 +346,34 @@ func TestModelsS3(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "--store", store, "models", "predict", "churn", "--input", "s3://"+bucket+"/tables/none.csv"); code != 1 || !strings.Contains(stderr, "none.csv") {
 		t.Errorf("missing s3 input: exit %d: %s", code, stderr)
+	}
+
+	// Scores written to an s3:// URL: the same bytes as on stdout.
+	mustRun(t, "--store", store, "models", "predict", "churn@1", "--input", "s3://"+bucket+"/tables/in.parquet", "--id", "customer_id", "--output-kind", "raw", "--output", "s3://"+bucket+"/scores/churn.csv")
+	got, err := datasets.ReadAll(t.Context(), st, "scores/churn.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != out {
+		t.Errorf("predict to s3:\n%s\nwant\n%s", got, out)
+	}
+	// A prediction that fails part-way (a bad value on line 3) leaves no
+	// object, and an existing one as it was.
+	bad := writeFile(t, t.TempDir(), "bad.csv", "customer_id,segment,tenure\nc1,gold,14\nc2,silver,lots\n")
+	for _, key := range []string{"scores/none.csv", "scores/churn.csv"} {
+		code, _, stderr := runCLI(t, "--store", store, "models", "predict", "churn@1", "--input", bad, "--output", "s3://"+bucket+"/"+key)
+		if code != 1 || !strings.Contains(stderr, "bad.csv:3") {
+			t.Errorf("failing predict to %s: exit %d: %s", key, code, stderr)
+		}
+	}
+	if _, err := st.Stat(t.Context(), "scores/none.csv"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed predict left scores/none.csv: %v", err)
+	}
+	if again, err := datasets.ReadAll(t.Context(), st, "scores/churn.csv"); err != nil || string(again) != out {
+		t.Errorf("a failed predict changed scores/churn.csv: %v\n%s", err, again)
+	}
+	if code, _, stderr := runCLI(t, "--store", store, "models", "predict", "churn@1", "--input", bad, "--output", "s3://"+bucket+"/scores/"); code != 2 || !strings.Contains(stderr, "want s3://bucket/key") {
+		t.Errorf("--output to an s3 folder: exit %d: %s", code, stderr)
 	}
 }
 
