@@ -41,7 +41,6 @@ type splitter struct {
 // The fields are in sp.fields until the next call. An unterminated quote
 // consumes the rest of s and returns errUnterminatedQuote.
 func (sp *splitter) next(s string, pos int) (end, newlines int, blank bool, err error) {
-	sp.fields = sp.fields[:0]
 	if !sp.format.Whitespace {
 		if end, newlines, blank, ok := sp.nextWords(s, pos); ok {
 			return end, newlines, blank, nil
@@ -103,15 +102,17 @@ func bytesEqual(w, c uint64) uint64 {
 // nothing, when a quote shows up before the record's end (the slow path
 // handles quoting).
 func (sp *splitter) nextWords(s string, pos int) (end, newlines int, blank, ok bool) {
+	sp.fields = sp.fields[:0]
 	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	d, nl, q := uint64(sp.format.Delimiter)*lsb, uint64('\n')*lsb, uint64('"')*lsb
 	start, i := pos, pos
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
-		stops := bytesEqual(w, d) | bytesEqual(w, nl)
+		nls := bytesEqual(w, nl)
+		stops := bytesEqual(w, d) | nls
 		if quotes := bytesEqual(w, q); quotes != 0 {
 			// A quote before the first newline is in this record.
-			if nls := bytesEqual(w, nl); nls == 0 || bits.TrailingZeros64(quotes) < bits.TrailingZeros64(nls) {
+			if nls == 0 || bits.TrailingZeros64(quotes) < bits.TrailingZeros64(nls) {
 				return 0, 0, false, false
 			}
 		}

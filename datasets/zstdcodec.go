@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"github.com/klauspost/compress/zstd"
+	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -12,7 +13,6 @@ import (
 type zstdCodec struct {
 	level    zstd.EncoderLevel
 	encoders freeList[*zstd.Encoder]
-	decoders freeList[*zstd.Decoder]
 }
 
 func (c *zstdCodec) String() string                            { return "ZSTD" }
@@ -41,15 +41,10 @@ func (c *zstdCodec) Encode(dst, src []byte) ([]byte, error) {
 	return e.EncodeAll(src, dst[:0]), nil
 }
 
+// Decode is parquet-go's: readers decode with the codec the file names,
+// so this one only completes the interface.
 func (c *zstdCodec) Decode(dst, src []byte) ([]byte, error) {
-	d, ok := c.decoders.get()
-	if !ok {
-		var err error
-		d, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, err
-		}
-	}
-	defer c.decoders.put(d)
-	return d.DecodeAll(src, dst[:0])
+	return zstdDecoder.Decode(dst, src)
 }
+
+var zstdDecoder pqzstd.Codec
