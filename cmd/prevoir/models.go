@@ -482,9 +482,12 @@ func modelsPredict(c *cli.Context) error {
 		}
 		seen[id] = true
 	}
-	if dest := c.String("output"); stores.IsRemote(dest) {
-		if _, _, err := splitOutputURL(dest); err != nil {
-			return err
+	dest := c.String("output")
+	var outBucket, outKey string
+	if stores.IsRemote(dest) {
+		var err error
+		if outBucket, outKey, err = s3Object(dest); err != nil {
+			return usageErrorf("models predict: --output: %v", err)
 		}
 	}
 	reg, err := openRegistry(c)
@@ -505,7 +508,6 @@ func modelsPredict(c *cli.Context) error {
 	}
 	defer in.Close()
 	opts := models.PredictOptions{IDs: ids, Kind: kind}
-	dest := c.String("output")
 	if dest == "" || dest == "-" {
 		bw := bufio.NewWriterSize(out(c), 64<<10)
 		if _, err := models.Predict(c.Context, m, in, bw, opts); err != nil {
@@ -519,8 +521,8 @@ func modelsPredict(c *cli.Context) error {
 		rows, err = models.Predict(c.Context, m, in, w, opts)
 		return err
 	}
-	if stores.IsRemote(dest) {
-		err = writeRemoteOutput(c.Context, dest, write)
+	if outBucket != "" {
+		err = writeRemoteOutput(c.Context, outBucket, outKey, write)
 	} else {
 		err = writeOutputAtomic(dest, write)
 	}
@@ -538,12 +540,9 @@ func modelsPredict(c *cli.Context) error {
 // URL.
 func openInputTable(ctx context.Context, src string) (*table.Reader, error) {
 	if stores.IsRemote(src) {
-		bucket, key, err := stores.SplitS3URL(src)
+		bucket, key, err := s3Object(src)
 		if err != nil {
 			return nil, err
-		}
-		if key == "" {
-			return nil, fmt.Errorf("%q: want s3://bucket/key", src)
 		}
 		st, err := openStoreURL(ctx, "s3://"+bucket)
 		if err != nil {
@@ -554,26 +553,23 @@ func openInputTable(ctx context.Context, src string) (*table.Reader, error) {
 	return table.OpenFile(src)
 }
 
-// splitOutputURL checks an s3:// output URL names an object.
-func splitOutputURL(dest string) (bucket, key string, err error) {
-	bucket, key, err = stores.SplitS3URL(dest)
+// s3Object splits an s3://bucket/key URL that names an object (not a
+// bucket or a folder).
+func s3Object(url string) (bucket, key string, err error) {
+	bucket, key, err = stores.SplitS3URL(url)
 	if err != nil {
-		return "", "", usageErrorf("--output: %v", err)
+		return "", "", err
 	}
-	if key == "" || strings.HasSuffix(dest, "/") {
-		return "", "", usageErrorf("--output %q: want s3://bucket/key", dest)
+	if key == "" || strings.HasSuffix(url, "/") {
+		return "", "", fmt.Errorf("%q: want s3://bucket/key", url)
 	}
 	return bucket, key, nil
 }
 
-// writeRemoteOutput streams what write writes to an s3://bucket/key URL.
-// The object appears only once write has succeeded: an upload whose body
+// writeRemoteOutput streams what write writes to key in bucket. The
+// object appears only once write has succeeded: an upload whose body
 // fails is abandoned (a multipart upload is never completed).
-func writeRemoteOutput(ctx context.Context, dest string, write func(io.Writer) error) error {
-	bucket, key, err := splitOutputURL(dest)
-	if err != nil {
-		return err
-	}
+func writeRemoteOutput(ctx context.Context, bucket, key string, write func(io.Writer) error) error {
 	st, err := openStoreURL(ctx, "s3://"+bucket)
 	if err != nil {
 		return err
@@ -595,7 +591,7 @@ func writeRemoteOutput(ctx context.Context, dest string, write func(io.Writer) e
 		return err
 	}
 	if perr != nil {
-		return fmt.Errorf("--output %s: %w", dest, perr)
+		return fmt.Errorf("--output s3://%s/%s: %w", bucket, key, perr)
 	}
 	return nil
 }
