@@ -203,8 +203,8 @@ func (e *ensemble) emit(t *Tree, i int) {
 	b := &e.body
 	fmt.Fprintf(b, "Tree=%d\nnum_leaves=%d\nnum_cat=%d\n", i, len(t.LeafValue), max(len(t.CatBoundaries)-1, 0))
 	if len(t.LeafValue) > 1 {
-		writeInts(b, "split_feature", t.SplitFeature)
-		writeFloats(b, "threshold", t.Threshold)
+		writeList(b, "split_feature", t.SplitFeature, appendInt32)
+		writeList(b, "threshold", t.Threshold, appendFloat)
 		b.WriteString("decision_type=")
 		for k, d := range t.DecisionType {
 			if k > 0 {
@@ -213,13 +213,13 @@ func (e *ensemble) emit(t *Tree, i int) {
 			b.WriteString(strconv.Itoa(int(d)))
 		}
 		b.WriteByte('\n')
-		writeInts(b, "left_child", t.LeftChild)
-		writeInts(b, "right_child", t.RightChild)
+		writeList(b, "left_child", t.LeftChild, appendInt32)
+		writeList(b, "right_child", t.RightChild, appendInt32)
 	}
-	writeFloats(b, "leaf_value", t.LeafValue)
+	writeList(b, "leaf_value", t.LeafValue, appendFloat)
 	if len(t.CatBoundaries) > 1 {
-		writeUints(b, "cat_boundaries", t.CatBoundaries)
-		writeUints(b, "cat_threshold", t.CatThreshold)
+		writeList(b, "cat_boundaries", t.CatBoundaries, appendUint32)
+		writeList(b, "cat_threshold", t.CatThreshold, appendUint32)
 	}
 	b.WriteString("shrinkage=1\n\n")
 }
@@ -244,35 +244,8 @@ func (e *ensemble) leavesText() []byte {
 	return out
 }
 
-func writeInts(b *bytes.Buffer, key string, v []int32) {
-	b.WriteString(key)
-	b.WriteByte('=')
-	var tmp [24]byte
-	for k, x := range v {
-		if k > 0 {
-			b.WriteByte(' ')
-		}
-		b.Write(strconv.AppendInt(tmp[:0], int64(x), 10))
-	}
-	b.WriteByte('\n')
-}
-
-func writeUints(b *bytes.Buffer, key string, v []uint32) {
-	b.WriteString(key)
-	b.WriteByte('=')
-	var tmp [24]byte
-	for k, x := range v {
-		if k > 0 {
-			b.WriteByte(' ')
-		}
-		b.Write(strconv.AppendUint(tmp[:0], uint64(x), 10))
-	}
-	b.WriteByte('\n')
-}
-
-// writeFloats writes shortest round-trip decimals: leaves' ParseFloat
-// gives back exactly these float64s.
-func writeFloats(b *bytes.Buffer, key string, v []float64) {
+// writeList writes key=v0 v1 ... with app formatting each value.
+func writeList[E any](b *bytes.Buffer, key string, v []E, app func([]byte, E) []byte) {
 	b.WriteString(key)
 	b.WriteByte('=')
 	var tmp [32]byte
@@ -280,7 +253,14 @@ func writeFloats(b *bytes.Buffer, key string, v []float64) {
 		if k > 0 {
 			b.WriteByte(' ')
 		}
-		b.Write(strconv.AppendFloat(tmp[:0], x, 'g', -1, 64))
+		b.Write(app(tmp[:0], x))
 	}
 	b.WriteByte('\n')
 }
+
+func appendInt32(dst []byte, x int32) []byte   { return strconv.AppendInt(dst, int64(x), 10) }
+func appendUint32(dst []byte, x uint32) []byte { return strconv.AppendUint(dst, uint64(x), 10) }
+
+// appendFloat writes the shortest round-trip decimal: leaves' ParseFloat
+// gives back exactly this float64.
+func appendFloat(dst []byte, x float64) []byte { return strconv.AppendFloat(dst, x, 'g', -1, 64) }
