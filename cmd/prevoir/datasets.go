@@ -34,6 +34,19 @@ func resolveDataset(c *cli.Context, st datasets.Store) (string, error) {
 	return datasets.ResolveDataset(c.Context, st, c.String("dataset"))
 }
 
+// openDataset opens the store and resolves --dataset in it.
+func openDataset(c *cli.Context) (datasets.Store, string, error) {
+	st, err := openStore(c)
+	if err != nil {
+		return nil, "", err
+	}
+	name, err := resolveDataset(c, st)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, name, nil
+}
+
 func datasetsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "datasets",
@@ -84,11 +97,7 @@ func datasetsCommand() *cli.Command {
 					if err := needArgs(c, 0, 0, ""); err != nil {
 						return err
 					}
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					name, err := resolveDataset(c, st)
+					st, name, err := openDataset(c)
 					if err != nil {
 						return err
 					}
@@ -110,11 +119,7 @@ func datasetsCommand() *cli.Command {
 					if err := needArgs(c, 0, 0, ""); err != nil {
 						return err
 					}
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					name, err := resolveDataset(c, st)
+					st, name, err := openDataset(c)
 					if err != nil {
 						return err
 					}

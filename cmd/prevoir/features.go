@@ -39,11 +39,7 @@ func featuresCommand() *cli.Command {
 					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true},
 				},
 				Action: func(c *cli.Context) error {
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					ds, err := resolveDataset(c, st)
+					st, ds, err := openDataset(c)
 					if err != nil {
 						return err
 					}
@@ -248,13 +244,11 @@ func featuresBuildCommand() *cli.Command {
 			} else if o.AsOf == "" {
 				return usageErrorf("features build: --as-of DATE is required (or --entities FILE)")
 			}
-			st, err := openStore(c)
+			st, ds, err := openDataset(c)
 			if err != nil {
 				return err
 			}
-			if o.Dataset, err = resolveDataset(c, st); err != nil {
-				return err
-			}
+			o.Dataset = ds
 			if k := c.Int("cutoffs"); k != 1 || c.String("step") != "" {
 				step := datasets.Span{}
 				if s := c.String("step"); s != "" {

@@ -424,13 +424,11 @@ func runTrainTask(c *cli.Context) error {
 	default:
 		return usageErrorf("train: --solver %q: want auto, newton or lbfgs", s)
 	}
-	st, err := openStore(c)
+	st, ds, err := openDataset(c)
 	if err != nil {
 		return err
 	}
-	if o.Features.Dataset, err = resolveDataset(c, st); err != nil {
-		return err
-	}
+	o.Features.Dataset = ds
 	name := c.String("name")
 	res, err := train.TrainTask(c.Context, st, o)
 	if err != nil {
