@@ -1,14 +1,12 @@
 package train
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -172,22 +170,11 @@ func TestParitySmall(t *testing.T) {
 // lives in ../shared/data, outside the repository.
 func TestParityBank(t *testing.T) {
 	path := datatest.Shared(t, "bank_marketing/bank-full.csv")
-	f, err := os.Open("../testdata/train/bank_parity.json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		SHA256 string      `json:"sha256"`
 		Fits   []parityFit `json:"fits"`
 	}
-	if err := json.NewDecoder(zr).Decode(&doc); err != nil && err != io.EOF {
-		t.Fatal(err)
-	}
+	datatest.DecodeJSONGz(t, datatest.Testdata(t, "train/bank_parity.json.gz"), &doc)
 	if got := fileSHA256(t, path); got != doc.SHA256 {
 		t.Fatalf("%s is not the table of the fixture (sha256 %s, fixture %s)", path, got, doc.SHA256)
 	}

@@ -24,24 +24,15 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/datatest"
 	"github.com/prevoir/prevoir/datasets/s3"
 	"github.com/prevoir/prevoir/datasets/s3/s3test"
 )
 
-// churnDoc is a register document. z(tenure) = (tenure - 10) / 2; a
+// churnDoc is a register document (testdata/models/churn_logistic.json,
+// shared with the logistic package's tests). z(tenure) = (tenure - 10) / 2; a
 // missing tenure is imputed 12 and flagged; segment is one-hot.
-const churnDoc = `{
-  "kind": "logistic",
-  "features": ["tenure", "tenure_missing", "segment=gold", "segment=silver"],
-  "intercept": -1,
-  "coefficients": {"tenure": 0.5, "tenure_missing": 2, "segment=gold": 1, "segment=silver": -1},
-  "preprocessing": {
-    "mean": {"tenure": 10},
-    "scale": {"tenure": 2},
-    "encoders": {"segment": ["gold", "silver"]},
-    "impute": {"tenure": 12}
-  }
-}`
+var churnDoc = datatest.ReadTestdata("models/churn_logistic.json")
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -134,21 +133,10 @@ func TestTrainSmallParity(t *testing.T) {
 // bank-full.csv with --drop duration --holdout-frac 0 at C = 1 and 0.01.
 func TestTrainBankParity(t *testing.T) {
 	table := datatest.Shared(t, "bank_marketing/bank-full.csv")
-	f, err := os.Open("../../testdata/train/bank_parity.json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		Fits []trainFixture `json:"fits"`
 	}
-	if err := json.NewDecoder(zr).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
+	datatest.DecodeJSONGz(t, datatest.Testdata(t, "train/bank_parity.json.gz"), &doc)
 	store := filepath.Join(t.TempDir(), "store")
 	for _, want := range doc.Fits {
 		want.Name = "bank C=" + strconv.FormatFloat(want.C, 'g', -1, 64)

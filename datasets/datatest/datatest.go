@@ -5,6 +5,8 @@
 package datatest
 
 import (
+	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +28,53 @@ func Shared(t testing.TB, rel string) string {
 		Missing(t, "real data %s is missing (../shared/data is not part of a fresh clone): %v", p, err)
 	}
 	return p
+}
+
+// Testdata returns the path of the repository's testdata/rel, whatever
+// the test's package folder. The fixtures are part of the repository: a
+// missing one fails the test.
+func Testdata(t testing.TB, rel string) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(root, "testdata", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ReadTestdata returns the content of the repository's testdata/rel, for
+// package-level fixtures; it panics when the file cannot be read.
+func ReadTestdata(rel string) string {
+	root, err := moduleRoot()
+	if err != nil {
+		panic(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "testdata", rel))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// DecodeJSONGz decodes the gzipped JSON document at path into v.
+func DecodeJSONGz(t testing.TB, path string, v any) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if err := json.NewDecoder(zr).Decode(v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 }
 
 // Missing reports that something a test needs is not on this machine:

@@ -6,26 +6,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets/datatest"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
 	"github.com/prevoir/prevoir/models/logistic"
 )
 
-// doc is a model over a numeric input with imputation and a missing flag,
+// doc (testdata/models/churn_logistic.json, shared with the CLI tests)
+// is a model over a numeric input with imputation and a missing flag,
 // and a categorical input. Values are chosen so margins are exact:
 // z(tenure) = (tenure - 10) / 2.
-const doc = `{
-  "kind": "logistic",
-  "features": ["tenure", "tenure_missing", "segment=gold", "segment=silver"],
-  "intercept": -1,
-  "coefficients": {"tenure": 0.5, "tenure_missing": 2, "segment=gold": 1, "segment=silver": -1},
-  "preprocessing": {
-    "mean": {"tenure": 10},
-    "scale": {"tenure": 2},
-    "encoders": {"segment": ["gold", "silver"]},
-    "impute": {"tenure": 12}
-  }
-}`
+var doc = datatest.ReadTestdata("models/churn_logistic.json")
 
 func mustParse(t *testing.T, s string) *logistic.Model {
 	t.Helper()
