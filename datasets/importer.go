@@ -653,6 +653,7 @@ type chunkJob[T any] struct {
 	buf   []byte     // the bytes under data, returned to the pool after use
 	recs  [][]string // or pre-split records (Parquet)
 	line  int64      // line (or row) number of the first record
+	nls   int        // newlines in data (counted once, by the reader)
 	fatal error      // or the error that ended the stream
 	res   chan *chunkResult[T]
 }
@@ -763,10 +764,11 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 			}
 			return true
 		}
-		if !send(&chunkJob[T]{data: data[pos:], buf: firstBuf, line: line}) {
+		nls := strings.Count(data[pos:], "\n")
+		if !send(&chunkJob[T]{data: data[pos:], buf: firstBuf, line: line, nls: nls}) {
 			return
 		}
-		line += int64(strings.Count(data[pos:], "\n"))
+		line += int64(nls)
 		for {
 			s, buf, err := cr.next()
 			if errors.Is(err, io.EOF) {
@@ -776,10 +778,11 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 				send(&chunkJob[T]{fatal: im.streamError(src.Path, line-1, err, gz)})
 				return
 			}
-			if !send(&chunkJob[T]{data: s, buf: buf, line: line}) {
+			nls := strings.Count(s, "\n")
+			if !send(&chunkJob[T]{data: s, buf: buf, line: line, nls: nls}) {
 				return
 			}
-			line += int64(strings.Count(s, "\n"))
+			line += int64(nls)
 		}
 	}()
 	stats, err := im.collect(ctx, pctx, order)
@@ -872,7 +875,7 @@ func (w *worker[T]) parse(j *chunkJob[T]) *chunkResult[T] {
 		return res
 	}
 	data := j.data
-	res.rows = w.p.im.w.getRows(strings.Count(data, "\n") + 1)
+	res.rows = w.p.im.w.getRows(j.nls + 1)
 	line := j.line
 	for pos := 0; pos < len(data); {
 		end, nls, blank, err := w.sp.next(data, pos)

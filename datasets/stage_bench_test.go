@@ -78,7 +78,7 @@ func benchParser(tb testing.TB, header string) *worker[Order] {
 func benchRows(tb testing.TB, n int) []Order {
 	text := benchOrdersCSV(n)
 	header, body, _ := strings.Cut(text, "\n")
-	res := benchParser(tb, header).parse(&chunkJob[Order]{data: body, line: 2})
+	res := benchParser(tb, header).parse(&chunkJob[Order]{data: body, line: 2, nls: strings.Count(body, "\n")})
 	if len(res.bad) > 0 || res.fatal != nil || len(res.rows) != n {
 		tb.Fatalf("parse: %d rows, bad %v, fatal %v", len(res.rows), res.bad, res.fatal)
 	}
@@ -92,7 +92,7 @@ func BenchmarkParseChunk(b *testing.B) {
 	w := benchParser(b, header)
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		res := w.parse(&chunkJob[Order]{data: body, line: 2})
+		res := w.parse(&chunkJob[Order]{data: body, line: 2, nls: strings.Count(body, "\n")})
 		if len(res.rows) != lines {
 			b.Fatal(len(res.rows))
 		}
