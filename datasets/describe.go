@@ -252,8 +252,11 @@ func validatePart(ctx context.Context, st Store, m *Manifest, p Part) (int64, []
 		probs = append(probs, fmt.Sprintf("%s: %d bytes, manifest says %d", p.Key, len(b), p.Bytes))
 	}
 	var f *parquet.File
-	if perr := safe(func() { f, err = parquet.OpenFile(bytes.NewReader(b), int64(len(b))) }); perr != nil || err != nil {
-		return 0, append(probs, fmt.Sprintf("%s: not readable as Parquet: %v%v", p.Key, err, perr))
+	if err := Guard("open part", func() (err error) {
+		f, err = parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+		return err
+	}); err != nil {
+		return 0, append(probs, fmt.Sprintf("%s: not readable as Parquet: %v", p.Key, err))
 	}
 	rows := f.NumRows()
 	if rows != p.Rows {

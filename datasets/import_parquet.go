@@ -16,10 +16,10 @@ import (
 // header, each row a record; typed times need no --time-format.
 func (im *importer[T]) readParquet(ctx context.Context, src SourceFile, ra io.ReaderAt, size int64) (stats fileStats, err error) {
 	var f *parquet.File
-	if perr := safe(func() { f, err = parquet.OpenFile(ra, size) }); perr != nil || err != nil {
-		if err == nil {
-			err = perr
-		}
+	if err := Guard("", func() (err error) {
+		f, err = parquet.OpenFile(ra, size)
+		return err
+	}); err != nil {
 		return stats, &FileError{Path: src.Path, Err: fmt.Errorf("not a readable Parquet file: %v", err)}
 	}
 	// Top-level leaf columns only.
@@ -66,7 +66,10 @@ func (im *importer[T]) readParquet(ctx context.Context, src SourceFile, ra io.Re
 			}
 			var n int
 			var rerr error
-			if perr := safe(func() { n, rerr = rows.ReadRows(buf) }); perr != nil {
+			if perr := Guard("read rows", func() error {
+				n, rerr = rows.ReadRows(buf)
+				return nil
+			}); perr != nil {
 				rows.Close()
 				return stats, &FileError{Path: src.Path, Line: line, Err: perr}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"os"
+	"slices"
 	"path/filepath"
 	"testing"
 	"time"
@@ -62,11 +63,15 @@ func TestRealOnlineRetail(t *testing.T) {
 	end, _ := datasets.ParseDate("2011-09-01", loc)
 	w := datasets.Window{Start: end.AddDate(-1, 0, 0), End: end}
 	buyers := map[string]bool{}
-	err = datasets.ScanMonths(ctx, st, datasets.Orders, m, func(_ string, rows []datasets.Order) error {
-		for _, o := range rows {
-			if o.CustomerID != "" && o.LineType == datasets.LineSale && w.ContainsMicros(o.Timestamp) {
-				buyers[o.CustomerID] = true
-			}
+	syms := datasets.NewSymbols()
+	sale := syms.ID([]byte(datasets.LineSale))
+	cs := datasets.ColumnScan{Columns: []datasets.ColumnRequest{{Name: "line_type", As: datasets.AsSymbol}},
+		Symbols: syms, From: w.Start.UnixMicro(), To: w.End.UnixMicro()}
+	err = datasets.ScanColumns(ctx, st, datasets.Orders, m, cs, func(b *datasets.Block, i int) int32 {
+		return b.Cols[0].Symbol[i]
+	}, func(key []byte, kinds []int32) error {
+		if slices.Contains(kinds, sale) {
+			buyers[string(key)] = true
 		}
 		return nil
 	})

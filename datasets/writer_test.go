@@ -3,9 +3,9 @@ package datasets_test
 import (
 	"context"
 	"errors"
-	"io"
+	"maps"
+	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -77,8 +77,9 @@ func TestWriterDeterministic(t *testing.T) {
 }
 
 // TestWriterSortedMonthsAndMerge: parts hold one month each, sorted by
-// (customer_id, timestamp); a merged read of a month's parts is sorted
-// and complete; ScanMonths sees every row once, months in order.
+// (customer_id, timestamp); ScanColumns merges a month's parts so that
+// each customer's rows of the month come in one call, customers in
+// order, months in order, every row once.
 func TestWriterSortedMonthsAndMerge(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
@@ -93,66 +94,51 @@ func TestWriterSortedMonthsAndMerge(t *testing.T) {
 	}
 	multi := 0
 	for _, month := range months {
-		parts := m.PartsIn(month)
-		if len(parts) > 1 {
+		if len(m.PartsIn(month)) > 1 {
 			multi++
-		}
-		mr, err := datasets.NewMergeReader(ctx, st, datasets.Orders, parts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []datasets.Order
-		buf := make([]datasets.Order, 77)
-		for {
-			n, err := mr.Read(buf)
-			got = append(got, buf[:n]...)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		mr.Close()
-		var want int64
-		for _, p := range parts {
-			want += p.Rows
-		}
-		if int64(len(got)) != want {
-			t.Errorf("%s: merged %d rows, parts hold %d", month, len(got), want)
-		}
-		if !slices.IsSortedFunc(got, func(a, b datasets.Order) int {
-			if a.CustomerID != b.CustomerID {
-				if a.CustomerID < b.CustomerID {
-					return -1
-				}
-				return 1
-			}
-			return int(a.Timestamp - b.Timestamp)
-		}) {
-			t.Errorf("%s: merged rows not sorted", month)
-		}
-		for _, o := range got {
-			if datasets.MonthOf(o.Timestamp) != month || o.UnitPrice == nil {
-				t.Fatalf("%s: row %+v", month, o)
-			}
 		}
 	}
 	if multi == 0 {
 		t.Error("no month has several parts: the merge was not exercised")
 	}
-	var seen int
-	last := ""
-	err := datasets.ScanMonths(ctx, st, datasets.Orders, m, func(month string, rows []datasets.Order) error {
-		if month < last {
-			t.Errorf("month %s after %s", month, last)
+	type row struct {
+		ts    int64
+		price float64
+		ok    bool
+	}
+	want := map[string]int{}
+	for _, o := range rows {
+		if o.CustomerID != "" {
+			want[o.CustomerID+"|"+datasets.MonthOf(o.Timestamp)]++
 		}
-		last = month
-		seen += len(rows)
+	}
+	seen := map[string]int{}
+	lastMonth, lastKey := "", ""
+	cs := datasets.ColumnScan{Columns: []datasets.ColumnRequest{{Name: "unit_price", As: datasets.AsFloat64}}, From: math.MinInt64, To: math.MaxInt64}
+	err := datasets.ScanColumns(ctx, st, datasets.Orders, m, cs, func(b *datasets.Block, i int) row {
+		return row{ts: b.Time[i], price: b.Cols[0].Float64[i], ok: b.Cols[0].Valid[i]}
+	}, func(key []byte, rs []row) error {
+		month := datasets.MonthOf(rs[0].ts)
+		switch {
+		case month < lastMonth:
+			t.Errorf("month %s after %s", month, lastMonth)
+		case month == lastMonth && string(key) <= lastKey:
+			t.Errorf("%s: customer %s after %s", month, key, lastKey)
+		}
+		lastMonth, lastKey = month, string(key)
+		for _, r := range rs {
+			if datasets.MonthOf(r.ts) != month || !r.ok {
+				t.Fatalf("%s %s: row %+v", month, key, r)
+			}
+		}
+		seen[string(key)+"|"+month] += len(rs)
 		return nil
 	})
-	if err != nil || seen != len(rows) {
-		t.Errorf("ScanMonths: %d rows, %v", seen, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(seen, want) {
+		t.Errorf("ScanColumns: %d customer-months, want %d", len(seen), len(want))
 	}
 }
 

@@ -113,7 +113,7 @@ func ShardOf(customerID string, n int) int {
 	if n <= 1 {
 		return 0
 	}
-	return int(fnv64([]byte(customerID)) % uint64(n))
+	return int(datasets.FNV64([]byte(customerID)) % uint64(n))
 }
 
 // datasetInputs are the dataset tables a build reads.
@@ -505,9 +505,9 @@ func (p *plan) writeParts(ctx context.Context, st datasets.Store, run string, ro
 // (then as_of).
 func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Suppressions) ([]outRow, *Balance, error) {
 	o := p.opts
-	syms := newSymtab()
-	saleSym, retSym := syms.id([]byte(datasets.LineSale)), syms.id([]byte(datasets.LineReturn))
-	viewSym, cartSym := syms.id([]byte("view")), syms.id([]byte("cart_add"))
+	syms := datasets.NewSymbols()
+	saleSym, retSym := syms.ID([]byte(datasets.LineSale)), syms.ID([]byte(datasets.LineReturn))
+	viewSym, cartSym := syms.ID([]byte("view")), syms.ID([]byte("cart_add"))
 	products := false
 	for _, d := range p.defs {
 		if d.Name == "distinct_products" {
@@ -516,7 +516,7 @@ func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Supp
 	}
 	var keep func([]byte) bool
 	if o.Shards > 1 {
-		keep = func(b []byte) bool { return int(fnv64(b)%uint64(o.Shards)) == o.Shard }
+		keep = func(b []byte) bool { return int(datasets.FNV64(b)%uint64(o.Shards)) == o.Shard }
 	}
 	forgotten := sup.Filter()
 

@@ -148,13 +148,13 @@ func TestShards(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"", "a", "17850", "C0001"} {
-		if ShardOf(id, 8) != int(fnv64([]byte(id))%8) {
+		if ShardOf(id, 8) != int(datasets.FNV64([]byte(id))%8) {
 			t.Fatal("ShardOf")
 		}
 	}
 	// FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c (the published test vector).
-	if fnv64([]byte("a")) != 0xaf63dc4c8601ec8c {
-		t.Fatalf("fnv64(a) = %x", fnv64([]byte("a")))
+	if datasets.FNV64([]byte("a")) != 0xaf63dc4c8601ec8c {
+		t.Fatalf("datasets.FNV64(a) = %x", datasets.FNV64([]byte("a")))
 	}
 }
 

@@ -301,29 +301,45 @@ func readPartRows(ctx context.Context, st datasets.Store, cols []Column, key str
 		return fmt.Errorf("open %s: %w", key, err)
 	}
 	defer obj.Close()
-	f, err := parquet.OpenFile(obj, obj.Size())
-	if err != nil {
-		return fmt.Errorf("open %s: %w", key, err)
+	var f *parquet.File
+	if err := datasets.Guard("open "+key, func() (err error) {
+		if f, err = parquet.OpenFile(obj, obj.Size()); err != nil {
+			return fmt.Errorf("open %s: %w", key, err)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	idx := columnIndex(f)
 	pos := make([]int, len(cols))
 	for i, c := range cols {
-		j, ok := idx[c.Name]
+		leaf, ok := f.Schema().Lookup(c.Name)
 		if !ok {
 			return fmt.Errorf("%s: no column %q", key, c.Name)
 		}
-		pos[i] = j.index
+		pos[i] = leaf.ColumnIndex
 	}
+	width := len(f.Schema().Columns())
 	rr := parquet.NewReader(f)
 	defer rr.Close()
 	buf := make([]parquet.Row, 256)
 	out := make([]any, len(cols))
+	byCol := make([]parquet.Value, width)
 	for {
-		n, err := rr.ReadRows(buf)
+		var n int
+		// Decoding is guarded; fn runs outside the guard, so its own
+		// panics stay panics.
+		if perr := datasets.Guard("read "+key, func() error {
+			n, err = rr.ReadRows(buf)
+			return nil
+		}); perr != nil {
+			return perr
+		}
 		for _, row := range buf[:n] {
-			byCol := make([]parquet.Value, len(idx))
+			clear(byCol)
 			for _, v := range row {
-				byCol[v.Column()] = v
+				if c := v.Column(); c >= 0 && c < width {
+					byCol[c] = v
+				}
 			}
 			for i, c := range cols {
 				v := byCol[pos[i]]

@@ -1,4 +1,4 @@
-package features
+package datasets
 
 import (
 	"errors"
@@ -9,22 +9,81 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// Columnar decoding of dataset parts. The builders read only the columns
-// they need, a row group at a time, straight from the pages: no row
-// structs, no per-value interface calls. Every decoded slice is owned by
-// the caller (page buffers are copied out before the next page is read).
+// Columnar decoding of a part's row groups: the reading path of builders
+// that need a few columns of every row (features). Only the requested
+// columns are decoded, a row group at a time, straight from the pages: no
+// row structs, no per-value interface calls. Every decoded slice is owned
+// by the caller (page buffers are copied out before the next page is
+// read).
 
-// symtab interns short strings (categories, line types, event types) as
-// small integers, shared by every part of a build.
-type symtab struct {
+// ColumnAs says how a requested column's values are decoded.
+type ColumnAs int
+
+const (
+	// AsInt64 decodes an INT64 column (0 for a null).
+	AsInt64 ColumnAs = iota
+	// AsFloat64 decodes a DOUBLE column with validity (0, false for a null).
+	AsFloat64
+	// AsSymbol interns a short string column (categories, line or event
+	// types) as small integers in the scan's Symbols; -1 for a null or an
+	// empty value.
+	AsSymbol
+	// AsHash replaces a string column by FNV64 of its bytes: 0 for a null
+	// or an empty value, never 0 otherwise.
+	AsHash
+)
+
+// ColumnRequest names a column to decode and how.
+type ColumnRequest struct {
+	Name string
+	As   ColumnAs
+}
+
+// Block is one decoded row group of a part: every row's key and time, and
+// the requested columns in request order.
+type Block struct {
+	// N is the number of rows.
+	N int
+	// Time is the table's time column in UTC microseconds (zeros for an
+	// unpartitioned table).
+	Time []int64
+	// Cols holds the requested columns, in request order.
+	Cols []BlockColumn
+
+	keys []byte
+	off  []uint32 // N+1 end offsets into keys; off[0] = 0
+}
+
+// Key returns row i's key (customer_id or product_id); empty for a null.
+// The bytes stay valid while the block is referenced; callers copy them to
+// keep them longer.
+func (b *Block) Key(i int) []byte { return b.keys[b.off[i]:b.off[i+1]] }
+
+// BlockColumn is one requested column of a Block. The slice its
+// ColumnRequest.As selects holds N values; every slice is nil when the
+// part has no such column.
+type BlockColumn struct {
+	Int64   []int64
+	Float64 []float64
+	Valid   []bool // with Float64
+	Symbol  []int32
+	Hash    []uint64
+}
+
+// Symbols interns short strings as small integers, shared by every part
+// of a scan (and by several scans, to compare their symbols). It is safe
+// for concurrent use.
+type Symbols struct {
 	mu  sync.Mutex
 	ids map[string]int32
 	sym []string
 }
 
-func newSymtab() *symtab { return &symtab{ids: map[string]int32{}} }
+// NewSymbols returns an empty symbol table.
+func NewSymbols() *Symbols { return &Symbols{ids: map[string]int32{}} }
 
-func (s *symtab) id(b []byte) int32 {
+// ID returns b's symbol, interning it when new.
+func (s *Symbols) ID(b []byte) int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id, ok := s.ids[string(b)]; ok {
@@ -36,8 +95,8 @@ func (s *symtab) id(b []byte) int32 {
 	return id
 }
 
-// lookup returns the id of a known symbol, or -1.
-func (s *symtab) lookup(name string) int32 {
+// Lookup returns the symbol of a known name, or -1.
+func (s *Symbols) Lookup(name string) int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id, ok := s.ids[name]; ok {
@@ -46,27 +105,116 @@ func (s *symtab) lookup(name string) int32 {
 	return -1
 }
 
+// Name returns the string of symbol id ("" for -1 or an unknown id).
+func (s *Symbols) Name(id int32) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id < 0 || int(id) >= len(s.sym) {
+		return ""
+	}
+	return s.sym[id]
+}
+
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+// FNV64 is the FNV-1a 64-bit hash of b: the hash of AsHash columns and of
+// feature-build shards.
+func FNV64(b []byte) uint64 {
+	h := uint64(fnvOffset64)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime64
+	}
+	return h
+}
+
 // colRef locates a top-level column of a file.
 type colRef struct {
 	index  int
 	maxDef byte
 }
 
-// columnIndex maps column names to leaf indexes of a file's schema.
+// columnIndex maps top-level column names to leaf indexes of a file's
+// schema.
 func columnIndex(f *parquet.File) map[string]colRef {
 	out := map[string]colRef{}
 	for i, c := range f.Schema().Columns() {
 		if len(c) != 1 {
 			continue
 		}
-		leaf, ok := f.Schema().Lookup(c...)
+		if leaf, ok := f.Schema().Lookup(c...); ok {
+			out[c[0]] = colRef{index: i, maxDef: byte(leaf.MaxDefinitionLevel)}
+		}
+	}
+	return out
+}
+
+// decodeRowGroup decodes the key, the time and the requested columns of
+// one row group. A part without the key column is refused; one without
+// the time column (when the table has one) too.
+func decodeRowGroup(rg parquet.RowGroup, cols map[string]colRef, keyCol, timeCol string, req []ColumnRequest, syms *Symbols) (*Block, error) {
+	chunks := rg.ColumnChunks()
+	col := func(name string) (chunk, bool) {
+		r, ok := cols[name]
+		if !ok {
+			return chunk{}, false
+		}
+		return chunk{cc: chunks[r.index], maxDef: r.maxDef}, true
+	}
+	n := int(rg.NumRows())
+	b := &Block{N: n, Cols: make([]BlockColumn, len(req))}
+	var err error
+	cc, ok := col(keyCol)
+	if !ok {
+		return nil, fmt.Errorf("no %s column", keyCol)
+	}
+	b.off = append(make([]uint32, 0, n+1), 0)
+	if b.keys, b.off, err = decodeStrings(cc, make([]byte, 0, n*8), b.off); err != nil {
+		return nil, fmt.Errorf("%s: %w", keyCol, err)
+	}
+	if timeCol == "" {
+		b.Time = make([]int64, n)
+	} else {
+		cc, ok := col(timeCol)
+		if !ok {
+			return nil, fmt.Errorf("no %s column", timeCol)
+		}
+		if b.Time, err = decodeInt64(cc, make([]int64, 0, n)); err != nil {
+			return nil, fmt.Errorf("%s: %w", timeCol, err)
+		}
+	}
+	for k, r := range req {
+		cc, ok := col(r.Name)
 		if !ok {
 			continue
 		}
-		out[c[0]] = colRef{index: i, maxDef: byte(leaf.MaxDefinitionLevel)}
-		_ = leaf
+		c := &b.Cols[k]
+		switch r.As {
+		case AsInt64:
+			c.Int64, err = decodeInt64(cc, make([]int64, 0, n))
+		case AsFloat64:
+			c.Float64, c.Valid, err = decodeFloat64(cc, make([]float64, 0, n), make([]bool, 0, n))
+		case AsSymbol:
+			c.Symbol, err = decodeSymbols(cc, syms, make([]int32, 0, n))
+		case AsHash:
+			c.Hash, err = decodeHashes(cc, make([]uint64, 0, n))
+		default:
+			err = fmt.Errorf("unknown decoding %d", r.As)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Name, err)
+		}
+		if got := max(len(c.Int64), len(c.Float64), len(c.Symbol), len(c.Hash)); got != n {
+			return nil, fmt.Errorf("%s: row group of %d rows decoded to %d values", r.Name, n, got)
+		}
 	}
-	return out
+	if len(b.off) != n+1 || len(b.Time) != n {
+		return nil, fmt.Errorf("row group of %d rows decoded to %d keys and %d times", n, len(b.off)-1, len(b.Time))
+	}
+	return b, nil
 }
 
 // chunk is a column chunk with its maximum definition level.
@@ -240,7 +388,7 @@ func decodeStrings(cc chunk, arena []byte, offs []uint32) ([]byte, []uint32, err
 
 // decodeSymbols appends each row's symbol id (-1 for a null or empty
 // value).
-func decodeSymbols(cc chunk, syms *symtab, dst []int32) ([]int32, error) {
+func decodeSymbols(cc chunk, syms *Symbols, dst []int32) ([]int32, error) {
 	var dc dictCache
 	var lastDict parquet.Dictionary
 	var dictIDs []int32
@@ -253,7 +401,7 @@ func decodeSymbols(cc chunk, syms *symtab, dst []int32) ([]int32, error) {
 					if len(v) == 0 {
 						dictIDs = append(dictIDs, -1)
 					} else {
-						dictIDs = append(dictIDs, syms.id(v))
+						dictIDs = append(dictIDs, syms.ID(v))
 					}
 				}
 				lastDict = dict
@@ -286,7 +434,7 @@ func decodeSymbols(cc chunk, syms *symtab, dst []int32) ([]int32, error) {
 			case last != nil && string(b) == string(last):
 				dst = append(dst, lastID)
 			default:
-				lastID = syms.id(b)
+				lastID = syms.ID(b)
 				last = b
 				dst = append(dst, lastID)
 			}
@@ -295,8 +443,8 @@ func decodeSymbols(cc chunk, syms *symtab, dst []int32) ([]int32, error) {
 	return dst, err
 }
 
-// decodeHashes appends each row's FNV-1a 64 hash of its value (0 for a
-// null or empty value).
+// decodeHashes appends each row's FNV64 of its value (0 for a null or
+// empty value, 1 for a value whose hash is 0).
 func decodeHashes(cc chunk, dst []uint64) ([]uint64, error) {
 	var dc dictCache
 	err := eachPage(cc, func(p parquet.Page, defs []byte, maxDef byte) error {
@@ -305,7 +453,7 @@ func decodeHashes(cc chunk, dst []uint64) ([]uint64, error) {
 				dst = append(dst, 0)
 				return
 			}
-			h := fnv64(b)
+			h := FNV64(b)
 			if h == 0 {
 				h = 1
 			}
@@ -313,19 +461,4 @@ func decodeHashes(cc chunk, dst []uint64) ([]uint64, error) {
 		})
 	})
 	return dst, err
-}
-
-const (
-	fnvOffset64 = 14695981039346656037
-	fnvPrime64  = 1099511628211
-)
-
-// fnv64 is FNV-1a 64 of b.
-func fnv64(b []byte) uint64 {
-	h := uint64(fnvOffset64)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= fnvPrime64
-	}
-	return h
 }
