@@ -4,8 +4,8 @@ import (
 	"context"
 	"math"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
