@@ -267,7 +267,7 @@ func newPlan(ctx context.Context, st datasets.Store, o Options) (*plan, error) {
 			p.entities = append(p.entities, et)
 		}
 		if entityLabels && o.Labels {
-			return nil, errors.New("entities bring their own labels: leave --labels out")
+			return nil, &datasets.FieldError{Field: "Labels", Value: "true", Msg: "entities bring their own labels: leave Labels out"}
 		}
 		p.params.Entities = hex.EncodeToString(h.Sum(nil))[:16]
 		slices.SortStableFunc(p.entities, func(a, b entityTarget) int {

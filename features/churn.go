@@ -44,6 +44,17 @@ type cutoff struct {
 	labelEnd                     int64
 }
 
+// Cutoffs returns the k cutoffs of a training set, latest first: last
+// minus i steps, i = 0..k-1, counted in calendar days in loc (so a cutoff
+// stays at 00:00 local time across DST changes).
+func Cutoffs(last time.Time, loc *time.Location, k int, step datasets.Span) []time.Time {
+	out := make([]time.Time, 0, k)
+	for i := 0; i < k; i++ {
+		out = append(out, last.In(loc).AddDate(0, 0, -i*step.Days))
+	}
+	return out
+}
+
 func newCutoff(asOf time.Time, loc *time.Location, lookback, horizon datasets.Span) *cutoff {
 	before := func(days int) int64 { return asOf.In(loc).AddDate(0, 0, -days).UnixMicro() }
 	c := &cutoff{asOf: asOf.UnixMicro()}

@@ -521,7 +521,7 @@ func Latest(ctx context.Context, st datasets.Store, dataset, task, asOf, spec st
 		}
 	}
 	if best == nil {
-		return nil, fmt.Errorf("feature table %s/%s as of %s: %w (prevoir features build --task %s --as-of %s)", dataset, task, asOf, fs.ErrNotExist, task, asOf)
+		return nil, fmt.Errorf("feature table %s/%s as of %s: %w: build it first", dataset, task, asOf, fs.ErrNotExist)
 	}
 	return readManifestKey(ctx, st, best.Key)
 }

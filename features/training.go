@@ -3,6 +3,7 @@ package features
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
@@ -45,13 +46,13 @@ func TrainingSetKey(dataset, task, lastAsOf string, k int, step datasets.Span, s
 // refusal names each censored cutoff.
 func BuildTrainingSet(ctx context.Context, st datasets.Store, o Options, cutoffs int, step datasets.Span) (*TrainingSet, string, error) {
 	if cutoffs < 1 {
-		return nil, "", fmt.Errorf("features build: --cutoffs %d: want at least 1", cutoffs)
+		return nil, "", datasets.Fieldf("Cutoffs", strconv.Itoa(cutoffs), "want at least 1")
 	}
 	if cutoffs > 1 && step.Days < 1 {
-		return nil, "", fmt.Errorf("features build: --step is required with --cutoffs > 1")
+		return nil, "", datasets.Fieldf("Step", step.String(), "a step of at least one day is required with several cutoffs")
 	}
 	if o.Entities != nil || o.Shards > 1 {
-		return nil, "", fmt.Errorf("features build: --cutoffs does not combine with --entities or --shard")
+		return nil, "", &datasets.FieldError{Field: "Cutoffs", Value: strconv.Itoa(cutoffs), Msg: "does not combine with entities or shards", With: []string{"Entities", "Shards"}}
 	}
 	po := o
 	po.Labels = false // every cutoff's label window is checked below
@@ -62,8 +63,7 @@ func BuildTrainingSet(ctx context.Context, st datasets.Store, o Options, cutoffs
 	last := *p.asOfTime
 	var opts []Options
 	var cuts []*cutoff
-	for k := 0; k < cutoffs; k++ {
-		t := last.In(p.loc).AddDate(0, 0, -k*step.Days)
+	for _, t := range Cutoffs(last, p.loc, cutoffs, step) {
 		oo := p.opts
 		oo.Labels = o.Labels
 		oo.AsOf = t.Format(time.RFC3339)

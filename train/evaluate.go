@@ -172,3 +172,32 @@ func Evaluate(y, p, w []float64) (Metrics, error) {
 	}
 	return m, nil
 }
+
+// DecileRow is one line of the decile table printed for a model: the
+// rows of one score decile with their mean predicted probability (the
+// calibration bin of those rows) beside the observed rate.
+type DecileRow struct {
+	Decile        int     `json:"decile"` // 1 is the highest scores
+	Rows          int     `json:"rows"`
+	MeanPredicted float64 `json:"mean_predicted"`
+	// Rate is the observed rate of positives (equal to the calibration
+	// bin's ObservedRate: the same rows).
+	Rate           float64 `json:"rate"`
+	Lift           float64 `json:"lift"`
+	CumulativeGain float64 `json:"cumulative_gain"`
+}
+
+// DecileTable returns the deciles, highest scores first, each with its
+// calibration bin's mean predicted probability: the one table shape
+// every training report prints.
+func (m *Metrics) DecileTable() []DecileRow {
+	out := make([]DecileRow, 0, len(m.Deciles))
+	for k, d := range m.Deciles {
+		r := DecileRow{Decile: d.Decile, Rows: d.Rows, Rate: d.Rate, Lift: d.Lift, CumulativeGain: d.CumulativeGain}
+		if j := len(m.Calibration) - 1 - k; j >= 0 && j < len(m.Calibration) {
+			r.MeanPredicted = m.Calibration[j].MeanPredicted
+		}
+		out = append(out, r)
+	}
+	return out
+}

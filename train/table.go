@@ -42,16 +42,9 @@ const (
 	MissingMean Missing = "mean"
 )
 
-// Defaults for TableOptions.
-const (
-	// DefaultMinClass is the fewest positives, and negatives, among the
-	// training rows that a fit accepts (as GA4 asks 1,000 of each before
-	// it trains a predictive audience).
-	DefaultMinClass = 1000
-	// DefaultMaxLevels is the most distinct values a categorical column
-	// may have.
-	DefaultMaxLevels = 1000
-)
+// DefaultMaxLevels is the most distinct values a categorical column may
+// have (TableOptions.MaxLevels 0).
+const DefaultMaxLevels = 1000
 
 // column is one feature column as read: numbers where cells parse, and
 // the distinct texts while there are few enough of them.
@@ -200,7 +193,7 @@ func readTable(rec Records, opt *TableOptions) (*rawTable, error) {
 			case s == "":
 				c.empties++
 				if c.firstEmpty == nil {
-					c.firstEmpty = rec.At(c.index, fmt.Errorf("column %q: empty value (see --missing)", c.name))
+					c.firstEmpty = rec.At(c.index, fmt.Errorf("column %q: empty value, and the missing-value policy (Missing) is refuse", c.name))
 					c.firstEmptyR = row
 				}
 			default:
@@ -210,7 +203,7 @@ func readTable(rec Records, opt *TableOptions) (*rawTable, error) {
 				} else {
 					c.nonNumbers++
 					if c.firstText == nil {
-						c.firstText = rec.At(c.index, fmt.Errorf("column %q: %q is not a number (see --missing, --categorical)", c.name, r[c.index]))
+						c.firstText = rec.At(c.index, fmt.Errorf("column %q: %q is not a number, and the missing-value policy (Missing) is refuse; name the column in Categorical if its values are codes", c.name, r[c.index]))
 						c.firstTextR = row
 					}
 				}
@@ -246,7 +239,7 @@ func readTable(rec Records, opt *TableOptions) (*rawTable, error) {
 		}
 		if c.categorical {
 			if c.codes == nil {
-				return nil, fmt.Errorf("column %q has more than %d distinct values: drop it (--drop), name it an ID (--id) or raise the limit", c.name, opt.MaxLevels)
+				return nil, fmt.Errorf("column %q has more than %d distinct values (MaxLevels): drop it (Drop), name it an identifier (IDs) or raise MaxLevels", c.name, opt.MaxLevels)
 			}
 			c.num = nil
 		} else {
@@ -267,7 +260,7 @@ func parseLabel(s string) (float64, error) {
 	if v, err := strconv.ParseFloat(s, 64); err == nil && (v == 0 || v == 1) {
 		return v, nil
 	}
-	return 0, fmt.Errorf("label value %q: want 0/1 or true/false, or name the positive class with --positive", s)
+	return 0, fmt.Errorf("label value %q: want 0/1 or true/false, or name the positive class's value (Positive)", s)
 }
 
 // feature returns the column's features.Feature.

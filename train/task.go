@@ -125,8 +125,14 @@ type CutoffOptions struct {
 	// DefaultBaseline.
 	Baseline string
 	// MinClass is the fewest positives and negatives the training rows
-	// must have; 0 means DefaultMinClass.
+	// must have; 0 applies the events-per-variable rule (TableOptions).
 	MinClass int
+	// Drop are features not to use (a feature constant on the data, say).
+	// The baseline's feature is fitted even when dropped from the model.
+	Drop []string
+	// ClassWeight "balanced" weighs each class by n/(2 * its count) in
+	// the training rows; empty means none.
+	ClassWeight string
 	// Solver, Tol, MaxIter and Threads are passed to Fit.
 	Solver  Solver
 	Tol     float64
@@ -219,7 +225,7 @@ func FitCutoffs(ctx context.Context, cuts []CutoffFrame, opt CutoffOptions) (*Ta
 	}
 	for _, c := range cs {
 		if !(c > 0) || math.IsInf(c, 0) {
-			return nil, fmt.Errorf("C = %v: want a positive number", c)
+			return nil, datasets.Fieldf("Cs", strconv.FormatFloat(c, 'g', -1, 64), "want positive numbers")
 		}
 	}
 	slices.Sort(cs)
@@ -239,11 +245,20 @@ func FitCutoffs(ctx context.Context, cuts []CutoffFrame, opt CutoffOptions) (*Ta
 		}
 		return out
 	}
-	out := &TaskOutcome{Holdout: cuts[split.Holdout].Name, Train: names(split.Train), Excluded: names(split.Excluded), BaselineFeature: opt.Baseline}
+	out := &TaskOutcome{Holdout: cuts[split.Holdout].Name, Train: names(split.Train), Excluded: names(split.Excluded), BaselineFeature: opt.Baseline,
+		Warnings: []string{}}
+	if w := excludedWarning(cuts, split); w != "" {
+		out.Warnings = append(out.Warnings, w)
+	}
 	base := TableOptions{Label: opt.Label, IDs: []string{"customer_id", "as_of"}, Missing: MissingMean, MinClass: opt.MinClass,
+		Drop: opt.Drop, ClassWeight: opt.ClassWeight,
 		Solver: opt.Solver, Tol: opt.Tol, MaxIter: opt.MaxIter, Threads: opt.Threads, Lineage: opt.Lineage}
 	fit := func(train []int, hold int, only string, c float64) (*Outcome, error) {
-		t, kept, isHold, err := frameTable(cuts, train, hold, opt.Label, only)
+		drop := opt.Drop
+		if only != "" {
+			drop = nil
+		}
+		t, kept, isHold, err := frameTable(cuts, train, hold, opt.Label, only, drop)
 		if err != nil {
 			return nil, err
 		}
@@ -299,9 +314,33 @@ func FitCutoffs(ctx context.Context, cuts []CutoffFrame, opt CutoffOptions) (*Ta
 	if out.Baseline.Holdout == nil {
 		return nil, fmt.Errorf("baseline on %s: the holdout could not be evaluated: %s", opt.Baseline, strings.Join(out.Baseline.Warnings, "; "))
 	}
-	out.Warnings = out.Model.Warnings
+	out.Warnings = append(out.Warnings, out.Model.Warnings...)
 	out.Card = taskCard(out, cuts, split, opt)
+	out.Card.Warnings = out.Warnings
 	return out, nil
+}
+
+// excludedWarning says which cutoffs the split leaves out of training
+// because their label windows pass the holdout, and the step that keeps
+// them; empty when none is left out.
+func excludedWarning(cuts []CutoffFrame, split Split) string {
+	if len(split.Excluded) == 0 {
+		return ""
+	}
+	hold := cuts[split.Holdout]
+	var names []string
+	days := 0
+	for _, i := range split.Excluded {
+		names = append(names, cuts[i].Name)
+	}
+	for i := range cuts {
+		// Whole days, rounded up (a window across a DST change is an hour
+		// longer or shorter).
+		d := int((cuts[i].LabelEnd.Sub(cuts[i].AsOf) + 24*time.Hour - 2*time.Hour) / (24 * time.Hour))
+		days = max(days, d)
+	}
+	return fmt.Sprintf("%d of %d earlier cutoffs left out of training (%s): their %d-day label windows end after the holdout cutoff %s, so their labels were not known then; trained on %d cutoff(s). Cutoffs %dd or more apart (a step of at least the horizon) keep every cutoff",
+		len(split.Excluded), len(cuts)-1, strings.Join(names, ", "), days, hold.Name, len(split.Train), days)
 }
 
 // taskCard completes the model's card with the task, the split, the
@@ -310,8 +349,11 @@ func taskCard(out *TaskOutcome, cuts []CutoffFrame, split Split, opt CutoffOptio
 	card := out.Model.Card
 	card.Task = opt.Task
 	p := card.Parameters
-	for _, k := range []string{"holdout_frac", "seed", "positive", "drop", "weight_column", "class_weight"} {
+	for _, k := range []string{"holdout_frac", "seed", "positive", "weight_column"} {
 		delete(p, k)
+	}
+	if p["drop"] == nil {
+		p["drop"] = []string{}
 	}
 	p["holdout"] = "time-based: the latest cutoff; training cutoffs' label windows end at or before it"
 	p["baseline_feature"] = out.BaselineFeature
@@ -380,8 +422,8 @@ func taskCard(out *TaskOutcome, cuts []CutoffFrame, split Split, opt CutoffOptio
 // frameTable stacks the rows of the training cutoffs train and of the
 // holdout cutoff hold into a table (the holdout first), every feature
 // numeric with NaN for a null; only, when not empty, keeps that one
-// feature.
-func frameTable(cuts []CutoffFrame, train []int, hold int, label, only string) (*rawTable, []int, []bool, error) {
+// feature; drop names features left out.
+func frameTable(cuts []CutoffFrame, train []int, hold int, label, only string, drop []string) (*rawTable, []int, []bool, error) {
 	use := append([]int{hold}, train...)
 	var schema *features.Schema
 	for _, i := range use {
@@ -401,9 +443,14 @@ func frameTable(cuts []CutoffFrame, train []int, hold int, label, only string) (
 			return nil, nil, nil, fmt.Errorf("cutoff %s: its feature schema (%s) differs from cutoff %s's (%s)", cuts[i].Name, fr.Schema.Fingerprint(), cuts[use[0]].Name, schema.Fingerprint())
 		}
 	}
+	for _, d := range drop {
+		if !slices.Contains(schema.Names(), d) {
+			return nil, nil, nil, &datasets.FieldError{Field: "Drop", Value: d, Msg: "no such feature (features: " + strings.Join(schema.Names(), ", ") + ")"}
+		}
+	}
 	var feats []int
 	for j, f := range schema.Features {
-		if only != "" && f.Name != only {
+		if only != "" && f.Name != only || slices.Contains(drop, f.Name) {
 			continue
 		}
 		if f.Kind != features.Numeric {
@@ -469,12 +516,31 @@ type TaskOptions struct {
 	Fit CutoffOptions
 }
 
+// Validate checks the options TrainTask needs besides the features':
+// at least two cutoffs (the latest is held out, earlier ones are trained
+// on) and a step between them.
+func (o TaskOptions) Validate() error {
+	if o.Cutoffs < 2 {
+		return datasets.Fieldf("Cutoffs", strconv.Itoa(o.Cutoffs), "want at least 2 (the latest is held out, earlier ones are trained on)")
+	}
+	if o.Step.Days < 1 {
+		return datasets.Fieldf("Step", o.Step.String(), "a step of at least one day between cutoffs is required (the horizon, %s by default, keeps every cutoff)", features.DefaultHorizon)
+	}
+	if o.Fit.ClassWeight != "" && o.Fit.ClassWeight != "balanced" {
+		return datasets.Fieldf("ClassWeight", o.Fit.ClassWeight, "want balanced or nothing")
+	}
+	return nil
+}
+
 // TrainTask builds (or reuses) a task's feature tables, one per cutoff,
 // with labels, and trains on them with FitCutoffs. The card's lineage
 // names the dataset, the training-set manifest, every feature manifest
 // read with its SHA-256, the dataset manifests they were built from, and
 // the cutoffs.
 func TrainTask(ctx context.Context, st datasets.Store, opt TaskOptions) (*TaskOutcome, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
 	fo := opt.Features
 	fo.Labels = true
 	ts, key, err := features.BuildTrainingSet(ctx, st, fo, opt.Cutoffs, opt.Step)

@@ -62,12 +62,10 @@ func TestChurnBeatsRecency(t *testing.T) {
 	}
 }
 
-// TestOnlineRetailChurn trains the churn model on Online Retail as of
-// 2011-09-01 with a 90-day horizon and 3 cutoffs 60 days apart: the
-// holdout is 2011-09-01, the cutoff 2011-07-03 sees past it and is left
-// out, 2011-05-04 is trained on. The card shows every metric for the
-// model and the baseline, and the lineage.
-func TestOnlineRetailChurn(t *testing.T) {
+// importRetail imports Online Retail (../shared/data/online_retail/by-day)
+// as dataset "retail", in London time.
+func importRetail(t *testing.T) datasets.Store {
+	t.Helper()
 	dir := datatest.Shared(t, "online_retail/by-day")
 	ctx := context.Background()
 	st := newTaskStore(t)
@@ -84,6 +82,17 @@ func TestOnlineRetailChurn(t *testing.T) {
 	if _, err := datasets.Import(ctx, st, srcs, datasets.ImportOptions{Dataset: "retail", Map: m, TZ: "Europe/London", Currency: "GBP"}); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// TestOnlineRetailChurn trains the churn model on Online Retail as of
+// 2011-09-01 with a 90-day horizon and 3 cutoffs 60 days apart: the
+// holdout is 2011-09-01, the cutoff 2011-07-03 sees past it and is left
+// out, 2011-05-04 is trained on. The card shows every metric for the
+// model and the baseline, and the lineage.
+func TestOnlineRetailChurn(t *testing.T) {
+	ctx := context.Background()
+	st := importRetail(t)
 	out, err := TrainTask(ctx, st, TaskOptions{
 		Features: features.Options{Dataset: "retail", Task: features.TaskChurn, AsOf: "2011-09-01", Horizon: datasets.Span{Days: 90}},
 		Cutoffs:  3, Step: datasets.Span{Days: 60},
@@ -94,6 +103,9 @@ func TestOnlineRetailChurn(t *testing.T) {
 	}
 	if out.Holdout != "2011-09-01" || strings.Join(out.Train, " ") != "2011-05-04" || strings.Join(out.Excluded, " ") != "2011-07-03" {
 		t.Errorf("split: holdout %s, training %v, excluded %v", out.Holdout, out.Train, out.Excluded)
+	}
+	if w := strings.Join(out.Warnings, "\n"); !strings.Contains(w, "left out of training (2011-07-03)") || !strings.Contains(w, "90d or more apart") {
+		t.Errorf("no warning about the cutoff left out: %q", out.Warnings)
 	}
 	if out.Model.HoldoutRows != 3314 {
 		t.Errorf("%d holdout rows, want the 3,314 customers with a sale in the year before 2011-09-01", out.Model.HoldoutRows)

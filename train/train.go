@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/models"
 	"github.com/prevoir/prevoir/models/logistic"
 )
@@ -51,7 +52,9 @@ type TableOptions struct {
 	// the training rows, as scikit-learn; empty means none.
 	ClassWeight string
 	// MinClass is the fewest positives and negatives the training rows
-	// must have; 0 means DefaultMinClass.
+	// must have. 0 applies the events-per-variable rule instead: the
+	// smaller class needs max(MinEvents, EventsPerInput x the model's
+	// input columns) rows.
 	MinClass int
 	// MaxLevels is the most distinct values of a categorical column; 0
 	// means DefaultMaxLevels.
@@ -169,7 +172,7 @@ func TrainTable(ctx context.Context, rec Records, opt TableOptions) (*Outcome, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := &Outcome{label: t.label, idNames: t.idNames}
+	out := &Outcome{label: t.label, idNames: t.idNames, Warnings: []string{}}
 
 	// Missing values: refuse names the first bad cell in table order;
 	// drop keeps complete rows.
@@ -235,25 +238,28 @@ func (opt *TableOptions) defaults() error {
 	switch opt.Missing {
 	case MissingRefuse, MissingDrop, MissingMean:
 	default:
-		return fmt.Errorf("missing-value policy %q: want refuse, drop or mean", opt.Missing)
+		return datasets.Fieldf("Missing", string(opt.Missing), "want refuse, drop or mean")
 	}
-	if opt.MinClass == 0 {
-		opt.MinClass = DefaultMinClass
+	if opt.MinClass < 0 {
+		return datasets.Fieldf("MinClass", strconv.Itoa(opt.MinClass), "want 0 (the events-per-variable rule) or a positive count")
 	}
 	if opt.MaxLevels == 0 {
 		opt.MaxLevels = DefaultMaxLevels
+	}
+	if opt.MaxLevels < 0 {
+		return datasets.Fieldf("MaxLevels", strconv.Itoa(opt.MaxLevels), "want at least 1")
 	}
 	if opt.C == 0 {
 		opt.C = 1
 	}
 	if !(opt.C > 0) || math.IsInf(opt.C, 0) {
-		return fmt.Errorf("C = %v: want a positive number", opt.C)
+		return datasets.Fieldf("C", strconv.FormatFloat(opt.C, 'g', -1, 64), "want a positive number")
 	}
 	if !(opt.HoldoutFrac >= 0 && opt.HoldoutFrac < 1) {
-		return fmt.Errorf("holdout fraction %v: want 0 <= f < 1", opt.HoldoutFrac)
+		return datasets.Fieldf("HoldoutFrac", strconv.FormatFloat(opt.HoldoutFrac, 'g', -1, 64), "want 0 <= f < 1")
 	}
 	if opt.ClassWeight != "" && opt.ClassWeight != "balanced" {
-		return fmt.Errorf("class weight %q: want balanced or nothing", opt.ClassWeight)
+		return datasets.Fieldf("ClassWeight", opt.ClassWeight, "want balanced or nothing")
 	}
 	return nil
 }
@@ -262,6 +268,9 @@ func (opt *TableOptions) defaults() error {
 // every kept row and describes the model in a card. kept lists the rows
 // used (in table order); isHold marks the holdout rows.
 func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt TableOptions, out *Outcome) (*Outcome, error) {
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
 	var trainRows, holdRows []int
 	for _, i := range kept {
 		if isHold[i] {
@@ -278,14 +287,132 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 		}
 	}
 	nneg := len(trainRows) - npos
-	if npos < opt.MinClass || nneg < opt.MinClass {
-		return nil, fmt.Errorf("too few examples to train: the %d training rows have %d positives and %d negatives; at least %d of each are needed (--min-class)",
-			len(trainRows), npos, nneg, opt.MinClass)
+	if opt.MinClass > 0 && (npos < opt.MinClass || nneg < opt.MinClass) {
+		return nil, &TooFewError{TrainRows: len(trainRows), Positives: npos, Negatives: nneg, Need: opt.MinClass, MinClass: true}
 	}
+	enc, err := encode(t, trainRows, opt, &out.Warnings)
+	if err != nil {
+		return nil, err
+	}
+	need := eventsNeeded(len(enc.inputs()))
+	if opt.MinClass == 0 && min(npos, nneg) < need {
+		return nil, &TooFewError{TrainRows: len(trainRows), Positives: npos, Negatives: nneg, Need: need, Inputs: len(enc.inputs())}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res, err := enc.fit(t, trainRows, npos, nneg, opt)
+	if err != nil {
+		return nil, err
+	}
+	out.Fit = res
+	card, inputs := enc.card(t, res, opt, &out.Warnings)
+	card.Parameters["min_class"] = opt.MinClass
+	if opt.MinClass == 0 {
+		card.Parameters["min_class"] = need
+		card.Parameters["min_class_rule"] = fmt.Sprintf("events per variable: the smaller class needs max(%d, %d x %d inputs) training rows", MinEvents, EventsPerInput, len(inputs))
+	}
+	card.Warnings = out.Warnings
+	if out.p, err = scoreRows(card, inputs, t, kept); err != nil {
+		return nil, err
+	}
+	if err := out.evaluate(t, kept, isHold, holdRows); err != nil {
+		return nil, err
+	}
+	card.Warnings = out.Warnings
+	card.Metrics = map[string]any{
+		"solver": map[string]any{
+			"solver":       string(res.Solver),
+			"status":       res.Status,
+			"iterations":   res.Iterations,
+			"grad_max_abs": res.GradNorm,
+			"objective":    res.Objective,
+			"seconds":      res.Elapsed.Seconds(),
+		},
+		"train": out.Train,
+	}
+	if out.Holdout != nil {
+		card.Metrics["holdout"] = *out.Holdout
+	}
+	lin := models.Lineage{}
+	if opt.Lineage != nil {
+		lin = *opt.Lineage
+	}
+	lin.Rows = len(trainRows)
+	lin.Extra = maps.Clone(lin.Extra)
+	if lin.Extra == nil {
+		lin.Extra = map[string]any{}
+	}
+	lin.Extra["rows_read"] = t.rows
+	lin.Extra["holdout_rows"] = len(holdRows)
+	card.Lineage = &lin
+	out.Card = card
+	return out, nil
+}
 
-	// Design columns from the training rows.
+// Eligibility: the events-per-variable rule applied when
+// TableOptions.MinClass (CutoffOptions.MinClass) is 0.
+const (
+	// EventsPerInput is the rows of the smaller class needed per model
+	// input column (a categorical column counts once, however many
+	// levels it has: L2 keeps its one-hot columns well-posed).
+	EventsPerInput = 10
+	// MinEvents is the fewest rows of the smaller class, whatever the
+	// number of inputs.
+	MinEvents = 10
+)
+
+// eventsNeeded is the events-per-variable bar for a model of inputs
+// input columns.
+func eventsNeeded(inputs int) int { return max(MinEvents, EventsPerInput*inputs) }
+
+// TooFewError refuses training rows with too few examples of a class.
+type TooFewError struct {
+	TrainRows, Positives, Negatives int
+	// Need is the bar; MinClass says it was set explicitly (both classes
+	// need Need rows), otherwise it is the events-per-variable rule for
+	// Inputs input columns (the smaller class needs Need rows).
+	Need     int
+	MinClass bool
+	Inputs   int
+}
+
+func (e *TooFewError) Error() string {
+	head := fmt.Sprintf("too few examples to train: the %d training rows have %d positives and %d negatives", e.TrainRows, e.Positives, e.Negatives)
+	if e.MinClass {
+		return fmt.Sprintf("%s; at least %d of each are needed (the minimum set in MinClass)", head, e.Need)
+	}
+	return fmt.Sprintf("%s; the smaller class needs at least %d (events per variable: %d per input column, %d inputs, at least %d): give more rows, fewer columns, or set MinClass explicitly",
+		head, e.Need, EventsPerInput, e.Inputs, MinEvents)
+}
+
+// encoding is the design of a fit: its columns from the training rows,
+// the imputed means and the standardisation.
+type encoding struct {
+	design        []designCol
+	means, scales []float64
+	impute        map[*column]float64
+	nullable      map[string]bool
+}
+
+// inputs returns the input columns the design uses, in table order.
+func (e *encoding) inputs() []*column {
+	var out []*column
+	for _, dc := range e.design {
+		if len(out) == 0 || out[len(out)-1] != dc.src {
+			out = append(out, dc.src)
+		}
+	}
+	return out
+}
+
+// encode builds the design columns from the training rows: one-hot levels
+// (sorted), missing indicators, imputed means and the standardisation;
+// constant design columns are dropped with a warning (one per input when
+// the whole input is constant).
+func encode(t *rawTable, trainRows []int, opt TableOptions, warnings *[]string) (*encoding, error) {
+	e := &encoding{nullable: map[string]bool{}, impute: map[*column]float64{}}
 	var design []designCol
-	nullable := map[string]bool{}
 	for _, c := range t.cols {
 		var miss int
 		for _, i := range trainRows {
@@ -301,23 +428,10 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 		if !c.categorical {
 			design = append(design, designCol{name: c.name, src: c, kind: dNum})
 		} else {
-			present := map[int32]bool{}
-			for _, i := range trainRows {
-				if k := c.codes[i]; k >= 0 {
-					present[k] = true
-				}
-			}
-			var codes []int32
-			for k := range present {
-				codes = append(codes, k)
-			}
-			sort.Slice(codes, func(a, b int) bool { return c.levels[codes[a]] < c.levels[codes[b]] })
-			for _, k := range codes {
-				design = append(design, designCol{name: c.name + "=" + c.levels[k], src: c, kind: dLevel, code: k})
-			}
+			design = append(design, levelColumns(c, trainRows)...)
 		}
 		if miss > 0 {
-			nullable[c.name] = true
+			e.nullable[c.name] = true
 			kind := dNumMissing
 			if c.categorical {
 				kind = dCatMissing
@@ -333,7 +447,6 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 		seen[dc.name] = true
 	}
 	// Means of numeric columns over their present training values.
-	impute := map[*column]float64{}
 	for _, c := range t.cols {
 		if c.categorical {
 			continue
@@ -347,44 +460,81 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 			}
 		}
 		if k > 0 {
-			impute[c] = s / float64(k)
+			e.impute[c] = s / float64(k)
 		}
 	}
 	// Standardisation statistics; constant columns are dropped.
 	nt := len(trainRows)
 	vals := make([]float64, nt)
-	var kept2 []designCol
-	var means, scales []float64
+	constant := map[*column][]string{}
 	for _, dc := range design {
-		m := impute[dc.src]
+		m := e.impute[dc.src]
 		for r, i := range trainRows {
 			vals[r] = dc.value(i, m)
 		}
 		mean, sd := meanStd(vals)
 		if sd == 0 || (vals[0] == vals[nt-1] && allEqual(vals)) {
-			out.Warnings = append(out.Warnings, fmt.Sprintf("design column %q is constant (%g) in the training rows: dropped", dc.name, vals[0]))
+			constant[dc.src] = append(constant[dc.src], fmt.Sprintf("design column %q is constant (%g) in the training rows: dropped", dc.name, vals[0]))
 			continue
 		}
-		kept2 = append(kept2, dc)
+		e.design = append(e.design, dc)
 		if opt.NoStandardize {
 			mean, sd = 0, 1
 		}
-		means = append(means, mean)
-		scales = append(scales, sd)
+		e.means = append(e.means, mean)
+		e.scales = append(e.scales, sd)
 	}
-	design = kept2
-	if len(design) == 0 {
+	used := map[*column]bool{}
+	for _, dc := range e.design {
+		used[dc.src] = true
+	}
+	for _, c := range t.cols {
+		switch {
+		case constant[c] == nil:
+		case used[c]:
+			*warnings = append(*warnings, constant[c]...)
+		case !c.categorical && len(constant[c]) == 1:
+			*warnings = append(*warnings, fmt.Sprintf("column %q is constant (%g) in the training rows: not used", c.name, e.impute[c]))
+		default:
+			*warnings = append(*warnings, fmt.Sprintf("column %q is constant in the training rows: not used", c.name))
+		}
+	}
+	if len(e.design) == 0 {
 		return nil, fmt.Errorf("no feature columns left to fit (every column is constant, dropped, an ID or the label)")
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	return e, nil
+}
+
+// levelColumns returns a categorical column's one-hot design columns:
+// one per level present in the training rows, levels sorted.
+func levelColumns(c *column, trainRows []int) []designCol {
+	present := map[int32]bool{}
+	for _, i := range trainRows {
+		if k := c.codes[i]; k >= 0 {
+			present[k] = true
+		}
 	}
-	d := len(design)
+	var codes []int32
+	for k := range present {
+		codes = append(codes, k)
+	}
+	sort.Slice(codes, func(a, b int) bool { return c.levels[codes[a]] < c.levels[codes[b]] })
+	out := make([]designCol, len(codes))
+	for j, k := range codes {
+		out[j] = designCol{name: c.name + "=" + c.levels[k], src: c, kind: dLevel, code: k}
+	}
+	return out
+}
+
+// fit builds the standardised design matrix of the training rows, the
+// weights, and fits; a fit that did not converge is an error.
+func (e *encoding) fit(t *rawTable, trainRows []int, npos, nneg int, opt TableOptions) (Result, error) {
+	nt, d := len(trainRows), len(e.design)
 	x := make([]float64, nt*d)
-	for j, dc := range design {
-		m := impute[dc.src]
+	for j, dc := range e.design {
+		m := e.impute[dc.src]
 		for r, i := range trainRows {
-			x[r*d+j] = (dc.value(i, m) - means[j]) / scales[j]
+			x[r*d+j] = (dc.value(i, m) - e.means[j]) / e.scales[j]
 		}
 	}
 	y := make([]float64, nt)
@@ -407,14 +557,18 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 	}
 	res, err := Fit(x, nt, d, y, w, Options{C: opt.C, Solver: opt.Solver, Tol: opt.Tol, MaxIter: opt.MaxIter, Threads: opt.Threads})
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	out.Fit = res
 	if !res.Converged {
-		return nil, fmt.Errorf("the fit did not converge: %s after %d iterations, max |gradient| %.3g > %.3g", res.Status, res.Iterations, res.GradNorm, tolOrDefault(opt.Tol))
+		return res, fmt.Errorf("the fit did not converge: %s after %d iterations, max |gradient| %.3g > %.3g", res.Status, res.Iterations, res.GradNorm, tolOrDefault(opt.Tol))
 	}
+	return res, nil
+}
 
-	// The card.
+// card describes the fitted model: inputs, coefficients, preprocessing
+// and parameters (metrics and lineage are added by the caller). It
+// returns the inputs in the model's order.
+func (e *encoding) card(t *rawTable, res Result, opt TableOptions, warnings *[]string) (*models.Card, []*column) {
 	card := &models.Card{
 		Kind:          models.KindLogistic,
 		Output:        logistic.Output,
@@ -427,31 +581,24 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 	if !opt.NoStandardize {
 		pp.Mean, pp.Scale = map[string]float64{}, map[string]float64{}
 	}
-	used := map[*column]bool{}
-	for j, dc := range design {
-		used[dc.src] = true
+	for j, dc := range e.design {
 		pp.Features = append(pp.Features, dc.name)
 		card.Coefficients[dc.name] = res.Coef[j]
 		if !opt.NoStandardize {
-			pp.Mean[dc.name], pp.Scale[dc.name] = means[j], scales[j]
+			pp.Mean[dc.name], pp.Scale[dc.name] = e.means[j], e.scales[j]
 		}
 		if dc.kind == dLevel {
 			pp.Encoders[dc.src.name] = append(pp.Encoders[dc.src.name], dc.src.levels[dc.code])
 		}
 	}
-	var inputs []*column
-	for _, c := range t.cols {
-		if !used[c] {
-			out.Warnings = append(out.Warnings, fmt.Sprintf("column %q is not used: every design column it gives is constant", c.name))
-			continue
-		}
-		inputs = append(inputs, c)
-		card.Inputs.Features = append(card.Inputs.Features, c.feature(nullable[c.name]))
+	inputs := e.inputs()
+	for _, c := range inputs {
+		card.Inputs.Features = append(card.Inputs.Features, c.feature(e.nullable[c.name]))
 		if !c.categorical && opt.Missing == MissingMean {
 			if pp.Impute == nil {
 				pp.Impute = map[string]float64{}
 			}
-			pp.Impute[c.name] = impute[c]
+			pp.Impute[c.name] = e.impute[c]
 		}
 	}
 	if len(pp.Encoders) == 0 {
@@ -465,7 +612,6 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 		"missing":       string(opt.Missing),
 		"holdout_frac":  opt.HoldoutFrac,
 		"seed":          opt.Seed,
-		"min_class":     opt.MinClass,
 		"label":         opt.Label,
 		"positive":      opt.Positive,
 		"ids":           opt.IDs,
@@ -474,13 +620,17 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 		"solver":        string(res.Solver),
 		"tol":           tolOrDefault(opt.Tol),
 	}
-	card.Warnings = out.Warnings
+	return card, inputs
+}
 
-	// Score every kept row with the model exactly as it will score.
+// scoreRows scores every kept row with the model exactly as it will
+// score: through the card, loaded by models/logistic.
+func scoreRows(card *models.Card, inputs []*column, t *rawTable, kept []int) ([]float64, error) {
 	model, err := logistic.New(card)
 	if err != nil {
 		return nil, fmt.Errorf("trained card does not load: %w", err)
 	}
+	pp := card.Preprocessing
 	levelIndex := map[*column]map[int32]int{}
 	for _, c := range inputs {
 		if c.categorical {
@@ -512,15 +662,21 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 	if err := model.Score(p, batch, models.Response); err != nil {
 		return nil, fmt.Errorf("scoring the training table: %w", err)
 	}
-	out.p = p
-	out.y = make([]float64, len(kept))
-	out.holdout = make([]bool, len(kept))
-	out.ids = make([][]string, len(t.ids))
+	return p, nil
+}
+
+// evaluate records the kept rows' labels, sets and ids beside their
+// probabilities (o.p), and evaluates the training rows and the holdout. A
+// holdout that cannot be evaluated (one class only) is a warning.
+func (o *Outcome) evaluate(t *rawTable, kept []int, isHold []bool, holdRows []int) error {
+	o.y = make([]float64, len(kept))
+	o.holdout = make([]bool, len(kept))
+	o.ids = make([][]string, len(t.ids))
 	for r, i := range kept {
-		out.y[r] = t.y[i]
-		out.holdout[r] = isHold[i]
+		o.y[r] = t.y[i]
+		o.holdout[r] = isHold[i]
 		for k := range t.ids {
-			out.ids[k] = append(out.ids[k], t.ids[k][i])
+			o.ids[k] = append(o.ids[k], t.ids[k][i])
 		}
 	}
 	split := func(hold bool) (ys, ps, ws []float64) {
@@ -528,55 +684,29 @@ func fitSplit(ctx context.Context, t *rawTable, kept []int, isHold []bool, opt T
 			if isHold[i] != hold {
 				continue
 			}
-			ys = append(ys, out.y[r])
-			ps = append(ps, p[r])
+			ys = append(ys, o.y[r])
+			ps = append(ps, o.p[r])
 			if t.weights != nil {
 				ws = append(ws, t.weights[i])
 			}
 		}
 		return
 	}
+	var err error
 	ys, ps, ws := split(false)
-	if out.Train, err = Evaluate(ys, ps, ws); err != nil {
-		return nil, err
-	}
-	metrics := map[string]any{
-		"solver": map[string]any{
-			"solver":       string(res.Solver),
-			"status":       res.Status,
-			"iterations":   res.Iterations,
-			"grad_max_abs": res.GradNorm,
-			"objective":    res.Objective,
-			"seconds":      res.Elapsed.Seconds(),
-		},
-		"train": out.Train,
+	if o.Train, err = Evaluate(ys, ps, ws); err != nil {
+		return err
 	}
 	if len(holdRows) > 0 {
 		ys, ps, ws := split(true)
 		hm, err := Evaluate(ys, ps, ws)
 		if err != nil {
-			out.Warnings = append(out.Warnings, "holdout not evaluated: "+err.Error())
-			card.Warnings = out.Warnings
+			o.Warnings = append(o.Warnings, "holdout not evaluated: "+err.Error())
 		} else {
-			out.Holdout = &hm
-			metrics["holdout"] = hm
+			o.Holdout = &hm
 		}
 	}
-	card.Metrics = metrics
-	lin := models.Lineage{}
-	if opt.Lineage != nil {
-		lin = *opt.Lineage
-	}
-	lin.Rows = nt
-	lin.Extra = maps.Clone(lin.Extra)
-	if lin.Extra == nil {
-		lin.Extra = map[string]any{}
-	}
-	lin.Extra["rows_read"] = t.rows
-	lin.Extra["holdout_rows"] = len(holdRows)
-	card.Lineage = &lin
-	out.Card = card
-	return out, nil
+	return nil
 }
 
 func tolOrDefault(t float64) float64 {

@@ -57,8 +57,8 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff `DATE`, held out for evaluation"},
 			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)"},
 			&cli.StringFlag{Name: "step", Usage: "--task: `SPAN` between cutoffs (Nd or Nw)"},
-			&cli.StringFlag{Name: "horizon", Value: "90d", Usage: "--task: label window `SPAN`"},
-			&cli.StringFlag{Name: "lookback", Value: "365d", Usage: "--task: history the features read, `SPAN`"},
+			&cli.StringFlag{Name: "horizon", Value: features.DefaultHorizon.String(), Usage: "--task: label window `SPAN`"},
+			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "--task: history the features read, `SPAN`"},
 			&cli.StringFlag{Name: "label", Usage: "the label column"},
 			&cli.StringFlag{Name: "positive", Usage: "the label value of the positive class (default: the label must be 0/1 or true/false)"},
 			&cli.StringSliceFlag{Name: "id", Usage: "an identifier column: not a feature, written to --predictions (repeatable)"},
@@ -71,7 +71,7 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "c", Value: "1.0", Usage: "inverse regularisation strength C, as in scikit-learn; with --task, a list (0.01,0.1,1,10) is searched on the cutoff before the holdout"},
 			&cli.BoolFlag{Name: "no-standardize", Usage: "fit on the raw design columns (no StandardScaler)"},
 			&cli.StringFlag{Name: "class-weight", Usage: "balanced: weigh each class by n/(2*count), as scikit-learn"},
-			&cli.IntFlag{Name: "min-class", Value: train.DefaultMinClass, Usage: "the fewest positives and negatives in the training rows"},
+			&cli.IntFlag{Name: "min-class", Usage: "the fewest positives and negatives in the training rows (default: events per variable, the smaller class needs 10 per input column, at least 10)"},
 			&cli.IntFlag{Name: "max-levels", Value: train.DefaultMaxLevels, Usage: "the most distinct values a categorical column may have"},
 			&cli.StringFlag{Name: "solver", Value: "auto", Usage: "auto (Newton up to 256 columns, L-BFGS beyond), newton or lbfgs"},
 			&cli.StringFlag{Name: "name", Usage: "the model name to register a version of"},
@@ -120,8 +120,8 @@ func runTrain(c *cli.Context) error {
 	if f := c.Float64("holdout-frac"); !(f >= 0 && f < 1) {
 		return usageErrorf("train: --holdout-frac %v: want 0 <= f < 1", f)
 	}
-	if c.Int("min-class") < 1 {
-		return usageErrorf("train: --min-class %d: want at least 1", c.Int("min-class"))
+	if c.Int("min-class") < 0 {
+		return usageErrorf("train: --min-class %d: want 0 (events per variable) or a positive count", c.Int("min-class"))
 	}
 	if c.Int("max-levels") < 1 {
 		return usageErrorf("train: --max-levels %d: want at least 1", c.Int("max-levels"))
@@ -294,17 +294,22 @@ func printTrainText(out *train.Outcome, card *models.Card, registered bool, w io
 	if out.Holdout != nil {
 		ev, which = out.Holdout, "holdout"
 	}
-	fmt.Fprintf(w, "by score decile (%s):\n", which)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "DECILE\tROWS\tRATE\tLIFT\tCUM GAIN\tMEAN P (CALIB BIN)\tOBSERVED\t")
-	for k, d := range ev.Deciles {
-		cb := ev.Calibration[len(ev.Calibration)-1-k]
-		fmt.Fprintf(tw, "%d\t%d\t%.3f\t%.2f\t%.3f\t%.3f\t%.3f\t\n", d.Decile, d.Rows, d.Rate, d.Lift, d.CumulativeGain, cb.MeanPredicted, cb.ObservedRate)
-	}
-	tw.Flush()
+	printDeciles(w, "by score decile ("+which+"):", ev)
 	for _, warn := range out.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
+}
+
+// printDeciles prints a decile table (train.Metrics.DecileTable) under a
+// title: the one shape of `train --table` and `train --task`.
+func printDeciles(w io.Writer, title string, m *train.Metrics) {
+	fmt.Fprintln(w, title)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "DECILE\tROWS\tMEAN P\tRATE\tLIFT\tCUM GAIN\t")
+	for _, d := range m.DecileTable() {
+		fmt.Fprintf(tw, "%d\t%d\t%.3f\t%.3f\t%.2f\t%.3f\t\n", d.Decile, d.Rows, d.MeanPredicted, d.Rate, d.Lift, d.CumulativeGain)
+	}
+	tw.Flush()
 }
 
 // openTable opens a local table file or an s3:// URL and returns it with
@@ -377,7 +382,7 @@ func runTrainTask(c *cli.Context) error {
 	if task != features.TaskChurn {
 		return usageErrorf("train: unknown task %q (tasks: churn)", task)
 	}
-	for _, f := range []string{"table", "label", "positive", "id", "drop", "categorical", "weight", "missing", "holdout-frac", "seed", "no-standardize", "class-weight", "max-levels"} {
+	for _, f := range []string{"table", "label", "positive", "id", "categorical", "weight", "missing", "holdout-frac", "seed", "no-standardize", "max-levels"} {
 		if c.IsSet(f) {
 			return usageErrorf("train: --%s is for --table: a task defines its table, label and time-based holdout", f)
 		}
@@ -413,10 +418,13 @@ func runTrainTask(c *cli.Context) error {
 		}
 		o.Fit.Cs = append(o.Fit.Cs, v)
 	}
-	if c.Int("min-class") < 1 {
-		return usageErrorf("train: --min-class %d: want at least 1", c.Int("min-class"))
+	if c.Int("min-class") < 0 {
+		return usageErrorf("train: --min-class %d: want 0 (events per variable) or a positive count", c.Int("min-class"))
 	}
-	o.Fit.MinClass = c.Int("min-class")
+	if cw := c.String("class-weight"); cw != "" && cw != "balanced" {
+		return usageErrorf("train: --class-weight %q: want balanced", cw)
+	}
+	o.Fit.MinClass, o.Fit.Drop, o.Fit.ClassWeight = c.Int("min-class"), c.StringSlice("drop"), c.String("class-weight")
 	switch s := c.String("solver"); s {
 	case "auto", "":
 	case "newton", "lbfgs":
@@ -540,17 +548,8 @@ func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOption
 	row("log loss", func(m *train.Metrics) float64 { return m.LogLoss })
 	row("brier", func(m *train.Metrics) float64 { return m.Brier })
 	tw.Flush()
-	fmt.Fprintln(w, "by score decile (holdout): model | baseline")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "DECILE\tRATE\tLIFT\tCUM GAIN\tMEAN P\tOBSERVED\t|\tRATE\tLIFT\tCUM GAIN\tMEAN P\tOBSERVED\t")
-	for k := range m.Holdout.Deciles {
-		d, cb := m.Holdout.Deciles[k], m.Holdout.Calibration[len(m.Holdout.Calibration)-1-k]
-		bd, bb := b.Holdout.Deciles[k], b.Holdout.Calibration[len(b.Holdout.Calibration)-1-k]
-		fmt.Fprintf(tw, "%d\t%.3f\t%.2f\t%.3f\t%.3f\t%.3f\t|\t%.3f\t%.2f\t%.3f\t%.3f\t%.3f\t\n", d.Decile,
-			d.Rate, d.Lift, d.CumulativeGain, cb.MeanPredicted, cb.ObservedRate,
-			bd.Rate, bd.Lift, bd.CumulativeGain, bb.MeanPredicted, bb.ObservedRate)
-	}
-	tw.Flush()
+	printDeciles(w, "by score decile (holdout), model:", m.Holdout)
+	printDeciles(w, "by score decile (holdout), baseline ("+res.BaselineFeature+"):", b.Holdout)
 	for _, warn := range res.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}

@@ -157,7 +157,7 @@ func TestTrainText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"registered small@1", "converged", "roc auc", "HOLDOUT", "by score decile (holdout)", `warning: design column "constant" is constant`} {
+	for _, want := range []string{"registered small@1", "converged", "roc auc", "HOLDOUT", "by score decile (holdout)", `warning: column "constant" is constant (1) in the training rows: not used`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
