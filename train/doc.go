@@ -11,12 +11,18 @@
 // stopping when max |gradient of F| <= Options.Tol (absolute, default
 // 1e-7) or reporting that they could not.
 //
-// Fit works on a ready design matrix. Design turns raw columns (numeric
-// with NaN for missing, or strings) into that matrix the way prevoir does:
-// one-hot encoding with every level sorted, mean imputation with a
-// "<name>_missing" indicator, constant columns dropped, standardisation with
-// the training mean and population standard deviation. Evaluate computes
-// the holdout metrics recorded on a model card.
+// Fit works on a ready design matrix. TrainTable builds that matrix from
+// raw columns (numeric with NaN for missing, or strings) the way prevoir
+// does: one-hot encoding with every level sorted, mean imputation with a
+// "<name>_missing" indicator, constant columns dropped (with a warning),
+// standardisation with the training mean and population standard
+// deviation; the card it returns carries the same preprocessing for
+// scoring. Evaluate computes the holdout metrics recorded on a model card;
+// Metrics.DecileTable is the decile table reports print.
+//
+// A fit needs enough examples of each class: by default the smaller class
+// must have max(MinEvents, EventsPerInput x input columns) training rows
+// (events per variable); TooFewError explains a refusal with the counts.
 //
 // TrainTable trains on a table a data scientist brings, with a random
 // holdout. TrainTask trains a task (churn) on its point-in-time feature
@@ -24,7 +30,11 @@
 // only on cutoffs whose label window ends at or before it; FitCutoffs
 // fits (after a search over C on the cutoff before the holdout, when
 // asked), and fits a one-feature recency baseline on the same rows so the
-// card shows the gain.
+// card shows the gain; cutoffs left out of training are named in the
+// warnings with the step that keeps them.
+//
+// Errors about options name the option's field (datasets.FieldError),
+// never a command-line flag.
 //
 // Every sum over rows is split into chunks whose bounds depend on the row
 // count only, and partial sums are added in chunk order, so results are

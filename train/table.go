@@ -187,44 +187,7 @@ func readTable(rec Records, opt *TableOptions) (*rawTable, error) {
 			t.ids[k] = append(t.ids[k], r[pos[n]])
 		}
 		for _, c := range t.cols {
-			s := strings.TrimSpace(r[c.index])
-			v := math.NaN()
-			switch {
-			case s == "":
-				c.empties++
-				if c.firstEmpty == nil {
-					c.firstEmpty = rec.At(c.index, fmt.Errorf("column %q: empty value, and the missing-value policy (Missing) is refuse", c.name))
-					c.firstEmptyR = row
-				}
-			default:
-				if x, err := models.ParseValue(s); err == nil && !math.IsNaN(x) {
-					v = x
-					c.numbers++
-				} else {
-					c.nonNumbers++
-					if c.firstText == nil {
-						c.firstText = rec.At(c.index, fmt.Errorf("column %q: %q is not a number, and the missing-value policy (Missing) is refuse; name the column in Categorical if its values are codes", c.name, r[c.index]))
-						c.firstTextR = row
-					}
-				}
-			}
-			c.num = append(c.num, v)
-			if c.codes != nil || row == 0 {
-				code := int32(-1)
-				if s != "" {
-					var ok bool
-					if code, ok = c.lookup[s]; !ok {
-						if len(c.levels) >= opt.MaxLevels {
-							c.codes, c.lookup = nil, nil // too many: a number column, or an error
-							continue
-						}
-						code = int32(len(c.levels))
-						c.levels = append(c.levels, strings.Clone(s))
-						c.lookup[c.levels[code]] = code
-					}
-				}
-				c.codes = append(c.codes, code)
-			}
+			c.add(rec, r[c.index], row, opt.MaxLevels)
 		}
 		t.rows++
 	}
@@ -247,6 +210,52 @@ func readTable(rec Records, opt *TableOptions) (*rawTable, error) {
 		}
 	}
 	return t, nil
+}
+
+// add reads the column's cell of record row: a number where it parses,
+// and its level while the column has at most maxLevels distinct values.
+// The first empty and the first non-numeric cell are kept as placed
+// errors (refused or not later, by the missing-value policy).
+func (c *column) add(rec Records, cell string, row, maxLevels int) {
+	s := strings.TrimSpace(cell)
+	v := math.NaN()
+	switch {
+	case s == "":
+		c.empties++
+		if c.firstEmpty == nil {
+			c.firstEmpty = rec.At(c.index, fmt.Errorf("column %q: empty value, and the missing-value policy (Missing) is refuse", c.name))
+			c.firstEmptyR = row
+		}
+	default:
+		if x, err := models.ParseValue(s); err == nil && !math.IsNaN(x) {
+			v = x
+			c.numbers++
+		} else {
+			c.nonNumbers++
+			if c.firstText == nil {
+				c.firstText = rec.At(c.index, fmt.Errorf("column %q: %q is not a number, and the missing-value policy (Missing) is refuse; name the column in Categorical if its values are codes", c.name, cell))
+				c.firstTextR = row
+			}
+		}
+	}
+	c.num = append(c.num, v)
+	if c.codes == nil && row > 0 {
+		return // past maxLevels: a number column, or an error
+	}
+	code := int32(-1)
+	if s != "" {
+		var ok bool
+		if code, ok = c.lookup[s]; !ok {
+			if len(c.levels) >= maxLevels {
+				c.codes, c.lookup = nil, nil
+				return
+			}
+			code = int32(len(c.levels))
+			c.levels = append(c.levels, strings.Clone(s))
+			c.lookup[c.levels[code]] = code
+		}
+	}
+	c.codes = append(c.codes, code)
 }
 
 // parseLabel reads a 0/1 or true/false label.
