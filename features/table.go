@@ -301,25 +301,27 @@ func readPartRows(ctx context.Context, st datasets.Store, cols []Column, key str
 		return fmt.Errorf("open %s: %w", key, err)
 	}
 	defer obj.Close()
-	var f *parquet.File
-	if err := datasets.Guard("open "+key, func() (err error) {
-		if f, err = parquet.OpenFile(obj, obj.Size()); err != nil {
+	pos := make([]int, len(cols))
+	var width int
+	var rr *parquet.Reader
+	if err := datasets.Guard("open "+key, func() error {
+		f, err := parquet.OpenFile(obj, obj.Size())
+		if err != nil {
 			return fmt.Errorf("open %s: %w", key, err)
 		}
+		for i, c := range cols {
+			leaf, ok := f.Schema().Lookup(c.Name)
+			if !ok {
+				return fmt.Errorf("%s: no column %q", key, c.Name)
+			}
+			pos[i] = leaf.ColumnIndex
+		}
+		width = len(f.Schema().Columns())
+		rr = parquet.NewReader(f)
 		return nil
 	}); err != nil {
 		return err
 	}
-	pos := make([]int, len(cols))
-	for i, c := range cols {
-		leaf, ok := f.Schema().Lookup(c.Name)
-		if !ok {
-			return fmt.Errorf("%s: no column %q", key, c.Name)
-		}
-		pos[i] = leaf.ColumnIndex
-	}
-	width := len(f.Schema().Columns())
-	rr := parquet.NewReader(f)
 	defer rr.Close()
 	buf := make([]parquet.Row, 256)
 	out := make([]any, len(cols))
