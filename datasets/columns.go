@@ -105,16 +105,6 @@ func (s *Symbols) Lookup(name string) int32 {
 	return -1
 }
 
-// Name returns the string of symbol id ("" for -1 or an unknown id).
-func (s *Symbols) Name(id int32) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if id < 0 || int(id) >= len(s.sym) {
-		return ""
-	}
-	return s.sym[id]
-}
-
 const (
 	fnvOffset64 = 14695981039346656037
 	fnvPrime64  = 1099511628211
