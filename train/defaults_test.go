@@ -219,3 +219,24 @@ func TestRealDataTrainWithDefaults(t *testing.T) {
 		}
 	})
 }
+
+// TestTaskOptionsValidate: the task rules are FieldErrors on the option's
+// field: at least two cutoffs, a step, a known class weight.
+func TestTaskOptionsValidate(t *testing.T) {
+	ok := TaskOptions{Cutoffs: 2, Step: datasets.Span{Days: 90}}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for field, o := range map[string]TaskOptions{
+		"Cutoffs":     {Cutoffs: 1, Step: datasets.Span{Days: 90}},
+		"Step":        {Cutoffs: 3},
+		"ClassWeight": {Cutoffs: 3, Step: datasets.Span{Days: 90}, Fit: CutoffOptions{ClassWeight: "heavy"}},
+	} {
+		if fe, isFE := datasets.AsFieldError(o.Validate()); !isFE || fe.Field != field {
+			t.Errorf("%s: %v", field, o.Validate())
+		}
+		if _, err := TrainTask(context.Background(), nil, o); err == nil {
+			t.Errorf("%s: TrainTask accepted %+v", field, o)
+		}
+	}
+}
