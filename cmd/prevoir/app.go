@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -56,27 +55,21 @@ func Version() string {
 // DefaultStore is the embedded default: a local folder.
 const DefaultStore = "./prevoir-data"
 
-var (
-	registryMu sync.Mutex
-	registered []func() *cli.Command
-	subs       = map[string][]func() *cli.Command{}
-)
-
-// registerSub adds a subcommand to the top-level command group parent,
-// so a group's subcommands can live in several files.
-func registerSub(parent string, f func() *cli.Command) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	subs[parent] = append(subs[parent], f)
-}
-
-// register adds a top-level command. Each command group lives in its own
-// file and registers itself from init, so groups are added without
-// touching this file.
-func register(f func() *cli.Command) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	registered = append(registered, f)
+// commands is the command list: every top-level command group, each
+// built by its constructor in the file of that group. It is the one place
+// a command is added.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		versionCommand(),    // basic.go
+		completionCommand(), // basic.go
+		storeCommand(),      // basic.go
+		statusCommand(),     // basic.go
+		datasetsCommand(),   // datasets.go (import.go, generate.go)
+		featuresCommand(),   // features.go
+		trainCommand(),      // train.go
+		modelsCommand(),     // models.go (import.go)
+		customersCommand(),  // customers.go
+	}
 }
 
 // globalFlags are accepted anywhere on the command line.
@@ -118,17 +111,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {}, // run() picks exit codes
 	}
-	registryMu.Lock()
-	for _, f := range registered {
-		app.Commands = append(app.Commands, f())
-	}
+	app.Commands = commands()
 	for _, c := range app.Commands {
-		for _, f := range subs[c.Name] {
-			c.Subcommands = append(c.Subcommands, f())
-		}
 		sort.SliceStable(c.Subcommands, func(i, j int) bool { return c.Subcommands[i].Name < c.Subcommands[j].Name })
 	}
-	registryMu.Unlock()
 	sort.Slice(app.Commands, func(i, j int) bool { return app.Commands[i].Name < app.Commands[j].Name })
 	for _, c := range app.Commands {
 		prepare(c)

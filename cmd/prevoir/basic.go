@@ -13,12 +13,6 @@ import (
 	"github.com/prevoir/prevoir/datasets"
 )
 
-func init() {
-	register(versionCommand)
-	register(completionCommand)
-	register(storeCommand)
-	register(statusCommand)
-}
 
 func versionCommand() *cli.Command {
 	return &cli.Command{

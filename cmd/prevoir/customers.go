@@ -16,9 +16,6 @@ import (
 	"github.com/prevoir/prevoir/serve"
 )
 
-func init() {
-	register(customersCommand)
-}
 
 // forgetRewriters are the layers `customers forget` rewrites: serve knows
 // every layer that holds customer rows.

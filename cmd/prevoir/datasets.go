@@ -18,9 +18,6 @@ import (
 	"github.com/prevoir/prevoir/datasets/stores"
 )
 
-func init() {
-	register(datasetsCommand)
-}
 
 // datasetFlag is the --dataset flag every command reading a dataset
 // takes: the store's only dataset by default.
@@ -53,6 +50,7 @@ func datasetsCommand() *cli.Command {
 		Usage: "import, list, describe and validate retail datasets",
 		Subcommands: []*cli.Command{
 			importCommand(),
+			datasetsGenerateCommand(), // generate.go
 			{
 				Name:  "ls",
 				Usage: "list the datasets and their tables",

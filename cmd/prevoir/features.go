@@ -18,9 +18,6 @@ import (
 	"github.com/prevoir/prevoir/features"
 )
 
-func init() {
-	register(featuresCommand)
-}
 
 func featuresCommand() *cli.Command {
 	return &cli.Command{

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,13 +19,6 @@ import (
 	_ "github.com/prevoir/prevoir/models/gbdt/xgbjson/register"
 	"github.com/prevoir/prevoir/models/registry"
 )
-
-// taskSchema returns a task's current feature schema for --task. It is a
-// variable so that the features command group can provide it; until then
-// --task is refused with a pointer to --schema.
-var taskSchema = func(ctx context.Context, c *cli.Context, task string) (*features.Schema, error) {
-	return nil, fmt.Errorf("--task %s: task feature schemas are not available in this build yet; give the schema with --schema FILE", task)
-}
 
 // maxSchemaFile bounds a --schema file.
 const maxSchemaFile = 16 << 20
@@ -108,7 +100,7 @@ func modelsImport(c *cli.Context) error {
 		if opts.Schema, err = readSchemaFile(schemaPath); err != nil {
 			return fmt.Errorf("models import: --schema %s: %w", schemaPath, err)
 		}
-	} else if opts.Schema, err = taskSchema(c.Context, c, task); err != nil {
+	} else if opts.Schema, err = currentTaskSchema(c.Context, c, task); err != nil {
 		return fmt.Errorf("models import: %w", err)
 	}
 	if ref := c.String("reference"); ref != "" {

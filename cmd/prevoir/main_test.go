@@ -181,3 +181,36 @@ func TestCompletion(t *testing.T) {
 		t.Fatalf("--generate-bash-completion: %d %q", code, out)
 	}
 }
+
+// TestExplicitWiring checks that the package registers nothing from
+// init: the command list is commands(), and nothing else adds to it.
+func TestExplicitWiring(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "\nfunc init()") {
+			t.Errorf("%s has a func init(); add commands to commands() in app.go", f)
+		}
+	}
+	names := map[string]bool{}
+	for _, c := range commands() {
+		if names[c.Name] {
+			t.Errorf("command %s listed twice", c.Name)
+		}
+		names[c.Name] = true
+	}
+	for _, want := range []string{"version", "completion", "store", "status", "datasets", "features", "train", "models", "customers"} {
+		if !names[want] {
+			t.Errorf("commands() lacks %s", want)
+		}
+	}
+}

@@ -25,9 +25,6 @@ import (
 	"github.com/prevoir/prevoir/models/registry"
 )
 
-func init() {
-	register(modelsCommand)
-}
 
 // maxDocument bounds a register document read into memory.
 const maxDocument = 64 << 20

@@ -11,9 +11,6 @@ import (
 	"github.com/prevoir/prevoir/features"
 )
 
-func init() {
-	taskSchema = currentTaskSchema
-}
 
 // currentTaskSchema is `models import --task T`'s schema: the feature
 // schema of the task's most recently built feature table in the store

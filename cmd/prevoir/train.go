@@ -24,9 +24,6 @@ import (
 	"github.com/prevoir/prevoir/train"
 )
 
-func init() {
-	register(trainCommand)
-}
 
 func trainCommand() *cli.Command {
 	return &cli.Command{
