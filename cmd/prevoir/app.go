@@ -101,11 +101,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return nil
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
-			return &usageError{err: err}
+			return flagUsageError(c, err)
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown command %q; see 'prevoir --help'", c.Args().First())
+				return usageErrorf("unknown command %q%s (see 'prevoir --help')", c.Args().First(), suggestCommand(c.App.Commands, c.Args().First()))
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -125,13 +125,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // prepare makes usage errors of every (sub)command exit with code 2.
 func prepare(c *cli.Command) {
 	c.OnUsageError = func(ctx *cli.Context, err error, isSubcommand bool) error {
-		return &usageError{err: err}
+		return flagUsageError(ctx, err)
 	}
+	requireFlags(c)
 	if c.Action == nil && len(c.Subcommands) > 0 {
 		name := c.Name
 		c.Action = func(ctx *cli.Context) error {
 			if ctx.Args().Present() {
-				return usageErrorf("%s: unknown command %q", name, ctx.Args().First())
+				return usageErrorf("%s: unknown command %q%s (see 'prevoir %s --help')", name, ctx.Args().First(), suggestCommand(c.Subcommands, ctx.Args().First()), name)
 			}
 			cli.ShowSubcommandHelp(ctx)
 			return usageErrorf("%s: a subcommand is required", name)

@@ -25,12 +25,6 @@ func datasetFlag() cli.Flag {
 	return &cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` (default: the store's only dataset)"}
 }
 
-// resolveDataset returns the dataset named by --dataset, or the store's
-// only one; with none or several it fails with the list.
-func resolveDataset(c *cli.Context, st datasets.Store) (string, error) {
-	return datasets.ResolveDataset(c.Context, st, c.String("dataset"))
-}
-
 // openDataset opens the store and resolves --dataset in it.
 func openDataset(c *cli.Context) (datasets.Store, string, error) {
 	st, err := openStore(c)

@@ -31,16 +31,23 @@ func featuresCommand() *cli.Command {
 				Flags: []cli.Flag{
 					datasetFlag(),
 					&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task"},
-					&cli.StringFlag{Name: "as-of", Usage: "the build's as_of `DATE` (or \"entities\")", Required: true},
+					&cli.StringFlag{Name: "as-of", Usage: "the build's as_of: " + asOfUsage + ", or entities", Required: true},
 					&cli.StringFlag{Name: "spec", Usage: "the spec `HASH` the shard builds printed", Required: true},
 					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true},
 				},
 				Action: func(c *cli.Context) error {
+					if err := checkAsOf(c); err != nil {
+						return err
+					}
 					st, ds, err := openDataset(c)
 					if err != nil {
 						return err
 					}
-					m, err := features.Commit(c.Context, st, ds, c.String("task"), c.String("as-of"), c.String("spec"), c.Int("shards"), time.Now())
+					asOf, err := resolveAsOf(c, st, ds)
+					if err != nil {
+						return err
+					}
+					m, err := features.Commit(c.Context, st, ds, c.String("task"), asOf, c.String("spec"), c.Int("shards"), time.Now())
 					if err != nil {
 						return err
 					}
@@ -171,17 +178,26 @@ func tableFlags() []cli.Flag {
 	return []cli.Flag{
 		datasetFlag(),
 		&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task"},
-		&cli.StringFlag{Name: "as-of", Usage: "as_of `DATE` of the table (or \"entities\")", Required: true},
+		&cli.StringFlag{Name: "as-of", Usage: "as_of `DATE` of the table, latest (the latest built), today, or entities", Required: true},
 		&cli.StringFlag{Name: "spec", Usage: "spec `HASH` (default: the latest built)"},
 	}
 }
 
 func lookupTable(c *cli.Context, st datasets.Store) (*features.Manifest, error) {
+	if a := c.String("as-of"); a != features.AsOfEntities {
+		if err := datasets.CheckAsOf(a); err != nil {
+			return nil, err
+		}
+	}
 	ds, err := resolveDataset(c, st)
 	if err != nil {
 		return nil, err
 	}
-	return features.Latest(c.Context, st, ds, c.String("task"), c.String("as-of"), c.String("spec"))
+	asOf, err := resolveTableAsOf(c, st, ds, c.String("task"))
+	if err != nil {
+		return nil, err
+	}
+	return features.Latest(c.Context, st, ds, c.String("task"), asOf, c.String("spec"))
 }
 
 func featuresBuildCommand() *cli.Command {
@@ -193,7 +209,7 @@ func featuresBuildCommand() *cli.Command {
 		Flags: []cli.Flag{
 			datasetFlag(),
 			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: churn"},
-			&cli.StringFlag{Name: "as-of", Usage: "cutoff `DATE` (00:00 in the dataset's zone); the latest with --cutoffs"},
+			&cli.StringFlag{Name: "as-of", Usage: "cutoff " + asOfUsage + "; the latest with --cutoffs"},
 			&cli.StringFlag{Name: "horizon", Value: "90d", Usage: "label window `SPAN` (Nd or Nw)"},
 			&cli.StringFlag{Name: "lookback", Value: "365d", Usage: "history the features read, `SPAN`"},
 			&cli.BoolFlag{Name: "labels", Usage: "add the label column"},
@@ -240,12 +256,19 @@ func featuresBuildCommand() *cli.Command {
 				}
 			} else if o.AsOf == "" {
 				return usageErrorf("features build: --as-of DATE is required (or --entities FILE)")
+			} else if err := checkAsOf(c); err != nil {
+				return err
 			}
 			st, ds, err := openDataset(c)
 			if err != nil {
 				return err
 			}
 			o.Dataset = ds
+			if o.AsOf != "" {
+				if o.AsOf, err = resolveAsOf(c, st, ds); err != nil {
+					return err
+				}
+			}
 			if k := c.Int("cutoffs"); k != 1 || c.String("step") != "" {
 				step := datasets.Span{}
 				if s := c.String("step"); s != "" {

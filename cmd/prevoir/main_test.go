@@ -121,7 +121,7 @@ func TestExitCodes(t *testing.T) {
 	if code, out, _ := runCLI(t, "--help"); code != 0 || !strings.Contains(out, "prevoir") {
 		t.Errorf("--help: code %d", code)
 	}
-	if code, _, errOut := runCLI(t, "--store", store, "models", "import"); code != 2 || !strings.Contains(errOut, "Required flag") {
+	if code, _, errOut := runCLI(t, "--store", store, "models", "import"); code != 2 || errOut != "prevoir: models import: --name, --file are required (see --help)\n" {
 		t.Errorf("missing required flags: code %d (%q), want 2", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "store"); code != 2 {

@@ -51,7 +51,7 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "table", Usage: "the table to train on: a CSV or Parquet file, or an s3:// URL"},
 			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn (instead of --table)"},
 			datasetFlag(),
-			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff `DATE`, held out for evaluation"},
+			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff, held out for evaluation: " + asOfUsage},
 			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)"},
 			&cli.StringFlag{Name: "step", Usage: "--task: `SPAN` between cutoffs (Nd or Nw)"},
 			&cli.StringFlag{Name: "horizon", Value: "90d", Usage: "--task: label window `SPAN`"},
@@ -392,6 +392,9 @@ func runTrainTask(c *cli.Context) error {
 	if err := checkNameAlias(c); err != nil {
 		return err
 	}
+	if err := checkAsOf(c); err != nil {
+		return err
+	}
 	var err error
 	o := train.TaskOptions{Cutoffs: k, Features: features.Options{Task: task, AsOf: c.String("as-of")}}
 	if o.Step, err = datasets.ParseSpan(c.String("step")); err != nil {
@@ -426,6 +429,9 @@ func runTrainTask(c *cli.Context) error {
 		return err
 	}
 	o.Features.Dataset = ds
+	if o.Features.AsOf, err = resolveAsOf(c, st, ds); err != nil {
+		return err
+	}
 	name := c.String("name")
 	res, err := train.TrainTask(c.Context, st, o)
 	if err != nil {
