@@ -86,3 +86,11 @@ func resolveDataset(c *cli.Context, st datasets.Store) (string, error) {
 	}
 	return "", usageErrorf("the store %s holds %d datasets: pass --dataset NAME (datasets: %s)", st.URL(), len(names), strings.Join(names, ", "))
 }
+
+// listSuffix is " (datasets: a, b)", or "" for none.
+func listSuffix(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return " (datasets: " + strings.Join(names, ", ") + ")"
+}

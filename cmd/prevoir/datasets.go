@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +22,25 @@ import (
 // takes: the store's only dataset by default.
 func datasetFlag() cli.Flag {
 	return &cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` (default: the store's only dataset)"}
+}
+
+// deprecatedNameFlag is --name, the old spelling of --dataset in
+// datasets import and generate: accepted, hidden from the help.
+func deprecatedNameFlag() cli.Flag {
+	return &cli.StringFlag{Name: "name", Hidden: true, Usage: "deprecated: --dataset"}
+}
+
+// datasetArg returns --dataset, or the deprecated --name; giving both
+// with different values is a usage error.
+func datasetArg(c *cli.Context) (string, error) {
+	d, n := c.String("dataset"), c.String("name")
+	if d != "" && n != "" && d != n {
+		return "", usageErrorf("%s: --name is the old spelling of --dataset: give one", commandPath(c))
+	}
+	if d == "" {
+		d = n
+	}
+	return d, nil
 }
 
 // openDataset opens the store and resolves --dataset in it.
@@ -64,7 +82,7 @@ func datasetsCommand() *cli.Command {
 						return printJSON(c, sums)
 					}
 					if len(sums) == 0 {
-						fmt.Fprintf(out(c), "no datasets in %s (prevoir datasets import --name NAME SOURCE...)\n", st.URL())
+						fmt.Fprintf(out(c), "no datasets in %s (prevoir datasets import --dataset NAME SOURCE..., or prevoir datasets generate --dataset demo)\n", st.URL())
 						return nil
 					}
 					tw := tabwriter.NewWriter(out(c), 0, 4, 2, ' ', 0)
@@ -187,7 +205,8 @@ A mapping names the source column of each canonical column:
 or by position in a headerless file: --map customer_id=#1. A source column named like a
 canonical column maps to it without --map. See docs/DATA.md for the schema and the time rules.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "name", Aliases: []string{"dataset"}, Usage: "dataset `NAME` to import into (default: the store's only dataset)"},
+			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` to import into (default: the store's only dataset)"},
+			deprecatedNameFlag(),
 			&cli.StringFlag{Name: "table", Value: "orders", Usage: "canonical table: " + strings.Join(datasets.TableNames, ", ")},
 			&cli.StringSliceFlag{Name: "map", Usage: "canonical=SOURCE[,...]: source column of a canonical column (SOURCE: header name, or #N)"},
 			&cli.StringFlag{Name: "map-file", Usage: "`FILE` of canonical=SOURCE lines ('#' starts a comment)"},
@@ -283,17 +302,21 @@ func runImport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	name := c.String("name")
+	name, err := datasetArg(c)
+	if err != nil {
+		return err
+	}
 	if name == "" {
-		name, err = datasets.ResolveDataset(c.Context, st, "")
+		names, err := datasets.ListDatasets(c.Context, st)
 		if err != nil {
-			if errors.Is(err, datasets.ErrNoDataset) {
-				return usageErrorf("import: --name is required: %v", err)
-			}
 			return err
 		}
+		if len(names) != 1 {
+			return usageErrorf("datasets import: --dataset NAME is required: the store %s holds %d datasets%s", st.URL(), len(names), listSuffix(names))
+		}
+		name = names[0]
 	} else if err := datasets.ValidDatasetName(name); err != nil {
-		return usageErrorf("import: --name: %v", err)
+		return &datasets.FieldError{Field: "Dataset", Value: name, Msg: err.Error(), Err: err}
 	}
 	opts.Dataset = name
 

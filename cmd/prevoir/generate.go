@@ -19,10 +19,11 @@ func datasetsGenerateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "generate",
 		Usage: "generate a synthetic retail history with known ground truth (docs/GENERATOR.md)",
-		Description: "Writes dataset NAME into the store (every canonical table, plus the truth under datasets/NAME/_latent/),\n" +
+		Description: "Writes dataset --dataset NAME into the store (every canonical table, plus the truth under datasets/NAME/_latent/),\n" +
 			"or with --format csv the order lines alone to --out FILE. The same flags give the same bytes.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "name", Usage: "dataset `NAME` (required for --format parquet)"},
+			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` (required for --format parquet)"},
+			deprecatedNameFlag(),
 			&cli.IntFlag{Name: "customers", Value: 20000, Usage: "number of customers (each has at least one order)"},
 			&cli.StringFlag{Name: "end", Value: synth.DefaultEnd.Format(time.DateOnly), Usage: "exclusive end of the history, a `DATE` (00:00 UTC)"},
 			&cli.IntFlag{Name: "days", Value: synth.DefaultDays, Usage: "length of the history in days"},
@@ -41,8 +42,12 @@ func datasetsGenerateCommand() *cli.Command {
 			if err != nil {
 				return usageErrorf("--end %q: %v", c.String("end"), err)
 			}
+			name, err := datasetArg(c)
+			if err != nil {
+				return err
+			}
 			o := synth.Options{
-				Name:       c.String("name"),
+				Name:       name,
 				Customers:  c.Int("customers"),
 				End:        end,
 				Days:       c.Int("days"),
@@ -90,7 +95,7 @@ func datasetsGenerateCommand() *cli.Command {
 				return nil
 			case "parquet":
 				if o.Name == "" {
-					return usageErrorf("--name is required (the dataset to write)")
+					return usageErrorf("datasets generate: --dataset NAME is required (the dataset to write)")
 				}
 				if c.String("out") != "" {
 					return usageErrorf("--out is for --format csv; parquet goes into the store")
