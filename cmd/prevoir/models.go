@@ -40,14 +40,16 @@ version number, an alias or "latest" (the default).`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "ls",
-				Usage:     "list every version of every model (or of one model)",
+				Usage:     "list every version of every model (or of one model): dataset, task, kind, key metric, aliases",
 				ArgsUsage: "[NAME]",
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "dataset", Usage: "only the models of dataset `NAME`"}},
 				Action:    modelsList,
 			},
 			{
 				Name:      "show",
-				Usage:     "print a version's card",
+				Usage:     "print a version's card, metrics as tables",
 				ArgsUsage: "NAME[@REF]",
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also print the bins: deciles, calibration, search points"}},
 				Action:    modelsShow,
 			},
 			{
@@ -61,8 +63,9 @@ version number, an alias or "latest" (the default).`,
 			},
 			{
 				Name:      "diff",
-				Usage:     "compare the cards of two versions",
+				Usage:     "compare the cards of two versions: parameters, schema and headline metrics first",
 				ArgsUsage: "NAME[@REF] NAME[@REF]",
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also compare the bins: deciles, calibration, search points"}},
 				Action:    modelsDiff,
 			},
 			{
@@ -151,17 +154,34 @@ func modelsList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if wantJSON(c) {
-		return printJSON(c, entries)
+	type row struct {
+		registry.Entry
+		Dataset   string `json:"dataset"`
+		KeyMetric string `json:"key_metric"`
 	}
-	if len(entries) == 0 {
-		fmt.Fprintf(out(c), "no models in %s\n", reg.Store().URL())
+	rows := []row{}
+	for _, e := range entries {
+		card, err := reg.Card(c.Context, e.Name, e.Version)
+		if err != nil {
+			return err
+		}
+		r := row{Entry: e, Dataset: cardDataset(card), KeyMetric: keyMetric(card)}
+		if ds := c.String("dataset"); ds != "" && r.Dataset != ds {
+			continue
+		}
+		rows = append(rows, r)
+	}
+	if wantJSON(c) {
+		return printJSON(c, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(out(c), "no models in %s (prevoir train --task churn --as-of latest --name churn)\n", reg.Store().URL())
 		return nil
 	}
 	tw := tabwriter.NewWriter(out(c), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tTASK\tALIASES\tCREATED")
-	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", e.Name, e.Version, e.Kind, dash(e.Task), dash(strings.Join(e.Aliases, ",")), e.Created.UTC().Format(time.RFC3339))
+	fmt.Fprintln(tw, "NAME\tVERSION\tDATASET\tTASK\tKIND\tKEY METRIC\tALIASES\tCREATED")
+	for _, e := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Version, dash(e.Dataset), dash(e.Task), e.Kind, e.KeyMetric, dash(strings.Join(e.Aliases, ",")), e.Created.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
@@ -218,6 +238,9 @@ func modelsShow(c *cli.Context) error {
 	if card.Task != "" {
 		fmt.Fprintf(w, "task:        %s\n", card.Task)
 	}
+	if ds := cardDataset(card); ds != "" {
+		fmt.Fprintf(w, "dataset:     %s\n", ds)
+	}
 	fmt.Fprintf(w, "output:      %s (link %s)\n", dash(card.Output), dash(card.Link))
 	fmt.Fprintf(w, "aliases:     %s\n", dash(strings.Join(mine, ", ")))
 	fmt.Fprintf(w, "created:     %s\n", card.Created.UTC().Format(time.RFC3339))
@@ -249,15 +272,7 @@ func modelsShow(c *cli.Context) error {
 	}
 	if len(card.Metrics) > 0 {
 		fmt.Fprintln(w, "metrics:")
-		keys := make([]string, 0, len(card.Metrics))
-		for k := range card.Metrics {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(tw, "  %s\t%v\n", k, card.Metrics[k])
-		}
-		tw.Flush()
+		printMetrics(w, card.Metrics, c.Bool("all"))
 	}
 	for _, warn := range card.Warnings {
 		fmt.Fprintf(w, "warning:     %s\n", warn)
@@ -325,11 +340,28 @@ func modelsDiff(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	changes, err := models.Diff(a, b)
+	all, err := models.Diff(a, b)
 	if err != nil {
 		return err
 	}
+	// Parameters, schema and headline metrics first; bins only with --all.
+	sort.SliceStable(all, func(i, j int) bool {
+		ri, _ := diffRank(all[i].Path)
+		rj, _ := diffRank(all[j].Path)
+		return ri < rj
+	})
+	var changes []models.Change
+	hidden := 0
+	for _, ch := range all {
+		if _, bin := diffRank(ch.Path); bin && !c.Bool("all") {
+			hidden++
+			continue
+		}
+		changes = append(changes, ch)
+	}
 	if wantJSON(c) {
+		// Machine-readable: every change, bins included, in the same order.
+		changes = all
 		if changes == nil {
 			changes = []models.Change{}
 		}
@@ -341,7 +373,7 @@ func modelsDiff(c *cli.Context) error {
 	}
 	w := out(c)
 	fmt.Fprintf(w, "a: %s@%d\nb: %s@%d\n", a.Name, a.Version, b.Name, b.Version)
-	if len(changes) == 0 {
+	if len(changes) == 0 && hidden == 0 {
 		fmt.Fprintln(w, "no differences")
 		return nil
 	}
@@ -356,7 +388,13 @@ func modelsDiff(c *cli.Context) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ch.Path, showValue(ch.A), showValue(ch.B), delta)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if hidden > 0 {
+		fmt.Fprintf(w, "(%d differences in bins: deciles, calibration, search points; --all shows them)\n", hidden)
+	}
+	return nil
 }
 
 // showValue prints a card value in one short cell.

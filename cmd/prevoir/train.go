@@ -75,6 +75,7 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "predictions", Usage: "write predictions to this CSV file: --table every row (ids, label, probability, set); --task the holdout (customer_id, as_of, label, score)"},
 			&cli.StringFlag{Name: "promote", Usage: "after registering, point this `ALIAS` (champion, challenger) at the new version"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "fit and evaluate, but do not register"},
+			&cli.BoolFlag{Name: "force", Usage: "register even when --name's latest version is of another dataset"},
 		},
 		Action: runTrain,
 	}
@@ -219,6 +220,9 @@ func checkNameAlias(c *cli.Context) error {
 // with --promote, points the alias at it.
 func registerAndPromote(c *cli.Context, st datasets.Store, name string, card *models.Card) (*models.Card, error) {
 	reg := registry.New(st, registry.Options{PrevoirVersion: Version()})
+	if err := checkScope(c.Context, reg, name, card, c.Bool("force")); err != nil {
+		return nil, err
+	}
 	stored, err := reg.Register(c.Context, name, card, nil)
 	if err != nil {
 		return nil, err
