@@ -13,7 +13,6 @@ import (
 	"github.com/prevoir/prevoir/datasets"
 )
 
-
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",

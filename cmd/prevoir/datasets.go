@@ -17,7 +17,6 @@ import (
 	"github.com/prevoir/prevoir/datasets/stores"
 )
 
-
 // datasetFlag is the --dataset flag every command reading a dataset
 // takes: the store's only dataset by default.
 func datasetFlag() cli.Flag {

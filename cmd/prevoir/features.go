@@ -18,7 +18,6 @@ import (
 	"github.com/prevoir/prevoir/features"
 )
 
-
 func featuresCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "features",

@@ -25,7 +25,6 @@ import (
 	"github.com/prevoir/prevoir/models/registry"
 )
 
-
 // maxDocument bounds a register document read into memory.
 const maxDocument = 64 << 20
 

@@ -11,7 +11,6 @@ import (
 	"github.com/prevoir/prevoir/features"
 )
 
-
 // currentTaskSchema is `models import --task T`'s schema: the feature
 // schema of the task's most recently built feature table in the store
 // (feature set churn; one dataset's with --dataset, where the command has

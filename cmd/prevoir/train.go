@@ -24,7 +24,6 @@ import (
 	"github.com/prevoir/prevoir/train"
 )
 
-
 func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "train",
