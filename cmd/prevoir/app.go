@@ -98,6 +98,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				return usageErrorf("--log-level %q: want debug, info, warn or error", c.String("log-level"))
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})))
+			if err := stores.Check(c.String("store")); err != nil {
+				return &usageError{err: fmt.Errorf("--store: %w", err)}
+			}
 			return nil
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {

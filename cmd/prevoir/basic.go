@@ -11,6 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/s3"
+	"github.com/prevoir/prevoir/datasets/stores"
 )
 
 func versionCommand() *cli.Command {
@@ -77,7 +79,15 @@ func statusCommand() *cli.Command {
 		Name:  "status",
 		Usage: "show the configured store and what it holds",
 		Action: func(c *cli.Context) error {
-			st, err := openStore(c)
+			// Looking creates nothing: a missing folder is reported as such.
+			st, err := stores.Open(c.Context, c.String("store"), stores.Options{S3: s3.ConfigFromEnv(os.Getenv), NoCreate: true})
+			if stores.IsNotExist(err) {
+				if wantJSON(c) {
+					return printJSON(c, map[string]any{"store": c.String("store"), "exists": false, "objects": 0, "bytes": 0, "areas": []any{}})
+				}
+				fmt.Fprintf(out(c), "store: %s (does not exist yet; the first command that writes creates it)\nnext: prevoir datasets generate --dataset demo, or prevoir datasets import --dataset NAME FILE...\n", c.String("store"))
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -126,7 +136,7 @@ func statusCommand() *cli.Command {
 			w := out(c)
 			fmt.Fprintf(w, "store: %s\n", res.Store)
 			if res.Objects == 0 {
-				fmt.Fprintln(w, "the store is empty")
+				fmt.Fprintln(w, "the store is empty (next: prevoir datasets generate --dataset demo, or prevoir datasets import --dataset NAME FILE...)")
 				return nil
 			}
 			fmt.Fprintf(w, "%d objects, %s\n", res.Objects, humanBytes(res.Bytes))

@@ -164,7 +164,7 @@ func runTrain(c *cli.Context) error {
 		return fmt.Errorf("train %s: %w", name, err)
 	}
 	if p := c.String("predictions"); p != "" {
-		if err := writeFileAtomic(p, out.WritePredictions); err != nil {
+		if err := writeOutputAtomic(p, out.WritePredictions); err != nil {
 			return fmt.Errorf("train %s: predictions: %w", name, err)
 		}
 	}
@@ -352,24 +352,6 @@ func openTable(ctx context.Context, src string) (*table.Reader, string, error) {
 	return r, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// writeFileAtomic writes a file through a temporary file renamed into
-// place, so a failed write leaves no partial file.
-func writeFileAtomic(name string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(path.Dir(name), ".prevoir-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
-}
-
 // runTrainTask is `prevoir train --task T`: features, time-based split,
 // fit, evaluation beside the baseline, registration.
 func runTrainTask(c *cli.Context) error {
@@ -444,7 +426,7 @@ func runTrainTask(c *cli.Context) error {
 		return fmt.Errorf("train %s: %w", name, err)
 	}
 	if p := c.String("predictions"); p != "" {
-		if err := writeFileAtomic(p, res.WritePredictions); err != nil {
+		if err := writeOutputAtomic(p, res.WritePredictions); err != nil {
 			return fmt.Errorf("train %s: predictions: %w", name, err)
 		}
 	}

@@ -61,6 +61,9 @@ func checkTrainParity(t *testing.T, stdout, predictions string, want trainFixtur
 	if worst > 1e-5 {
 		t.Errorf("max |coefficient - scikit-learn| = %.3g", worst)
 	}
+	if fi, err := os.Stat(predictions); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("--predictions file: %v, mode %v, want 0644 like every file prevoir writes", err, fi.Mode().Perm())
+	}
 	f, err := os.Open(predictions)
 	if err != nil {
 		t.Fatal(err)
