@@ -190,6 +190,14 @@ func runTrain(c *cli.Context) error {
 	}
 	printTrainText(out, card, !c.Bool("dry-run"), c.App.Writer)
 	printPromoted(c, card)
+	if !c.Bool("dry-run") {
+		st, err := openStore(c)
+		if err != nil {
+			return err
+		}
+		printWhere(c, st, card)
+		fmt.Fprintf(c.App.ErrWriter, "next: prevoir%s models predict %s@%d --input TABLE --output scores.csv\n", storeFlagText(c), card.Name, card.Version)
+	}
 	return nil
 }
 
@@ -232,6 +240,23 @@ func registerAndPromote(c *cli.Context, st datasets.Store, name string, card *mo
 		}
 	}
 	return stored, nil
+}
+
+// printWhere says where a registered model went.
+func printWhere(c *cli.Context, st datasets.Store, card *models.Card) {
+	if c.Bool("dry-run") {
+		return
+	}
+	fmt.Fprintf(out(c), "model %s@%d stored in %s under %s\n", card.Name, card.Version, st.URL(), fmt.Sprintf("%s/%s/%d/", registry.Root, card.Name, card.Version))
+}
+
+// storeFlagText is " --store URL" when --store is not the default, for
+// the next commands printed.
+func storeFlagText(c *cli.Context) string {
+	if s := c.String("store"); s != DefaultStore {
+		return " --store " + s
+	}
+	return ""
 }
 
 func promoted(c *cli.Context) string {
@@ -454,6 +479,19 @@ func runTrainTask(c *cli.Context) error {
 	}
 	printTaskText(res, card, o, !c.Bool("dry-run"), out(c))
 	printPromoted(c, card)
+	printWhere(c, st, card)
+	if !c.Bool("dry-run") {
+		ref := fmt.Sprintf("%s@%d", card.Name, card.Version)
+		if a := promoted(c); a != "" {
+			ref = card.Name + "@" + a
+		}
+		g := storeFlagText(c)
+		fmt.Fprintf(c.App.ErrWriter, "next: score the customers as of today's data:\n"+
+			"  prevoir%s features build --dataset %s --task %s --as-of latest\n"+
+			"  prevoir%s features export --dataset %s --task %s --as-of latest %s-latest.csv\n"+
+			"  prevoir%s models predict %s --input %s-latest.csv --id customer_id --output %s-scores.csv\n",
+			g, ds, task, g, ds, task, task, g, ref, task, task)
+	}
 	return nil
 }
 
