@@ -60,15 +60,16 @@ const DefaultStore = "./prevoir-data"
 // a command is added.
 func commands() []*cli.Command {
 	return []*cli.Command{
-		versionCommand(),    // basic.go
-		completionCommand(), // basic.go
-		storeCommand(),      // basic.go
-		statusCommand(),     // basic.go
-		datasetsCommand(),   // datasets.go (import.go, generate.go)
-		featuresCommand(),   // features.go
-		trainCommand(),      // train.go
-		modelsCommand(),     // models.go (import.go)
-		customersCommand(),  // customers.go
+		versionCommand(),        // basic.go
+		completionCommand(),     // basic.go
+		storeCommand(),          // basic.go
+		statusCommand(),         // basic.go
+		datasetsCommand(),       // datasets.go (import.go, generate.go)
+		featuresCommand(),       // features.go
+		trainCommand(),          // train.go
+		modelsCommand(),         // models.go (import.go)
+		customersCommand(),      // customers.go
+		hiddenCompleteCommand(), // completion.go: what the completion scripts call
 	}
 }
 
@@ -197,7 +198,7 @@ func needArgs(c *cli.Context, min, max int, what string) error {
 // positional arguments last. A "--" ends flag handling: what follows stays
 // positional.
 func reorderArgs(app *cli.App, args []string) []string {
-	if len(args) == 0 || args[len(args)-1] == "--generate-bash-completion" {
+	if len(args) == 0 || args[len(args)-1] == "--generate-bash-completion" || len(args) > 1 && args[1] == completeCommand {
 		// Shell completion reads the command line as typed.
 		return args
 	}

@@ -29,43 +29,24 @@ func versionCommand() *cli.Command {
 	}
 }
 
-const bashCompletion = `# bash completion for prevoir; load with: source <(prevoir completion bash)
-_prevoir_complete() {
-  local cur words
-  cur="${COMP_WORDS[COMP_CWORD]}"
-  words=("${COMP_WORDS[@]:0:COMP_CWORD}")
-  COMPREPLY=($(compgen -W "$("${words[@]}" --generate-bash-completion 2>/dev/null)" -- "$cur"))
-}
-complete -o default -F _prevoir_complete prevoir
-`
-
-const zshCompletion = `#compdef prevoir
-# zsh completion for prevoir; load with: source <(prevoir completion zsh)
-_prevoir() {
-  local -a opts
-  opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion 2>/dev/null)}")
-  _describe 'values' opts
-}
-compdef _prevoir prevoir
-`
-
 func completionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
-		Usage:     "print a shell completion script (bash or zsh)",
-		ArgsUsage: "bash|zsh",
+		Usage:     "print a shell completion script (bash, zsh or fish): commands, flags, dataset and model names",
+		ArgsUsage: "bash|zsh|fish",
+		Description: `Load it in the shell's start-up file:
+  bash: source <(prevoir completion bash)
+  zsh:  source <(prevoir completion zsh)
+  fish: prevoir completion fish | source`,
 		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "bash|zsh"); err != nil {
+			if err := needArgs(c, 1, 1, "bash|zsh|fish"); err != nil {
 				return err
 			}
-			switch c.Args().First() {
-			case "bash":
-				fmt.Fprint(out(c), bashCompletion)
-			case "zsh":
-				fmt.Fprint(out(c), zshCompletion)
-			default:
-				return usageErrorf("completion: unknown shell %q (bash or zsh)", c.Args().First())
+			script, ok := completionScripts[c.Args().First()]
+			if !ok {
+				return usageErrorf("completion: unknown shell %q (bash, zsh or fish)", c.Args().First())
 			}
+			fmt.Fprint(out(c), script)
 			return nil
 		},
 	}
