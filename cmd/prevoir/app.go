@@ -78,7 +78,8 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "store", Value: DefaultStore, EnvVars: []string{"PREVOIR_STORE"}, Usage: "where data, features, models and scores live: a folder or s3://bucket/prefix"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON on stdout instead of text"},
-		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"PREVOIR_LOG_LEVEL"}, Usage: "log verbosity on stderr: debug, info, warn, error"},
+		&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"PREVOIR_LOG_LEVEL"}, Usage: "log verbosity on stderr: debug, info (each stage with its duration), warn, error"},
+		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"PREVOIR_LOG_FORMAT"}, Usage: "log format on stderr: text or json"},
 	}
 }
 
@@ -94,11 +95,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideVersion:          false,
 		Suggest:              true,
 		Before: func(c *cli.Context) error {
-			var lvl slog.Level
-			if err := lvl.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-				return usageErrorf("--log-level %q: want debug, info, warn or error", c.String("log-level"))
+			l, err := newLogger(stderr, c.String("log-level"), c.String("log-format"))
+			if err != nil {
+				return err
 			}
-			slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})))
+			slog.SetDefault(l)
 			if err := stores.Check(c.String("store")); err != nil {
 				return &usageError{err: fmt.Errorf("--store: %w", err)}
 			}

@@ -364,10 +364,18 @@ func runImport(c *cli.Context) error {
 	}
 	opts.Suppressed = sup.Filter()
 	start := time.Now()
-	res, err := datasets.Import(c.Context, st, sources, opts)
+	var total int64
+	for _, s := range sources {
+		total += s.Size
+	}
+	done := stage("import", "dataset", name, "table", opts.Table, "files", len(sources), "bytes", total)
+	bar := newBytesProgress(c, "importing "+name+"/"+opts.Table, total)
+	res, err := datasets.Import(c.Context, st, countSources(sources, bar), opts)
+	bar.Finish()
 	if err != nil {
 		return err
 	}
+	done("rows", res.Rows, "rejected", res.Rejected, "suppressed", res.Suppressed)
 	if wantJSON(c) {
 		return printJSON(c, res)
 	}

@@ -275,10 +275,14 @@ func featuresBuildCommand() *cli.Command {
 						return usageErrorf("--step: %v", err)
 					}
 				}
+				done := stage("features build", "dataset", ds, "task", o.Task, "as_of", o.AsOf, "cutoffs", k)
+				bar := newSpinner(c, fmt.Sprintf("building %d %s feature tables", k, o.Task))
 				ts, key, err := features.BuildTrainingSet(c.Context, st, o, k, step)
+				bar.Finish()
 				if err != nil {
 					return err
 				}
+				done("rows", ts.Rows)
 				if wantJSON(c) {
 					return printJSON(c, map[string]any{"training_set": key, "spec": ts.Spec, "tables": ts.Tables, "rows": ts.Rows})
 				}
@@ -292,7 +296,13 @@ func featuresBuildCommand() *cli.Command {
 				}
 				return nil
 			}
+			done := stage("features build", "dataset", ds, "task", o.Task, "as_of", o.AsOf)
+			bar := newSpinner(c, "building "+o.Task+" features")
 			res, err := features.Build(c.Context, st, o)
+			bar.Finish()
+			if err == nil {
+				done("rows", res.Rows, "reused", res.Reused)
+			}
 			if err != nil {
 				if errors.Is(err, features.ErrCensored) {
 					return usageErrorf("%v", err)

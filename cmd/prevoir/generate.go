@@ -107,10 +107,14 @@ func datasetsGenerateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			done := stage("generate", "dataset", o.Name, "customers", o.Customers, "days", o.Days)
+			bar := newSpinner(c, "generating "+o.Name)
 			res, err := synth.Generate(c.Context, st, o, synth.StoreOptions{Replace: c.Bool("replace")})
+			bar.Finish()
 			if err != nil {
 				return err
 			}
+			done("reused", res.Reused)
 			el := time.Since(start)
 			if wantJSON(c) {
 				return printJSON(c, res)

@@ -168,8 +168,8 @@ func TestCompletion(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "complete -o default -F _prevoir_complete prevoir") {
 		t.Fatalf("completion bash: %d %q", code, out)
 	}
-	if code, _, _ := runCLI(t, "completion", "fish"); code != 2 {
-		t.Fatalf("completion fish: code %d, want 2", code)
+	if code, _, _ := runCLI(t, "completion", "tcsh"); code != 2 {
+		t.Fatalf("completion tcsh: code %d, want 2", code)
 	}
 	// The completion script relies on --generate-bash-completion.
 	// (urfave/cli reads os.Args for completion.)

@@ -159,7 +159,13 @@ func runTrain(c *cli.Context) error {
 			Extra: map[string]any{"sha256": sum, "format": string(rec.Format())},
 		},
 	}
+	done := stage("train", "table", src)
+	bar := newSpinner(c, "training "+name)
 	out, err := train.TrainTable(c.Context, rec, opt)
+	bar.Finish()
+	if err == nil {
+		done("train_rows", out.TrainRows, "holdout_rows", out.HoldoutRows)
+	}
 	if err != nil {
 		return fmt.Errorf("train %s: %w", name, err)
 	}
@@ -443,7 +449,13 @@ func runTrainTask(c *cli.Context) error {
 		return err
 	}
 	name := c.String("name")
+	done := stage("train", "task", task, "dataset", ds, "as_of", o.Features.AsOf, "cutoffs", k)
+	bar := newSpinner(c, "training "+name)
 	res, err := train.TrainTask(c.Context, st, o)
+	bar.Finish()
+	if err == nil {
+		done("c", res.C, "train_rows", res.Model.TrainRows, "holdout_rows", res.Model.HoldoutRows)
+	}
 	if err != nil {
 		if errors.Is(err, features.ErrCensored) {
 			return usageErrorf("train %s: %v", name, err)

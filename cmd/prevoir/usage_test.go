@@ -96,3 +96,27 @@ func TestDeprecatedNameAlias(t *testing.T) {
 		t.Errorf("describe without --dataset: %d %s", code, errOut)
 	}
 }
+
+// TestLogsAndQuietStderr: by default a successful command writes nothing
+// to stderr when it is not a terminal (no progress, no logs); with
+// --log-level info --log-format json each stage is a JSON log line with
+// its duration, and stdout holds only the result.
+func TestLogsAndQuietStderr(t *testing.T) {
+	store := t.TempDir()
+	gen := []string{"--store", store, "datasets", "generate", "--dataset", "demo", "--customers", "50", "--days", "30"}
+	code, out, errOut := runCLI(t, gen...)
+	if code != 0 || errOut != "" || !strings.HasPrefix(out, "generated dataset demo") {
+		t.Fatalf("generate: %d, stdout %q, stderr %q (want the result on stdout, nothing on stderr)", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, append([]string{"--log-level", "info", "--log-format", "json"}, gen...)...)
+	if code != 0 || !strings.HasPrefix(out, "dataset demo already holds") {
+		t.Fatalf("generate again: %d %q %q", code, out, errOut)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(errOut)), &rec); err != nil || rec["msg"] != "generate done" || rec["level"] != "INFO" || rec["duration"] == nil || rec["dataset"] != "demo" {
+		t.Errorf("log line: %v %q", err, errOut)
+	}
+	if code, _, errOut := runCLI(t, "--log-format", "xml", "version"); code != 2 || !strings.Contains(errOut, "--log-format") {
+		t.Errorf("--log-format xml: %d %q", code, errOut)
+	}
+}
