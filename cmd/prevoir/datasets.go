@@ -191,7 +191,17 @@ func printDescription(w io.Writer, c *cli.Context, st datasets.Store, name strin
 	return nil
 }
 
+// importArgs holds datasets import's flags: most bind straight into the
+// library's options, the others are parsed into them by runImport.
+type importArgs struct {
+	opts                                                         datasets.ImportOptions
+	maps                                                         cli.StringSlice
+	mapFile, delimiter, mode, rejects, feeCodes, adjustmentCodes string
+	memoryLimit                                                  int
+}
+
 func importCommand() *cli.Command {
+	a := &importArgs{}
 	return &cli.Command{
 		Name:      "import",
 		Usage:     "import order history (or another table) from CSV, TSV, whitespace, gzip or Parquet files, folders or s3:// prefixes",
@@ -206,45 +216,38 @@ canonical column maps to it without --map. See docs/DATA.md for the schema and t
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` to import into (default: the store's only dataset)"},
 			deprecatedNameFlag(),
-			&cli.StringFlag{Name: "table", Value: "orders", Usage: "canonical table: " + strings.Join(datasets.TableNames, ", ")},
-			&cli.StringSliceFlag{Name: "map", Usage: "canonical=SOURCE[,...]: source column of a canonical column (SOURCE: header name, or #N)"},
-			&cli.StringFlag{Name: "map-file", Usage: "`FILE` of canonical=SOURCE lines ('#' starts a comment)"},
-			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `C`: ',', ';', '|', 'tab' (default ',', tab for .tsv)"},
-			&cli.BoolFlag{Name: "whitespace", Usage: "fields are separated by runs of spaces or tabs"},
-			&cli.BoolFlag{Name: "no-header", Usage: "the files have no header line (map with #N)"},
-			&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUT` of time columns, e.g. 02/01/06 for DD/MM/YY (default: ISO 8601 only)"},
-			&cli.StringFlag{Name: "tz", Value: "UTC", Usage: "IANA `ZONE` for times without an offset, and for what a DATE means"},
-			&cli.StringFlag{Name: "currency", Usage: "the dataset's currency `CODE` (ISO 4217), recorded"},
-			&cli.StringFlag{Name: "mode", Value: "append", Usage: "append (skip files already imported) or replace"},
-			&cli.IntFlag{Name: "max-bad-rows", Value: 0, Usage: "bad lines to skip before failing"},
-			&cli.StringFlag{Name: "rejects", Usage: "write bad lines to `FILE` (CSV)"},
-			&cli.StringFlag{Name: "fee-codes", Usage: "product codes of fee lines, comma-separated, '*' suffix for a prefix (default " + strings.Join(datasets.DefaultFeeCodes, ",") + ")"},
-			&cli.StringFlag{Name: "adjustment-codes", Usage: "product codes of adjustment lines (default " + strings.Join(datasets.DefaultAdjustmentCodes, ",") + ")"},
-			&cli.StringFlag{Name: "cancel-prefix", Usage: "order ids starting with this are cancellations (returns)"},
-			&cli.IntFlag{Name: "memory-limit", Value: 120, Usage: "soft limit of the Go heap in `MiB` while importing (ignored when GOMEMLIMIT is set): rows are spilled every 32Ki, so about 60 MiB is live whatever the input size, and the limit keeps the garbage collector from growing the heap far past that"},
+			&cli.StringFlag{Name: "table", Value: "orders", Usage: "canonical table: " + strings.Join(datasets.TableNames, ", "), Destination: &a.opts.Table},
+			&cli.StringSliceFlag{Name: "map", Usage: "canonical=SOURCE[,...]: source column of a canonical column (SOURCE: header name, or #N)", Destination: &a.maps},
+			&cli.StringFlag{Name: "map-file", Usage: "`FILE` of canonical=SOURCE lines ('#' starts a comment)", Destination: &a.mapFile},
+			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `C`: ',', ';', '|', 'tab' (default ',', tab for .tsv)", Destination: &a.delimiter},
+			&cli.BoolFlag{Name: "whitespace", Usage: "fields are separated by runs of spaces or tabs", Destination: &a.opts.Format.Whitespace},
+			&cli.BoolFlag{Name: "no-header", Usage: "the files have no header line (map with #N)", Destination: &a.opts.NoHeader},
+			&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUT` of time columns, e.g. 02/01/06 for DD/MM/YY (default: ISO 8601 only)", Destination: &a.opts.TimeFormat},
+			&cli.StringFlag{Name: "tz", Value: "UTC", Usage: "IANA `ZONE` for times without an offset, and for what a DATE means", Destination: &a.opts.TZ},
+			&cli.StringFlag{Name: "currency", Usage: "the dataset's currency `CODE` (ISO 4217), recorded", Destination: &a.opts.Currency},
+			&cli.StringFlag{Name: "mode", Value: "append", Usage: "append (skip files already imported) or replace", Destination: &a.mode},
+			&cli.IntFlag{Name: "max-bad-rows", Value: 0, Usage: "bad lines to skip before failing", Destination: &a.opts.MaxBadRows},
+			&cli.StringFlag{Name: "rejects", Usage: "write bad lines to `FILE` (CSV)", Destination: &a.rejects},
+			&cli.StringFlag{Name: "fee-codes", Usage: "product codes of fee lines, comma-separated, '*' suffix for a prefix (default " + strings.Join(datasets.DefaultFeeCodes, ",") + ")", Destination: &a.feeCodes},
+			&cli.StringFlag{Name: "adjustment-codes", Usage: "product codes of adjustment lines (default " + strings.Join(datasets.DefaultAdjustmentCodes, ",") + ")", Destination: &a.adjustmentCodes},
+			&cli.StringFlag{Name: "cancel-prefix", Usage: "order ids starting with this are cancellations (returns)", Destination: &a.opts.LineTypes.CancelPrefix},
+			&cli.IntFlag{Name: "memory-limit", Value: 120, Usage: "soft limit of the Go heap in `MiB` while importing (ignored when GOMEMLIMIT is set): rows are spilled every 32Ki, so about 60 MiB is live whatever the input size, and the limit keeps the garbage collector from growing the heap far past that", Destination: &a.memoryLimit},
 		},
-		Action: runImport,
+		Action: func(c *cli.Context) error { return runImport(c, a) },
 	}
 }
 
-func runImport(c *cli.Context) error {
+func runImport(c *cli.Context, a *importArgs) error {
 	if err := needArgs(c, 1, -1, "SOURCE..."); err != nil {
 		return err
 	}
-	opts := datasets.ImportOptions{
-		Table:      c.String("table"),
-		NoHeader:   c.Bool("no-header"),
-		TimeFormat: c.String("time-format"),
-		TZ:         c.String("tz"),
-		Currency:   c.String("currency"),
-		MaxBadRows: c.Int("max-bad-rows"),
-	}
-	switch c.String("mode") {
+	opts := a.opts
+	switch a.mode {
 	case "append":
 	case "replace":
 		opts.Replace = true
 	default:
-		return usageErrorf("import: --mode %q: append or replace", c.String("mode"))
+		return usageErrorf("import: --mode %q: append or replace", a.mode)
 	}
 	if err := datasets.CheckTimeLayout(opts.TimeFormat); err != nil {
 		return usageErrorf("import: --time-format: %v", err)
@@ -252,12 +255,11 @@ func runImport(c *cli.Context) error {
 	if _, err := datasets.LoadZone(opts.TZ); err != nil {
 		return usageErrorf("import: --tz: %v", err)
 	}
-	if c.Bool("whitespace") {
+	if opts.Format.Whitespace {
 		if c.IsSet("delimiter") {
 			return usageErrorf("import: --whitespace and --delimiter are exclusive")
 		}
-		opts.Format.Whitespace = true
-	} else if d := c.String("delimiter"); d != "" {
+	} else if d := a.delimiter; d != "" {
 		switch d {
 		case "tab", `\t`, "\t":
 			opts.Format.Delimiter = '\t'
@@ -269,12 +271,12 @@ func runImport(c *cli.Context) error {
 		}
 	}
 	m := map[string]string{}
-	if f := c.String("map-file"); f != "" {
+	if f := a.mapFile; f != "" {
 		if err := readMapFile(f, m); err != nil {
 			return usageErrorf("import: --map-file: %v", err)
 		}
 	}
-	for _, item := range c.StringSlice("map") {
+	for _, item := range a.maps.Value() {
 		if err := parseMapping(item, m); err != nil {
 			return usageErrorf("import: --map: %v", err)
 		}
@@ -290,12 +292,11 @@ func runImport(c *cli.Context) error {
 		return out
 	}
 	if c.IsSet("fee-codes") {
-		opts.LineTypes.FeeCodes = codes(c.String("fee-codes"))
+		opts.LineTypes.FeeCodes = codes(a.feeCodes)
 	}
 	if c.IsSet("adjustment-codes") {
-		opts.LineTypes.AdjustmentCodes = codes(c.String("adjustment-codes"))
+		opts.LineTypes.AdjustmentCodes = codes(a.adjustmentCodes)
 	}
-	opts.LineTypes.CancelPrefix = c.String("cancel-prefix")
 
 	st, err := openStore(c)
 	if err != nil {
@@ -343,7 +344,7 @@ func runImport(c *cli.Context) error {
 		}
 		sources = append(sources, got...)
 	}
-	if f := c.String("rejects"); f != "" {
+	if f := a.rejects; f != "" {
 		rf, err := os.Create(f)
 		if err != nil {
 			return err
@@ -353,8 +354,8 @@ func runImport(c *cli.Context) error {
 		defer bw.Flush()
 		opts.Rejects = bw
 	}
-	if os.Getenv("GOMEMLIMIT") == "" && c.Int("memory-limit") > 0 {
-		prev := debug.SetMemoryLimit(int64(c.Int("memory-limit")) << 20)
+	if os.Getenv("GOMEMLIMIT") == "" && a.memoryLimit > 0 {
+		prev := debug.SetMemoryLimit(int64(a.memoryLimit) << 20)
 		defer debug.SetMemoryLimit(prev)
 	}
 	// Forgotten customers stay forgotten: their lines are dropped.

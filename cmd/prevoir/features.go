@@ -200,6 +200,13 @@ func lookupTable(c *cli.Context, st datasets.Store) (*features.Manifest, error) 
 }
 
 func featuresBuildCommand() *cli.Command {
+	// The flags bind into the library's options; spans, the shard and the
+	// entities file are parsed by the action.
+	var (
+		o                                        features.Options
+		horizon, lookback, step, shard, entities string
+		cutoffs                                  int
+	)
 	return &cli.Command{
 		Name:  "build",
 		Usage: "build a point-in-time feature table as of a date (or one per cutoff, or per entity row)",
@@ -207,28 +214,27 @@ func featuresBuildCommand() *cli.Command {
 			"The table goes to features/<dataset>/<task>/<as_of>/<spec>/; the spec (a hash of everything that changes the rows) is printed.",
 		Flags: []cli.Flag{
 			datasetFlag(),
-			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: churn"},
-			&cli.StringFlag{Name: "as-of", Usage: "cutoff " + asOfUsage + "; the latest with --cutoffs"},
-			&cli.StringFlag{Name: "horizon", Value: "90d", Usage: "label window `SPAN` (Nd or Nw)"},
-			&cli.StringFlag{Name: "lookback", Value: "365d", Usage: "history the features read, `SPAN`"},
-			&cli.BoolFlag{Name: "labels", Usage: "add the label column"},
-			&cli.StringFlag{Name: "feature-set", Value: features.SetChurn, Usage: "columns: churn, or rfm-anchor (the DuckDB anchor's columns and names)"},
-			&cli.IntFlag{Name: "cutoffs", Value: 1, Usage: "build `K` tables, as_of - k*step for k = 0..K-1, and a training-set manifest"},
-			&cli.StringFlag{Name: "step", Usage: "`SPAN` between cutoffs"},
-			&cli.StringFlag{Name: "entities", Usage: "table `FILE` (CSV or Parquet) of customer_id, as_of[, label]: one row each, as of its own time"},
-			&cli.StringFlag{Name: "shard", Usage: "`i/n`: build only the customers with FNV-1a64(customer_id) mod n = i; then features commit"},
-			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists"},
+			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: churn", Destination: &o.Task},
+			&cli.StringFlag{Name: "as-of", Usage: "cutoff " + asOfUsage + "; the latest with --cutoffs", Destination: &o.AsOf},
+			&cli.StringFlag{Name: "horizon", Value: "90d", Usage: "label window `SPAN` (Nd or Nw)", Destination: &horizon},
+			&cli.StringFlag{Name: "lookback", Value: "365d", Usage: "history the features read, `SPAN`", Destination: &lookback},
+			&cli.BoolFlag{Name: "labels", Usage: "add the label column", Destination: &o.Labels},
+			&cli.StringFlag{Name: "feature-set", Value: features.SetChurn, Usage: "columns: churn, or rfm-anchor (the DuckDB anchor's columns and names)", Destination: &o.FeatureSet},
+			&cli.IntFlag{Name: "cutoffs", Value: 1, Usage: "build `K` tables, as_of - k*step for k = 0..K-1, and a training-set manifest", Destination: &cutoffs},
+			&cli.StringFlag{Name: "step", Usage: "`SPAN` between cutoffs", Destination: &step},
+			&cli.StringFlag{Name: "entities", Usage: "table `FILE` (CSV or Parquet) of customer_id, as_of[, label]: one row each, as of its own time", Destination: &entities},
+			&cli.StringFlag{Name: "shard", Usage: "`i/n`: build only the customers with FNV-1a64(customer_id) mod n = i; then features commit", Destination: &shard},
+			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists", Destination: &o.Force},
 		},
 		Action: func(c *cli.Context) error {
-			o := features.Options{Task: c.String("task"), AsOf: c.String("as-of"), Labels: c.Bool("labels"), FeatureSet: c.String("feature-set"), Force: c.Bool("force")}
 			var err error
-			if o.Horizon, err = datasets.ParseSpan(c.String("horizon")); err != nil {
+			if o.Horizon, err = datasets.ParseSpan(horizon); err != nil {
 				return usageErrorf("--horizon: %v", err)
 			}
-			if o.Lookback, err = datasets.ParseSpan(c.String("lookback")); err != nil {
+			if o.Lookback, err = datasets.ParseSpan(lookback); err != nil {
 				return usageErrorf("--lookback: %v", err)
 			}
-			if s := c.String("shard"); s != "" {
+			if s := shard; s != "" {
 				i, n, ok := strings.Cut(s, "/")
 				o.Shard, err = strconv.Atoi(i)
 				var err2 error
@@ -240,7 +246,7 @@ func featuresBuildCommand() *cli.Command {
 					o.Shards = 0
 				}
 			}
-			if f := c.String("entities"); f != "" {
+			if f := entities; f != "" {
 				r, err := table.OpenFile(f)
 				if err != nil {
 					return err
@@ -268,9 +274,9 @@ func featuresBuildCommand() *cli.Command {
 					return err
 				}
 			}
-			if k := c.Int("cutoffs"); k != 1 || c.String("step") != "" {
-				step := datasets.Span{}
-				if s := c.String("step"); s != "" {
+			if k := cutoffs; k != 1 || step != "" {
+				step, s := datasets.Span{}, step
+				if s != "" {
 					if step, err = datasets.ParseSpan(s); err != nil {
 						return usageErrorf("--step: %v", err)
 					}

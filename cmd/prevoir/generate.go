@@ -16,6 +16,13 @@ import (
 // datasetsGenerateCommand is `prevoir datasets generate`: a synthetic
 // history with known truth, into the store or a CSV file.
 func datasetsGenerateCommand() *cli.Command {
+	// The flags bind into the generator's options; end, format and out
+	// are parsed by the action.
+	var (
+		o                synth.Options
+		so               synth.StoreOptions
+		end, format, dst string
+	)
 	return &cli.Command{
 		Name:  "generate",
 		Usage: "generate a synthetic retail history with known ground truth (docs/GENERATOR.md)",
@@ -24,44 +31,34 @@ func datasetsGenerateCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` (required for --format parquet)"},
 			deprecatedNameFlag(),
-			&cli.IntFlag{Name: "customers", Value: 20000, Usage: "number of customers (each has at least one order)"},
-			&cli.StringFlag{Name: "end", Value: synth.DefaultEnd.Format(time.DateOnly), Usage: "exclusive end of the history, a `DATE` (00:00 UTC)"},
-			&cli.IntFlag{Name: "days", Value: synth.DefaultDays, Usage: "length of the history in days"},
-			&cli.Uint64Flag{Name: "seed", Value: 42, Usage: "random seed"},
-			&cli.IntFlag{Name: "products", Value: synth.DefaultProducts, Usage: "catalogue size"},
-			&cli.IntFlag{Name: "warehouses", Value: synth.DefaultWarehouses, Usage: "number of warehouses (1..26)"},
-			&cli.StringFlag{Name: "format", Value: "parquet", Usage: "parquet (into the store) or csv (order lines to --out)"},
-			&cli.StringFlag{Name: "out", Usage: "CSV output `FILE` for --format csv ('-' for stdout)"},
-			&cli.BoolFlag{Name: "replace", Usage: "replace an existing dataset of that name generated or imported otherwise"},
+			&cli.IntFlag{Name: "customers", Value: 20000, Usage: "number of customers (each has at least one order)", Destination: &o.Customers},
+			&cli.StringFlag{Name: "end", Value: synth.DefaultEnd.Format(time.DateOnly), Usage: "exclusive end of the history, a `DATE` (00:00 UTC)", Destination: &end},
+			&cli.IntFlag{Name: "days", Value: synth.DefaultDays, Usage: "length of the history in days", Destination: &o.Days},
+			&cli.Uint64Flag{Name: "seed", Value: 42, Usage: "random seed", Destination: &o.Seed},
+			&cli.IntFlag{Name: "products", Value: synth.DefaultProducts, Usage: "catalogue size", Destination: &o.Products},
+			&cli.IntFlag{Name: "warehouses", Value: synth.DefaultWarehouses, Usage: "number of warehouses (1..26)", Destination: &o.Warehouses},
+			&cli.StringFlag{Name: "format", Value: "parquet", Usage: "parquet (into the store) or csv (order lines to --out)", Destination: &format},
+			&cli.StringFlag{Name: "out", Usage: "CSV output `FILE` for --format csv ('-' for stdout)", Destination: &dst},
+			&cli.BoolFlag{Name: "replace", Usage: "replace an existing dataset of that name generated or imported otherwise", Destination: &so.Replace},
 		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 0, 0, ""); err != nil {
 				return err
 			}
-			end, err := datasets.ParseDate(c.String("end"), time.UTC)
-			if err != nil {
-				return usageErrorf("--end %q: %v", c.String("end"), err)
+			var err error
+			if o.End, err = datasets.ParseDate(end, time.UTC); err != nil {
+				return usageErrorf("--end %q: %v", end, err)
 			}
-			name, err := datasetArg(c)
-			if err != nil {
+			if o.Name, err = datasetArg(c); err != nil {
 				return err
-			}
-			o := synth.Options{
-				Name:       name,
-				Customers:  c.Int("customers"),
-				End:        end,
-				Days:       c.Int("days"),
-				Seed:       c.Uint64("seed"),
-				Products:   c.Int("products"),
-				Warehouses: c.Int("warehouses"),
 			}
 			if os.Getenv("GOMEMLIMIT") == "" {
 				debug.SetMemoryLimit(synth.MemoryLimit)
 			}
 			start := time.Now()
-			switch c.String("format") {
+			switch format {
 			case "csv":
-				path := c.String("out")
+				path := dst
 				if path == "" {
 					return usageErrorf("--format csv needs --out FILE")
 				}
@@ -97,11 +94,11 @@ func datasetsGenerateCommand() *cli.Command {
 				if o.Name == "" {
 					return usageErrorf("datasets generate: --dataset NAME is required (the dataset to write)")
 				}
-				if c.String("out") != "" {
+				if dst != "" {
 					return usageErrorf("--out is for --format csv; parquet goes into the store")
 				}
 			default:
-				return usageErrorf("--format %q: want parquet or csv", c.String("format"))
+				return usageErrorf("--format %q: want parquet or csv", format)
 			}
 			st, err := openStore(c)
 			if err != nil {
@@ -109,7 +106,7 @@ func datasetsGenerateCommand() *cli.Command {
 			}
 			done := stage("generate", "dataset", o.Name, "customers", o.Customers, "days", o.Days)
 			bar := newSpinner(c, "generating "+o.Name)
-			res, err := synth.Generate(c.Context, st, o, synth.StoreOptions{Replace: c.Bool("replace")})
+			res, err := synth.Generate(c.Context, st, o, so)
 			bar.Finish()
 			if err != nil {
 				return err
