@@ -94,3 +94,32 @@ func listSuffix(names []string) string {
 	}
 	return " (datasets: " + strings.Join(names, ", ") + ")"
 }
+
+// The values --task and --feature-set take.
+var (
+	tasks       = []string{features.TaskChurn}
+	featureSets = []string{features.SetChurn, features.SetRFMAnchor}
+)
+
+// checkChoice checks a flag's value against its choices: an unknown one
+// is a usage error (a FieldError on field) listing them.
+func checkChoice(field, value string, choices []string) error {
+	for _, c := range choices {
+		if value == c {
+			return nil
+		}
+	}
+	want := strings.Join(choices, " or ")
+	if len(choices) > 2 {
+		want = "one of " + strings.Join(choices, ", ")
+	}
+	return &datasets.FieldError{Field: field, Value: value, Msg: "unknown; want " + want}
+}
+
+// checkTask checks --task when the command has it.
+func checkTask(c *cli.Context) error {
+	if !c.IsSet("task") && c.String("task") == "" {
+		return nil
+	}
+	return checkChoice("Task", c.String("task"), tasks)
+}

@@ -242,6 +242,9 @@ func runImport(c *cli.Context, a *importArgs) error {
 		return err
 	}
 	opts := a.opts
+	if err := checkChoice("Table", opts.Table, datasets.TableNames); err != nil {
+		return err
+	}
 	switch a.mode {
 	case "append":
 	case "replace":

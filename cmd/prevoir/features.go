@@ -35,6 +35,9 @@ func featuresCommand() *cli.Command {
 					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true},
 				},
 				Action: func(c *cli.Context) error {
+					if err := checkTask(c); err != nil {
+						return err
+					}
 					if err := checkAsOf(c); err != nil {
 						return err
 					}
@@ -183,6 +186,9 @@ func tableFlags() []cli.Flag {
 }
 
 func lookupTable(c *cli.Context, st datasets.Store) (*features.Manifest, error) {
+	if err := checkTask(c); err != nil {
+		return nil, err
+	}
 	if a := c.String("as-of"); a != features.AsOfEntities {
 		if err := datasets.CheckAsOf(a); err != nil {
 			return nil, err
@@ -227,6 +233,12 @@ func featuresBuildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists", Destination: &o.Force},
 		},
 		Action: func(c *cli.Context) error {
+			if err := checkChoice("Task", o.Task, tasks); err != nil {
+				return err
+			}
+			if err := checkChoice("FeatureSet", o.FeatureSet, featureSets); err != nil {
+				return err
+			}
 			var err error
 			if o.Horizon, err = datasets.ParseSpan(horizon); err != nil {
 				return usageErrorf("--horizon: %v", err)

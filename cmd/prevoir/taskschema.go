@@ -18,8 +18,8 @@ import (
 // (one has web events, another not), it refuses and names them: the
 // schema must then be given with --schema.
 func currentTaskSchema(ctx context.Context, c *cli.Context, task string) (*features.Schema, error) {
-	if task != features.TaskChurn {
-		return nil, fmt.Errorf("--task %q: unknown task (tasks: %s)", task, features.TaskChurn)
+	if err := checkChoice("Task", task, tasks); err != nil {
+		return nil, err
 	}
 	st, err := openStore(c)
 	if err != nil {

@@ -387,8 +387,8 @@ func openTable(ctx context.Context, src string) (*table.Reader, string, error) {
 // fit, evaluation beside the baseline, registration.
 func runTrainTask(c *cli.Context) error {
 	task := c.String("task")
-	if task != features.TaskChurn {
-		return usageErrorf("train: unknown task %q (tasks: churn)", task)
+	if err := checkChoice("Task", task, tasks); err != nil {
+		return err
 	}
 	for _, f := range []string{"table", "label", "positive", "id", "drop", "categorical", "weight", "missing", "holdout-frac", "seed", "no-standardize", "class-weight", "max-levels"} {
 		if c.IsSet(f) {
