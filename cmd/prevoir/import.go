@@ -173,9 +173,7 @@ func modelsImport(c *cli.Context) error {
 	if rc := s.Reference; rc != nil {
 		fmt.Fprintf(w, "reference check %s: %d rows, max |diff| %.3g, max relative %.3g (tolerance %g): passed\n", rc.File, rc.Rows, rc.MaxDiff, rc.MaxRel, rc.Tolerance)
 	}
-	for _, warn := range stored.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
+	printWarnings(c, stored.Warnings)
 	return nil
 }
 

@@ -195,6 +195,7 @@ func runTrain(c *cli.Context) error {
 		})
 	}
 	printTrainText(out, card, !c.Bool("dry-run"), c.App.Writer)
+	printWarnings(c, out.Warnings)
 	printPromoted(c, card)
 	if !c.Bool("dry-run") {
 		st, err := openStore(c)
@@ -246,6 +247,14 @@ func registerAndPromote(c *cli.Context, st datasets.Store, name string, card *mo
 		}
 	}
 	return stored, nil
+}
+
+// printWarnings writes warnings to stderr, one a line: stdout holds the
+// results only.
+func printWarnings(c *cli.Context, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+	}
 }
 
 // printWhere says where a registered model went.
@@ -333,9 +342,6 @@ func printTrainText(out *train.Outcome, card *models.Card, registered bool, w io
 		fmt.Fprintf(tw, "%d\t%d\t%.3f\t%.2f\t%.3f\t%.3f\t%.3f\t\n", d.Decile, d.Rows, d.Rate, d.Lift, d.CumulativeGain, cb.MeanPredicted, cb.ObservedRate)
 	}
 	tw.Flush()
-	for _, warn := range out.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
 }
 
 // openTable opens a local table file or an s3:// URL and returns it with
@@ -490,6 +496,7 @@ func runTrainTask(c *cli.Context) error {
 		return printJSON(c, rep)
 	}
 	printTaskText(res, card, o, !c.Bool("dry-run"), out(c))
+	printWarnings(c, res.Warnings)
 	printPromoted(c, card)
 	printWhere(c, st, card)
 	if !c.Bool("dry-run") {
@@ -589,7 +596,4 @@ func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOption
 			bd.Rate, bd.Lift, bd.CumulativeGain, bb.MeanPredicted, bb.ObservedRate)
 	}
 	tw.Flush()
-	for _, warn := range res.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
 }

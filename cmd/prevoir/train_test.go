@@ -160,10 +160,17 @@ func TestTrainText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"registered small@1", "converged", "roc auc", "HOLDOUT", "by score decile (holdout)", `warning: design column "constant" is constant`} {
+	for _, want := range []string{"registered small@1", "converged", "roc auc", "HOLDOUT", "by score decile (holdout)", "model small@1 stored in"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// Warnings and hints go to stderr: stdout holds the results.
+	if w := `warning: design column "constant" is constant`; !strings.Contains(errOut, w) || strings.Contains(out, "warning:") {
+		t.Errorf("want %q on stderr only; stdout:\n%s\nstderr:\n%s", w, out, errOut)
+	}
+	if !strings.Contains(errOut, "next: prevoir --store ") {
+		t.Errorf("stderr lacks the next command:\n%s", errOut)
 	}
 }
 
