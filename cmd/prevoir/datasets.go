@@ -352,6 +352,10 @@ func runImport(c *cli.Context, a *importArgs) error {
 		if err != nil {
 			return err
 		}
+		if err := rf.Chmod(0o644); err != nil { // whatever the umask, as every file prevoir writes
+			rf.Close()
+			return err
+		}
 		defer rf.Close()
 		bw := bufio.NewWriter(rf)
 		defer bw.Flush()

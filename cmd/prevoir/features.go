@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -145,16 +145,13 @@ func featuresCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					w := out(c)
 					if c.Args().Len() == 1 {
-						f, err := os.Create(c.Args().First())
-						if err != nil {
-							return err
-						}
-						defer f.Close()
-						w = f
+						// Atomic, mode 0644: a failed export leaves no file.
+						return writeOutputAtomic(c.Args().First(), func(w io.Writer) error {
+							return features.WriteCSV(c.Context, st, m, w)
+						})
 					}
-					bw := bufio.NewWriterSize(w, 1<<20)
+					bw := bufio.NewWriterSize(out(c), 1<<20)
 					if err := features.WriteCSV(c.Context, st, m, bw); err != nil {
 						return err
 					}

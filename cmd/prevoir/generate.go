@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"time"
@@ -62,26 +63,22 @@ func datasetsGenerateCommand() *cli.Command {
 				if path == "" {
 					return usageErrorf("--format csv needs --out FILE")
 				}
-				w, closeFn := os.Stdout, func() error { return nil }
-				if path != "-" {
-					f, err := os.Create(path)
-					if err != nil {
-						return err
+				var sum synth.Summary
+				write := func(w io.Writer) error {
+					var err error
+					sum, err = synth.WriteCSV(c.Context, o, w)
+					return err
+				}
+				if path == "-" {
+					bw := bufio.NewWriterSize(out(c), 1<<20)
+					if err = write(bw); err == nil {
+						err = bw.Flush()
 					}
-					w, closeFn = f, f.Close
-				}
-				bw := bufio.NewWriterSize(w, 1<<20)
-				sum, err := synth.WriteCSV(c.Context, o, bw)
-				if err == nil {
-					err = bw.Flush()
-				}
-				if cerr := closeFn(); err == nil {
-					err = cerr
+				} else {
+					// Atomic, mode 0644: a failed generation leaves no file.
+					err = writeOutputAtomic(path, write)
 				}
 				if err != nil {
-					if path != "-" {
-						os.Remove(path)
-					}
 					return fmt.Errorf("generate %s: %w", path, err)
 				}
 				el := time.Since(start)
