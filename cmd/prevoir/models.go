@@ -28,7 +28,17 @@ import (
 // maxDocument bounds a register document read into memory.
 const maxDocument = 64 << 20
 
+// modelsArgs holds the flags of the models subcommands (predict and
+// import read theirs from the context).
+type modelsArgs struct {
+	lsDataset        string
+	showAll, diffAll bool
+	alias            string
+	register         struct{ name, file, task string }
+}
+
 func modelsCommand() *cli.Command {
+	a := &modelsArgs{}
 	return &cli.Command{
 		Name:  "models",
 		Usage: "the model registry: versions, aliases, cards, batch prediction",
@@ -41,31 +51,31 @@ version number, an alias or "latest" (the default).`,
 				Name:      "ls",
 				Usage:     "list every version of every model (or of one model): dataset, task, kind, key metric, aliases",
 				ArgsUsage: "[NAME]",
-				Flags:     []cli.Flag{&cli.StringFlag{Name: "dataset", Usage: "only the models of dataset `NAME`"}},
-				Action:    modelsList,
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "dataset", Usage: "only the models of dataset `NAME`", Destination: &a.lsDataset}},
+				Action:    func(c *cli.Context) error { return modelsList(c, a) },
 			},
 			{
 				Name:      "show",
 				Usage:     "print a version's card, metrics as tables",
 				ArgsUsage: "NAME[@REF]",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also print the bins: deciles, calibration, search points"}},
-				Action:    modelsShow,
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also print the bins: deciles, calibration, search points", Destination: &a.showAll}},
+				Action:    func(c *cli.Context) error { return modelsShow(c, a) },
 			},
 			{
 				Name:      "promote",
 				Usage:     "point an alias at a version (moving it if it pointed elsewhere)",
 				ArgsUsage: "NAME@VERSION",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "alias", Usage: "the alias to set, e.g. champion"},
+					&cli.StringFlag{Name: "alias", Usage: "the alias to set, e.g. champion", Destination: &a.alias},
 				},
-				Action: modelsPromote,
+				Action: func(c *cli.Context) error { return modelsPromote(c, a) },
 			},
 			{
 				Name:      "diff",
 				Usage:     "compare the cards of two versions: parameters, schema and headline metrics first",
 				ArgsUsage: "NAME[@REF] NAME[@REF]",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also compare the bins: deciles, calibration, search points"}},
-				Action:    modelsDiff,
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also compare the bins: deciles, calibration, search points", Destination: &a.diffAll}},
+				Action:    func(c *cli.Context) error { return modelsDiff(c, a) },
 			},
 			{
 				Name:      "rm",
@@ -81,11 +91,11 @@ version number, an alias or "latest" (the default).`,
 "scale": {name: s}, "encoders": {input: [levels]}, "impute": {input: v}}}
 (preprocessing optional; see docs/MODELS.md).`,
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "name", Usage: "the model's name"},
-					&cli.StringFlag{Name: "file", Usage: "the model document (JSON); '-' reads stdin"},
-					&cli.StringFlag{Name: "task", Usage: "the prevoir task the model scores (recorded in the card)"},
+					&cli.StringFlag{Name: "name", Usage: "the model's name", Destination: &a.register.name},
+					&cli.StringFlag{Name: "file", Usage: "the model document (JSON); '-' reads stdin", Destination: &a.register.file},
+					&cli.StringFlag{Name: "task", Usage: "the prevoir task the model scores (recorded in the card)", Destination: &a.register.task},
 				},
-				Action: modelsRegister,
+				Action: func(c *cli.Context) error { return modelsRegister(c, a) },
 			},
 			{
 				Name:      "predict",
@@ -135,7 +145,7 @@ func versionArg(c *cli.Context, s string) (name string, version int, err error) 
 	return name, v, nil
 }
 
-func modelsList(c *cli.Context) error {
+func modelsList(c *cli.Context, a *modelsArgs) error {
 	if err := needArgs(c, 0, 1, "[NAME]"); err != nil {
 		return err
 	}
@@ -165,7 +175,7 @@ func modelsList(c *cli.Context) error {
 			return err
 		}
 		r := row{Entry: e, Dataset: cardDataset(card), KeyMetric: keyMetric(card)}
-		if ds := c.String("dataset"); ds != "" && r.Dataset != ds {
+		if ds := a.lsDataset; ds != "" && r.Dataset != ds {
 			continue
 		}
 		rows = append(rows, r)
@@ -205,7 +215,7 @@ func loadCard(c *cli.Context, reg *registry.Registry, arg string) (*models.Card,
 	return reg.Card(c.Context, name, v)
 }
 
-func modelsShow(c *cli.Context) error {
+func modelsShow(c *cli.Context, a *modelsArgs) error {
 	if err := needArgs(c, 1, 1, "NAME[@REF]"); err != nil {
 		return err
 	}
@@ -271,7 +281,7 @@ func modelsShow(c *cli.Context) error {
 	}
 	if len(card.Metrics) > 0 {
 		fmt.Fprintln(w, "metrics:")
-		printMetrics(w, card.Metrics, c.Bool("all"))
+		printMetrics(w, card.Metrics, a.showAll)
 	}
 	for _, warn := range card.Warnings {
 		fmt.Fprintf(w, "warning:     %s\n", warn)
@@ -279,7 +289,7 @@ func modelsShow(c *cli.Context) error {
 	return nil
 }
 
-func modelsPromote(c *cli.Context) error {
+func modelsPromote(c *cli.Context, a *modelsArgs) error {
 	if err := needArgs(c, 1, 1, "NAME@VERSION --alias ALIAS"); err != nil {
 		return err
 	}
@@ -290,7 +300,7 @@ func modelsPromote(c *cli.Context) error {
 	if !strings.Contains(c.Args().First(), "@") {
 		return usageErrorf("models promote: %q: want NAME@VERSION", c.Args().First())
 	}
-	alias := c.String("alias")
+	alias := a.alias
 	if alias == "" {
 		return usageErrorf("models promote: --alias is required")
 	}
@@ -323,7 +333,7 @@ func modelsPromote(c *cli.Context) error {
 	return nil
 }
 
-func modelsDiff(c *cli.Context) error {
+func modelsDiff(c *cli.Context, args *modelsArgs) error {
 	if err := needArgs(c, 2, 2, "NAME[@REF] NAME[@REF]"); err != nil {
 		return err
 	}
@@ -352,7 +362,7 @@ func modelsDiff(c *cli.Context) error {
 	var changes []models.Change
 	hidden := 0
 	for _, ch := range all {
-		if _, bin := diffRank(ch.Path); bin && !c.Bool("all") {
+		if _, bin := diffRank(ch.Path); bin && !args.diffAll {
 			hidden++
 			continue
 		}
@@ -436,18 +446,18 @@ func modelsRemove(c *cli.Context) error {
 	return nil
 }
 
-func modelsRegister(c *cli.Context) error {
+func modelsRegister(c *cli.Context, a *modelsArgs) error {
 	if err := needArgs(c, 0, 0, "--name NAME --file model.json"); err != nil {
 		return err
 	}
-	name := c.String("name")
-	if name == "" || c.String("file") == "" {
+	name := a.register.name
+	if name == "" || a.register.file == "" {
 		return usageErrorf("models register: --name and --file are required")
 	}
 	if err := registry.ValidName(name); err != nil {
 		return &usageError{err: fmt.Errorf("models register: --name: %w", err)}
 	}
-	file := c.String("file")
+	file := a.register.file
 	var r io.Reader = os.Stdin
 	if file != "-" {
 		f, err := os.Open(file)
@@ -470,7 +480,7 @@ func modelsRegister(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("models register: %s: %w", file, err)
 	}
-	if t := c.String("task"); t != "" {
+	if t := a.register.task; t != "" {
 		card.Task = t
 	}
 	reg, err := openRegistry(c)
