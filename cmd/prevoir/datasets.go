@@ -402,6 +402,7 @@ func runImport(c *cli.Context, a *importArgs) error {
 	fmt.Fprintf(w, "imported %d rows from %d files into %s/%s in %s (%.0f rows/s): %d rejected, %d suppressed, %d files skipped as already imported\n",
 		res.Rows, len(res.Files)-skipped, res.Dataset, res.Table, el.Round(time.Millisecond), float64(res.Rows)/el.Seconds(), res.Rejected, res.Suppressed, skipped)
 	fmt.Fprintf(w, "%s/%s version %d: %d rows in %d parts (%d new)\n", res.Dataset, res.Table, res.Manifest.Seq, res.Manifest.Rows, len(res.Manifest.Parts), res.Parts)
+	fmt.Fprintf(c.App.ErrWriter, "next: prevoir%s datasets describe --dataset %s\n", storeFlagText(c), res.Dataset)
 	return nil
 }
 

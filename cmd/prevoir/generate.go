@@ -120,6 +120,8 @@ func datasetsGenerateCommand() *cli.Command {
 			}
 			fmt.Fprintf(w, "generated dataset %s (run %s) in %v: %s\n", o.Name, res.RunID, el.Round(time.Millisecond), res.Summary)
 			fmt.Fprintf(w, "truth: %s\n", synth.LatentKey(o.Name, ""))
+			fmt.Fprintf(c.App.ErrWriter, "next: prevoir%s datasets describe --dataset %s, then prevoir%s train --dataset %s --task churn --as-of DATE --cutoffs 3 --step 90d --name churn\n",
+				storeFlagText(c), o.Name, storeFlagText(c), o.Name)
 			return nil
 		},
 	}

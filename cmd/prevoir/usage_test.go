@@ -102,16 +102,17 @@ func TestDeprecatedNameAlias(t *testing.T) {
 	}
 }
 
-// TestLogsAndQuietStderr: by default a successful command writes nothing
-// to stderr when it is not a terminal (no progress, no logs); with
+// TestLogsAndQuietStderr: by default a successful command writes only
+// its hint of the next command to stderr when it is not a terminal (no
+// progress, no logs); with
 // --log-level info --log-format json each stage is a JSON log line with
 // its duration, and stdout holds only the result.
 func TestLogsAndQuietStderr(t *testing.T) {
 	store := t.TempDir()
 	gen := []string{"--store", store, "datasets", "generate", "--dataset", "demo", "--customers", "50", "--days", "30"}
 	code, out, errOut := runCLI(t, gen...)
-	if code != 0 || errOut != "" || !strings.HasPrefix(out, "generated dataset demo") {
-		t.Fatalf("generate: %d, stdout %q, stderr %q (want the result on stdout, nothing on stderr)", code, out, errOut)
+	if code != 0 || !strings.HasPrefix(errOut, "next: ") || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(out, "generated dataset demo") {
+		t.Fatalf("generate: %d, stdout %q, stderr %q (want the result on stdout, only the next command on stderr)", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, append([]string{"--log-level", "info", "--log-format", "json"}, gen...)...)
 	if code != 0 || !strings.HasPrefix(out, "dataset demo already holds") {
