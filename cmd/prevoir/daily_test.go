@@ -2,9 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/prevoir/prevoir/datasets"
 )
 
 // TestModelsScopedAndReadable: on a generated dataset, --as-of latest
@@ -131,6 +137,55 @@ func TestDiffRankAndKebab(t *testing.T) {
 	for in, want := range map[string]string{"MaxBadRows": "max-bad-rows", "Horizon": "horizon", "HTTPServer": "http-server", "AsOf": "as-of", "Features.Horizon": "horizon", "IDs": "id"} {
 		if got := flagFor(in); got != want {
 			t.Errorf("flagFor(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestFlagOfFieldNamesRealFlags: every flag the field table maps to is a
+// flag of some command, so a FieldError never points at a flag that does
+// not exist.
+func TestFlagOfFieldNamesRealFlags(t *testing.T) {
+	flags := map[string]bool{}
+	var walk func(cmds []*cli.Command)
+	walk = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			for _, f := range c.Flags {
+				for _, n := range f.Names() {
+					flags[n] = true
+				}
+			}
+			walk(c.Subcommands)
+		}
+	}
+	walk(commands())
+	for _, f := range globalFlags() {
+		flags[f.Names()[0]] = true
+	}
+	for field, flag := range flagOfField {
+		if !flags[flag] {
+			t.Errorf("flagOfField[%s] = %s: no command has --%s", field, flag, flag)
+		}
+	}
+}
+
+// TestFieldErrorsBecomeFlags: a library's FieldError, wrapped with
+// context, is a usage error printed with the flag the user typed.
+func TestFieldErrorsBecomeFlags(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code int
+		msg  string
+	}{
+		{fmt.Errorf("train churn: %w", datasets.Fieldf("Horizon", "90x", "want Nd or Nw")), 2, "train churn: --horizon 90x: want Nd or Nw"},
+		{fmt.Errorf("import: %w", datasets.Fieldf("MaxBadRows", "-1", "must be 0 or more")), 2, "import: --max-bad-rows -1: must be 0 or more"},
+		{&datasets.FieldError{Field: "Features.AsOf", Value: "x", Msg: "not a date"}, 2, "--as-of x: not a date"},
+		{&datasets.FieldError{Field: "Cutoffs", Msg: "does not combine with", With: []string{"Entities", "Shard"}}, 2, "--cutoffs: does not combine with (--entities, --shard)"},
+		{usageErrorf("bad"), 2, "bad"},
+		{errors.New("disk full"), 1, "disk full"},
+	} {
+		code, msg := exitStatus(tc.err)
+		if code != tc.code || msg != tc.msg {
+			t.Errorf("exitStatus(%v) = %d %q, want %d %q", tc.err, code, msg, tc.code, tc.msg)
 		}
 	}
 }
