@@ -186,7 +186,7 @@ func out(c *cli.Context) io.Writer { return c.App.Writer }
 func needArgs(c *cli.Context, min, max int, what string) error {
 	n := c.Args().Len()
 	if n < min || (max >= 0 && n > max) {
-		return usageErrorf("%s: usage: %s %s", c.Command.FullName(), c.Command.HelpName, what)
+		return usageErrorf("%s: usage: %s %s", commandPath(c), c.Command.HelpName, what)
 	}
 	return nil
 }

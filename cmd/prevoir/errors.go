@@ -106,6 +106,12 @@ func exitStatus(err error) (int, string) {
 	if errors.As(err, &ue) {
 		return 2, msg
 	}
+	// urfave/cli's help command exits 3 for an unknown topic: a usage
+	// error too.
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) && ec.ExitCode() == 3 {
+		return 2, msg
+	}
 	// urfave/cli's own usage errors (flag parsing) come through
 	// OnUsageError as usageError; its required-flag check is replaced by
 	// requireFlags, so nothing else is a usage error.
@@ -143,7 +149,25 @@ func jsonRequested(args []string) bool {
 	return false
 }
 
-var undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(\S+)$`)
+var (
+	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(\S+)$`)
+	invalidValue  = regexp.MustCompile(`^invalid value "(.*)" for flag -+(\S+): `)
+)
+
+// valueWant says what a flag of f's type takes.
+func valueWant(f cli.Flag) string {
+	switch f.(type) {
+	case *cli.IntFlag, *cli.Int64Flag:
+		return "want a whole number"
+	case *cli.UintFlag, *cli.Uint64Flag:
+		return "want a whole number >= 0"
+	case *cli.Float64Flag:
+		return "want a number"
+	case *cli.BoolFlag:
+		return "want true or false"
+	}
+	return "not a valid value"
+}
 
 // flagUsageError turns a flag-parsing error of command c into a usage
 // error, suggesting the nearest flag for an unknown one.
@@ -171,6 +195,13 @@ func flagUsageError(c *cli.Context, err error) error {
 			msg += "; did you mean --" + s + "?"
 		}
 		return &usageError{err: errors.New(msg + " (see --help)")}
+	}
+	if m := invalidValue.FindStringSubmatch(err.Error()); m != nil {
+		want := "not a valid value"
+		if f := findFlag(m[2], flags); f != nil {
+			want = valueWant(f)
+		}
+		return &usageError{err: fmt.Errorf("%s--%s %s: %s", prefix, m[2], m[1], want)}
 	}
 	return &usageError{err: fmt.Errorf("%s%w", prefix, err)}
 }

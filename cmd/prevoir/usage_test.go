@@ -37,6 +37,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"datasets", "generate", "--dataset", "a", "--name", "b"}, "--name is the old spelling of --dataset"},
 		{[]string{"features", "describe", "--as-of", "2011-01-01", "--dataset", "bad/name"}, "--dataset bad/name"},
 		{[]string{"completion", "tcsh"}, `unknown shell "tcsh"`},
+		{[]string{"help", "nosuch"}, "No help topic for 'nosuch'"},
+		{[]string{"train", "--cutoffs", "abc"}, "train: --cutoffs abc: want a whole number"},
+		{[]string{"train", "--holdout-frac=x"}, "train: --holdout-frac x: want a number"},
+		{[]string{"models", "show"}, "models show: usage: prevoir models show NAME[@REF]"},
 	} {
 		args := append([]string{"--store", store}, tc.args...)
 		code, out, errOut := runCLI(t, args...)
