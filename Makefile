@@ -41,10 +41,10 @@ DEMO_MODEL     ?= churn
 DEMO_TASK_ARGS  = --task churn --dataset $(DEMO_DATASET) --as-of $(DEMO_AS_OF) --cutoffs $(DEMO_CUTOFFS) --step $(DEMO_STEP) --horizon 90d
 run: build
 	./$(BIN) --store $(STORE) status
-	./$(BIN) --store $(STORE) datasets generate --name $(DEMO_DATASET) --customers $(DEMO_CUSTOMERS) --end 2025-01-01
+	./$(BIN) --store $(STORE) datasets generate --dataset $(DEMO_DATASET) --customers $(DEMO_CUSTOMERS) --end 2025-01-01
 	./$(BIN) --store $(STORE) datasets describe --dataset $(DEMO_DATASET)
 	./$(BIN) --store $(STORE) features build $(DEMO_TASK_ARGS) --labels
-	./$(BIN) --store $(STORE) train $(DEMO_TASK_ARGS) --c 0.01,0.1,1,10 --name $(DEMO_MODEL) --promote champion
+	./$(BIN) --store $(STORE) train $(DEMO_TASK_ARGS) -c 0.01,0.1,1,10 --name $(DEMO_MODEL) --promote champion
 
 # Every test, with a real S3 server (MinIO) for the S3 backend.
 test: minio

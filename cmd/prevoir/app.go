@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -56,27 +55,22 @@ func Version() string {
 // DefaultStore is the embedded default: a local folder.
 const DefaultStore = "./prevoir-data"
 
-var (
-	registryMu sync.Mutex
-	registered []func() *cli.Command
-	subs       = map[string][]func() *cli.Command{}
-)
-
-// registerSub adds a subcommand to the top-level command group parent,
-// so a group's subcommands can live in several files.
-func registerSub(parent string, f func() *cli.Command) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	subs[parent] = append(subs[parent], f)
-}
-
-// register adds a top-level command. Each command group lives in its own
-// file and registers itself from init, so groups are added without
-// touching this file.
-func register(f func() *cli.Command) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	registered = append(registered, f)
+// commands is the command list: every top-level command group, each
+// built by its constructor in the file of that group. It is the one place
+// a command is added.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		versionCommand(),        // basic.go
+		completionCommand(),     // basic.go
+		storeCommand(),          // basic.go
+		statusCommand(),         // basic.go
+		datasetsCommand(),       // datasets.go (import.go, generate.go)
+		featuresCommand(),       // features.go
+		trainCommand(),          // train.go
+		modelsCommand(),         // models.go (import.go)
+		customersCommand(),      // customers.go
+		hiddenCompleteCommand(), // completion.go: what the completion scripts call
+	}
 }
 
 // globalFlags are accepted anywhere on the command line.
@@ -84,7 +78,8 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "store", Value: DefaultStore, EnvVars: []string{"PREVOIR_STORE"}, Usage: "where data, features, models and scores live: a folder or s3://bucket/prefix"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON on stdout instead of text"},
-		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"PREVOIR_LOG_LEVEL"}, Usage: "log verbosity on stderr: debug, info, warn, error"},
+		&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"PREVOIR_LOG_LEVEL"}, Usage: "log verbosity on stderr: debug, info (each stage with its duration), warn, error"},
+		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"PREVOIR_LOG_FORMAT"}, Usage: "log format on stderr: text or json"},
 	}
 }
 
@@ -100,35 +95,31 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideVersion:          false,
 		Suggest:              true,
 		Before: func(c *cli.Context) error {
-			var lvl slog.Level
-			if err := lvl.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-				return usageErrorf("--log-level %q: want debug, info, warn or error", c.String("log-level"))
+			l, err := newLogger(stderr, c.String("log-level"), c.String("log-format"))
+			if err != nil {
+				return err
 			}
-			slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})))
+			slog.SetDefault(l)
+			if err := stores.Check(c.String("store")); err != nil {
+				return &usageError{err: fmt.Errorf("--store: %w", err)}
+			}
 			return nil
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
-			return &usageError{err: err}
+			return flagUsageError(c, err)
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown command %q; see 'prevoir --help'", c.Args().First())
+				return usageErrorf("unknown command %q%s (see 'prevoir --help')", c.Args().First(), suggestCommand(c.App.Commands, c.Args().First()))
 			}
 			return cli.ShowAppHelp(c)
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {}, // run() picks exit codes
 	}
-	registryMu.Lock()
-	for _, f := range registered {
-		app.Commands = append(app.Commands, f())
-	}
+	app.Commands = commands()
 	for _, c := range app.Commands {
-		for _, f := range subs[c.Name] {
-			c.Subcommands = append(c.Subcommands, f())
-		}
 		sort.SliceStable(c.Subcommands, func(i, j int) bool { return c.Subcommands[i].Name < c.Subcommands[j].Name })
 	}
-	registryMu.Unlock()
 	sort.Slice(app.Commands, func(i, j int) bool { return app.Commands[i].Name < app.Commands[j].Name })
 	for _, c := range app.Commands {
 		prepare(c)
@@ -139,13 +130,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // prepare makes usage errors of every (sub)command exit with code 2.
 func prepare(c *cli.Command) {
 	c.OnUsageError = func(ctx *cli.Context, err error, isSubcommand bool) error {
-		return &usageError{err: err}
+		return flagUsageError(ctx, err)
 	}
+	requireFlags(c)
 	if c.Action == nil && len(c.Subcommands) > 0 {
 		name := c.Name
 		c.Action = func(ctx *cli.Context) error {
 			if ctx.Args().Present() {
-				return usageErrorf("%s: unknown command %q", name, ctx.Args().First())
+				return usageErrorf("%s: unknown command %q%s (see 'prevoir %s --help')", name, ctx.Args().First(), suggestCommand(c.Subcommands, ctx.Args().First()), name)
 			}
 			cli.ShowSubcommandHelp(ctx)
 			return usageErrorf("%s: a subcommand is required", name)
@@ -194,7 +186,7 @@ func out(c *cli.Context) io.Writer { return c.App.Writer }
 func needArgs(c *cli.Context, min, max int, what string) error {
 	n := c.Args().Len()
 	if n < min || (max >= 0 && n > max) {
-		return usageErrorf("%s: usage: %s %s", c.Command.FullName(), c.Command.HelpName, what)
+		return usageErrorf("%s: usage: %s %s", commandPath(c), c.Command.HelpName, what)
 	}
 	return nil
 }
@@ -207,7 +199,7 @@ func needArgs(c *cli.Context, min, max int, what string) error {
 // positional arguments last. A "--" ends flag handling: what follows stays
 // positional.
 func reorderArgs(app *cli.App, args []string) []string {
-	if len(args) == 0 || args[len(args)-1] == "--generate-bash-completion" {
+	if len(args) == 0 || args[len(args)-1] == "--generate-bash-completion" || len(args) > 1 && args[1] == completeCommand {
 		// Shell completion reads the command line as typed.
 		return args
 	}

@@ -11,14 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/s3"
+	"github.com/prevoir/prevoir/datasets/stores"
 )
-
-func init() {
-	register(versionCommand)
-	register(completionCommand)
-	register(storeCommand)
-	register(statusCommand)
-}
 
 func versionCommand() *cli.Command {
 	return &cli.Command{
@@ -34,43 +29,24 @@ func versionCommand() *cli.Command {
 	}
 }
 
-const bashCompletion = `# bash completion for prevoir; load with: source <(prevoir completion bash)
-_prevoir_complete() {
-  local cur words
-  cur="${COMP_WORDS[COMP_CWORD]}"
-  words=("${COMP_WORDS[@]:0:COMP_CWORD}")
-  COMPREPLY=($(compgen -W "$("${words[@]}" --generate-bash-completion 2>/dev/null)" -- "$cur"))
-}
-complete -o default -F _prevoir_complete prevoir
-`
-
-const zshCompletion = `#compdef prevoir
-# zsh completion for prevoir; load with: source <(prevoir completion zsh)
-_prevoir() {
-  local -a opts
-  opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion 2>/dev/null)}")
-  _describe 'values' opts
-}
-compdef _prevoir prevoir
-`
-
 func completionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
-		Usage:     "print a shell completion script (bash or zsh)",
-		ArgsUsage: "bash|zsh",
+		Usage:     "print a shell completion script (bash, zsh or fish): commands, flags, dataset and model names",
+		ArgsUsage: "bash|zsh|fish",
+		Description: `Load it in the shell's start-up file:
+  bash: source <(prevoir completion bash)
+  zsh:  source <(prevoir completion zsh)
+  fish: prevoir completion fish | source`,
 		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "bash|zsh"); err != nil {
+			if err := needArgs(c, 1, 1, "bash|zsh|fish"); err != nil {
 				return err
 			}
-			switch c.Args().First() {
-			case "bash":
-				fmt.Fprint(out(c), bashCompletion)
-			case "zsh":
-				fmt.Fprint(out(c), zshCompletion)
-			default:
-				return usageErrorf("completion: unknown shell %q (bash or zsh)", c.Args().First())
+			script, ok := completionScripts[c.Args().First()]
+			if !ok {
+				return usageErrorf("completion: unknown shell %q (bash, zsh or fish)", c.Args().First())
 			}
+			fmt.Fprint(out(c), script)
 			return nil
 		},
 	}
@@ -84,7 +60,15 @@ func statusCommand() *cli.Command {
 		Name:  "status",
 		Usage: "show the configured store and what it holds",
 		Action: func(c *cli.Context) error {
-			st, err := openStore(c)
+			// Looking creates nothing: a missing folder is reported as such.
+			st, err := stores.Open(c.Context, c.String("store"), stores.Options{S3: s3.ConfigFromEnv(os.Getenv), NoCreate: true})
+			if stores.IsNotExist(err) {
+				if wantJSON(c) {
+					return printJSON(c, map[string]any{"store": c.String("store"), "exists": false, "objects": 0, "bytes": 0, "areas": []any{}})
+				}
+				fmt.Fprintf(out(c), "store: %s (does not exist yet; the first command that writes creates it)\nnext: prevoir datasets generate --dataset demo, or prevoir datasets import --dataset NAME FILE...\n", c.String("store"))
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -133,7 +117,7 @@ func statusCommand() *cli.Command {
 			w := out(c)
 			fmt.Fprintf(w, "store: %s\n", res.Store)
 			if res.Objects == 0 {
-				fmt.Fprintln(w, "the store is empty")
+				fmt.Fprintln(w, "the store is empty (next: prevoir datasets generate --dataset demo, or prevoir datasets import --dataset NAME FILE...)")
 				return nil
 			}
 			fmt.Fprintf(w, "%d objects, %s\n", res.Objects, humanBytes(res.Bytes))

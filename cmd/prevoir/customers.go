@@ -16,10 +16,6 @@ import (
 	"github.com/prevoir/prevoir/serve"
 )
 
-func init() {
-	register(customersCommand)
-}
-
 // forgetRewriters are the layers `customers forget` rewrites: serve knows
 // every layer that holds customer rows.
 func forgetRewriters(st datasets.Store, now time.Time) []privacy.Rewriter {

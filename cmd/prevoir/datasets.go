@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,20 +17,29 @@ import (
 	"github.com/prevoir/prevoir/datasets/stores"
 )
 
-func init() {
-	register(datasetsCommand)
-}
-
 // datasetFlag is the --dataset flag every command reading a dataset
 // takes: the store's only dataset by default.
 func datasetFlag() cli.Flag {
 	return &cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` (default: the store's only dataset)"}
 }
 
-// resolveDataset returns the dataset named by --dataset, or the store's
-// only one; with none or several it fails with the list.
-func resolveDataset(c *cli.Context, st datasets.Store) (string, error) {
-	return datasets.ResolveDataset(c.Context, st, c.String("dataset"))
+// deprecatedNameFlag is --name, the old spelling of --dataset in
+// datasets import and generate: accepted, hidden from the help.
+func deprecatedNameFlag() cli.Flag {
+	return &cli.StringFlag{Name: "name", Hidden: true, Usage: "deprecated: --dataset"}
+}
+
+// datasetArg returns --dataset, or the deprecated --name; giving both
+// with different values is a usage error.
+func datasetArg(c *cli.Context) (string, error) {
+	d, n := c.String("dataset"), c.String("name")
+	if d != "" && n != "" && d != n {
+		return "", usageErrorf("%s: --name is the old spelling of --dataset: give one", commandPath(c))
+	}
+	if d == "" {
+		d = n
+	}
+	return d, nil
 }
 
 // openDataset opens the store and resolves --dataset in it.
@@ -53,6 +61,7 @@ func datasetsCommand() *cli.Command {
 		Usage: "import, list, describe and validate retail datasets",
 		Subcommands: []*cli.Command{
 			importCommand(),
+			datasetsGenerateCommand(), // generate.go
 			{
 				Name:  "ls",
 				Usage: "list the datasets and their tables",
@@ -72,7 +81,7 @@ func datasetsCommand() *cli.Command {
 						return printJSON(c, sums)
 					}
 					if len(sums) == 0 {
-						fmt.Fprintf(out(c), "no datasets in %s (prevoir datasets import --name NAME SOURCE...)\n", st.URL())
+						fmt.Fprintf(out(c), "no datasets in %s (prevoir datasets import --dataset NAME SOURCE..., or prevoir datasets generate --dataset demo)\n", st.URL())
 						return nil
 					}
 					tw := tabwriter.NewWriter(out(c), 0, 4, 2, ' ', 0)
@@ -182,7 +191,17 @@ func printDescription(w io.Writer, c *cli.Context, st datasets.Store, name strin
 	return nil
 }
 
+// importArgs holds datasets import's flags: most bind straight into the
+// library's options, the others are parsed into them by runImport.
+type importArgs struct {
+	opts                                                         datasets.ImportOptions
+	maps                                                         cli.StringSlice
+	mapFile, delimiter, mode, rejects, feeCodes, adjustmentCodes string
+	memoryLimit                                                  int
+}
+
 func importCommand() *cli.Command {
+	a := &importArgs{}
 	return &cli.Command{
 		Name:      "import",
 		Usage:     "import order history (or another table) from CSV, TSV, whitespace, gzip or Parquet files, folders or s3:// prefixes",
@@ -195,46 +214,43 @@ A mapping names the source column of each canonical column:
 or by position in a headerless file: --map customer_id=#1. A source column named like a
 canonical column maps to it without --map. See docs/DATA.md for the schema and the time rules.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "name", Aliases: []string{"dataset"}, Usage: "dataset `NAME` to import into (default: the store's only dataset)"},
-			&cli.StringFlag{Name: "table", Value: "orders", Usage: "canonical table: " + strings.Join(datasets.TableNames, ", ")},
-			&cli.StringSliceFlag{Name: "map", Usage: "canonical=SOURCE[,...]: source column of a canonical column (SOURCE: header name, or #N)"},
-			&cli.StringFlag{Name: "map-file", Usage: "`FILE` of canonical=SOURCE lines ('#' starts a comment)"},
-			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `C`: ',', ';', '|', 'tab' (default ',', tab for .tsv)"},
-			&cli.BoolFlag{Name: "whitespace", Usage: "fields are separated by runs of spaces or tabs"},
-			&cli.BoolFlag{Name: "no-header", Usage: "the files have no header line (map with #N)"},
-			&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUT` of time columns, e.g. 02/01/06 for DD/MM/YY (default: ISO 8601 only)"},
-			&cli.StringFlag{Name: "tz", Value: "UTC", Usage: "IANA `ZONE` for times without an offset, and for what a DATE means"},
-			&cli.StringFlag{Name: "currency", Usage: "the dataset's currency `CODE` (ISO 4217), recorded"},
-			&cli.StringFlag{Name: "mode", Value: "append", Usage: "append (skip files already imported) or replace"},
-			&cli.IntFlag{Name: "max-bad-rows", Value: 0, Usage: "bad lines to skip before failing"},
-			&cli.StringFlag{Name: "rejects", Usage: "write bad lines to `FILE` (CSV)"},
-			&cli.StringFlag{Name: "fee-codes", Usage: "product codes of fee lines, comma-separated, '*' suffix for a prefix (default " + strings.Join(datasets.DefaultFeeCodes, ",") + ")"},
-			&cli.StringFlag{Name: "adjustment-codes", Usage: "product codes of adjustment lines (default " + strings.Join(datasets.DefaultAdjustmentCodes, ",") + ")"},
-			&cli.StringFlag{Name: "cancel-prefix", Usage: "order ids starting with this are cancellations (returns)"},
-			&cli.IntFlag{Name: "memory-limit", Value: 120, Usage: "soft limit of the Go heap in `MiB` while importing (ignored when GOMEMLIMIT is set): rows are spilled every 32Ki, so about 60 MiB is live whatever the input size, and the limit keeps the garbage collector from growing the heap far past that"},
+			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` to import into (default: the store's only dataset)"},
+			deprecatedNameFlag(),
+			&cli.StringFlag{Name: "table", Value: "orders", Usage: "canonical table: " + strings.Join(datasets.TableNames, ", "), Destination: &a.opts.Table},
+			&cli.StringSliceFlag{Name: "map", Usage: "canonical=SOURCE[,...]: source column of a canonical column (SOURCE: header name, or #N)", Destination: &a.maps},
+			&cli.StringFlag{Name: "map-file", Usage: "`FILE` of canonical=SOURCE lines ('#' starts a comment)", Destination: &a.mapFile},
+			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `C`: ',', ';', '|', 'tab' (default ',', tab for .tsv)", Destination: &a.delimiter},
+			&cli.BoolFlag{Name: "whitespace", Usage: "fields are separated by runs of spaces or tabs", Destination: &a.opts.Format.Whitespace},
+			&cli.BoolFlag{Name: "no-header", Usage: "the files have no header line (map with #N)", Destination: &a.opts.NoHeader},
+			&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUT` of time columns, e.g. 02/01/06 for DD/MM/YY (default: ISO 8601 only)", Destination: &a.opts.TimeFormat},
+			&cli.StringFlag{Name: "tz", Value: "UTC", Usage: "IANA `ZONE` for times without an offset, and for what a DATE means", Destination: &a.opts.TZ},
+			&cli.StringFlag{Name: "currency", Usage: "the dataset's currency `CODE` (ISO 4217), recorded", Destination: &a.opts.Currency},
+			&cli.StringFlag{Name: "mode", Value: "append", Usage: "append (skip files already imported) or replace", Destination: &a.mode},
+			&cli.IntFlag{Name: "max-bad-rows", Value: 0, Usage: "bad lines to skip before failing", Destination: &a.opts.MaxBadRows},
+			&cli.StringFlag{Name: "rejects", Usage: "write bad lines to `FILE` (CSV)", Destination: &a.rejects},
+			&cli.StringFlag{Name: "fee-codes", Usage: "product codes of fee lines, comma-separated, '*' suffix for a prefix (default " + strings.Join(datasets.DefaultFeeCodes, ",") + ")", Destination: &a.feeCodes},
+			&cli.StringFlag{Name: "adjustment-codes", Usage: "product codes of adjustment lines (default " + strings.Join(datasets.DefaultAdjustmentCodes, ",") + ")", Destination: &a.adjustmentCodes},
+			&cli.StringFlag{Name: "cancel-prefix", Usage: "order ids starting with this are cancellations (returns)", Destination: &a.opts.LineTypes.CancelPrefix},
+			&cli.IntFlag{Name: "memory-limit", Value: 120, Usage: "soft limit of the Go heap in `MiB` while importing (ignored when GOMEMLIMIT is set): rows are spilled every 32Ki, so about 60 MiB is live whatever the input size, and the limit keeps the garbage collector from growing the heap far past that", Destination: &a.memoryLimit},
 		},
-		Action: runImport,
+		Action: func(c *cli.Context) error { return runImport(c, a) },
 	}
 }
 
-func runImport(c *cli.Context) error {
+func runImport(c *cli.Context, a *importArgs) error {
 	if err := needArgs(c, 1, -1, "SOURCE..."); err != nil {
 		return err
 	}
-	opts := datasets.ImportOptions{
-		Table:      c.String("table"),
-		NoHeader:   c.Bool("no-header"),
-		TimeFormat: c.String("time-format"),
-		TZ:         c.String("tz"),
-		Currency:   c.String("currency"),
-		MaxBadRows: c.Int("max-bad-rows"),
+	opts := a.opts
+	if err := checkChoice("Table", opts.Table, datasets.TableNames); err != nil {
+		return err
 	}
-	switch c.String("mode") {
+	switch a.mode {
 	case "append":
 	case "replace":
 		opts.Replace = true
 	default:
-		return usageErrorf("import: --mode %q: append or replace", c.String("mode"))
+		return usageErrorf("import: --mode %q: append or replace", a.mode)
 	}
 	if err := datasets.CheckTimeLayout(opts.TimeFormat); err != nil {
 		return usageErrorf("import: --time-format: %v", err)
@@ -242,12 +258,11 @@ func runImport(c *cli.Context) error {
 	if _, err := datasets.LoadZone(opts.TZ); err != nil {
 		return usageErrorf("import: --tz: %v", err)
 	}
-	if c.Bool("whitespace") {
+	if opts.Format.Whitespace {
 		if c.IsSet("delimiter") {
 			return usageErrorf("import: --whitespace and --delimiter are exclusive")
 		}
-		opts.Format.Whitespace = true
-	} else if d := c.String("delimiter"); d != "" {
+	} else if d := a.delimiter; d != "" {
 		switch d {
 		case "tab", `\t`, "\t":
 			opts.Format.Delimiter = '\t'
@@ -259,12 +274,12 @@ func runImport(c *cli.Context) error {
 		}
 	}
 	m := map[string]string{}
-	if f := c.String("map-file"); f != "" {
+	if f := a.mapFile; f != "" {
 		if err := readMapFile(f, m); err != nil {
 			return usageErrorf("import: --map-file: %v", err)
 		}
 	}
-	for _, item := range c.StringSlice("map") {
+	for _, item := range a.maps.Value() {
 		if err := parseMapping(item, m); err != nil {
 			return usageErrorf("import: --map: %v", err)
 		}
@@ -280,28 +295,31 @@ func runImport(c *cli.Context) error {
 		return out
 	}
 	if c.IsSet("fee-codes") {
-		opts.LineTypes.FeeCodes = codes(c.String("fee-codes"))
+		opts.LineTypes.FeeCodes = codes(a.feeCodes)
 	}
 	if c.IsSet("adjustment-codes") {
-		opts.LineTypes.AdjustmentCodes = codes(c.String("adjustment-codes"))
+		opts.LineTypes.AdjustmentCodes = codes(a.adjustmentCodes)
 	}
-	opts.LineTypes.CancelPrefix = c.String("cancel-prefix")
 
 	st, err := openStore(c)
 	if err != nil {
 		return err
 	}
-	name := c.String("name")
+	name, err := datasetArg(c)
+	if err != nil {
+		return err
+	}
 	if name == "" {
-		name, err = datasets.ResolveDataset(c.Context, st, "")
+		names, err := datasets.ListDatasets(c.Context, st)
 		if err != nil {
-			if errors.Is(err, datasets.ErrNoDataset) {
-				return usageErrorf("import: --name is required: %v", err)
-			}
 			return err
 		}
+		if len(names) != 1 {
+			return usageErrorf("datasets import: --dataset NAME is required: the store %s holds %d datasets%s", st.URL(), len(names), listSuffix(names))
+		}
+		name = names[0]
 	} else if err := datasets.ValidDatasetName(name); err != nil {
-		return usageErrorf("import: --name: %v", err)
+		return &datasets.FieldError{Field: "Dataset", Value: name, Msg: err.Error(), Err: err}
 	}
 	opts.Dataset = name
 
@@ -329,9 +347,13 @@ func runImport(c *cli.Context) error {
 		}
 		sources = append(sources, got...)
 	}
-	if f := c.String("rejects"); f != "" {
+	if f := a.rejects; f != "" {
 		rf, err := os.Create(f)
 		if err != nil {
+			return err
+		}
+		if err := rf.Chmod(0o644); err != nil { // whatever the umask, as every file prevoir writes
+			rf.Close()
 			return err
 		}
 		defer rf.Close()
@@ -339,8 +361,8 @@ func runImport(c *cli.Context) error {
 		defer bw.Flush()
 		opts.Rejects = bw
 	}
-	if os.Getenv("GOMEMLIMIT") == "" && c.Int("memory-limit") > 0 {
-		prev := debug.SetMemoryLimit(int64(c.Int("memory-limit")) << 20)
+	if os.Getenv("GOMEMLIMIT") == "" && a.memoryLimit > 0 {
+		prev := debug.SetMemoryLimit(int64(a.memoryLimit) << 20)
 		defer debug.SetMemoryLimit(prev)
 	}
 	// Forgotten customers stay forgotten: their lines are dropped.
@@ -350,10 +372,18 @@ func runImport(c *cli.Context) error {
 	}
 	opts.Suppressed = sup.Filter()
 	start := time.Now()
-	res, err := datasets.Import(c.Context, st, sources, opts)
+	var total int64
+	for _, s := range sources {
+		total += s.Size
+	}
+	done := stage("import", "dataset", name, "table", opts.Table, "files", len(sources), "bytes", total)
+	bar := newBytesProgress(c, "importing "+name+"/"+opts.Table, total)
+	res, err := datasets.Import(c.Context, st, countSources(sources, bar), opts)
+	bar.Finish()
 	if err != nil {
 		return err
 	}
+	done("rows", res.Rows, "rejected", res.Rejected, "suppressed", res.Suppressed)
 	if wantJSON(c) {
 		return printJSON(c, res)
 	}
@@ -372,6 +402,7 @@ func runImport(c *cli.Context) error {
 	fmt.Fprintf(w, "imported %d rows from %d files into %s/%s in %s (%.0f rows/s): %d rejected, %d suppressed, %d files skipped as already imported\n",
 		res.Rows, len(res.Files)-skipped, res.Dataset, res.Table, el.Round(time.Millisecond), float64(res.Rows)/el.Seconds(), res.Rejected, res.Suppressed, skipped)
 	fmt.Fprintf(w, "%s/%s version %d: %d rows in %d parts (%d new)\n", res.Dataset, res.Table, res.Manifest.Seq, res.Manifest.Rows, len(res.Manifest.Parts), res.Parts)
+	fmt.Fprintf(c.App.ErrWriter, "next: prevoir%s datasets describe --dataset %s\n", storeFlagText(c), res.Dataset)
 	return nil
 }
 

@@ -60,7 +60,7 @@ func TestDatasetsImportDescribeCLI(t *testing.T) {
 		t.Fatalf("walmart: %s", errOut)
 	}
 	code, _, errOut = runCLI(t, "--store", store, "datasets", "describe")
-	if code != 1 || !strings.Contains(errOut, "pass --dataset (datasets: retail, walmart)") {
+	if code != 2 || !strings.Contains(errOut, "holds 2 datasets: pass --dataset NAME (datasets: retail, walmart)") {
 		t.Errorf("describe with two datasets: %d %s", code, errOut)
 	}
 }

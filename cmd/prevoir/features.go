@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,10 +17,6 @@ import (
 	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 )
-
-func init() {
-	register(featuresCommand)
-}
 
 func featuresCommand() *cli.Command {
 	return &cli.Command{
@@ -34,16 +30,26 @@ func featuresCommand() *cli.Command {
 				Flags: []cli.Flag{
 					datasetFlag(),
 					&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task"},
-					&cli.StringFlag{Name: "as-of", Usage: "the build's as_of `DATE` (or \"entities\")", Required: true},
+					&cli.StringFlag{Name: "as-of", Usage: "the build's as_of: " + asOfUsage + ", or entities", Required: true},
 					&cli.StringFlag{Name: "spec", Usage: "the spec `HASH` the shard builds printed", Required: true},
 					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true},
 				},
 				Action: func(c *cli.Context) error {
+					if err := checkTask(c); err != nil {
+						return err
+					}
+					if err := checkAsOf(c); err != nil {
+						return err
+					}
 					st, ds, err := openDataset(c)
 					if err != nil {
 						return err
 					}
-					m, err := features.Commit(c.Context, st, ds, c.String("task"), c.String("as-of"), c.String("spec"), c.Int("shards"), time.Now())
+					asOf, err := resolveAsOf(c, st, ds)
+					if err != nil {
+						return err
+					}
+					m, err := features.Commit(c.Context, st, ds, c.String("task"), asOf, c.String("spec"), c.Int("shards"), time.Now())
 					if err != nil {
 						return err
 					}
@@ -139,16 +145,13 @@ func featuresCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					w := out(c)
 					if c.Args().Len() == 1 {
-						f, err := os.Create(c.Args().First())
-						if err != nil {
-							return err
-						}
-						defer f.Close()
-						w = f
+						// Atomic, mode 0644: a failed export leaves no file.
+						return writeOutputAtomic(c.Args().First(), func(w io.Writer) error {
+							return features.WriteCSV(c.Context, st, m, w)
+						})
 					}
-					bw := bufio.NewWriterSize(w, 1<<20)
+					bw := bufio.NewWriterSize(out(c), 1<<20)
 					if err := features.WriteCSV(c.Context, st, m, bw); err != nil {
 						return err
 					}
@@ -174,20 +177,39 @@ func tableFlags() []cli.Flag {
 	return []cli.Flag{
 		datasetFlag(),
 		&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task"},
-		&cli.StringFlag{Name: "as-of", Usage: "as_of `DATE` of the table (or \"entities\")", Required: true},
+		&cli.StringFlag{Name: "as-of", Usage: "as_of `DATE` of the table, latest (the latest built), today, or entities", Required: true},
 		&cli.StringFlag{Name: "spec", Usage: "spec `HASH` (default: the latest built)"},
 	}
 }
 
 func lookupTable(c *cli.Context, st datasets.Store) (*features.Manifest, error) {
+	if err := checkTask(c); err != nil {
+		return nil, err
+	}
+	if a := c.String("as-of"); a != features.AsOfEntities {
+		if err := datasets.CheckAsOf(a); err != nil {
+			return nil, err
+		}
+	}
 	ds, err := resolveDataset(c, st)
 	if err != nil {
 		return nil, err
 	}
-	return features.Latest(c.Context, st, ds, c.String("task"), c.String("as-of"), c.String("spec"))
+	asOf, err := resolveTableAsOf(c, st, ds, c.String("task"))
+	if err != nil {
+		return nil, err
+	}
+	return features.Latest(c.Context, st, ds, c.String("task"), asOf, c.String("spec"))
 }
 
 func featuresBuildCommand() *cli.Command {
+	// The flags bind into the library's options; spans, the shard and the
+	// entities file are parsed by the action.
+	var (
+		o                                        features.Options
+		horizon, lookback, step, shard, entities string
+		cutoffs                                  int
+	)
 	return &cli.Command{
 		Name:  "build",
 		Usage: "build a point-in-time feature table as of a date (or one per cutoff, or per entity row)",
@@ -195,28 +217,33 @@ func featuresBuildCommand() *cli.Command {
 			"The table goes to features/<dataset>/<task>/<as_of>/<spec>/; the spec (a hash of everything that changes the rows) is printed.",
 		Flags: []cli.Flag{
 			datasetFlag(),
-			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: churn"},
-			&cli.StringFlag{Name: "as-of", Usage: "cutoff `DATE` (00:00 in the dataset's zone); the latest with --cutoffs"},
-			&cli.StringFlag{Name: "horizon", Value: features.DefaultHorizon.String(), Usage: "label window `SPAN` (Nd or Nw)"},
-			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "history the features read, `SPAN`"},
-			&cli.BoolFlag{Name: "labels", Usage: "add the label column"},
-			&cli.StringFlag{Name: "feature-set", Value: features.SetChurn, Usage: "columns: churn, or rfm-anchor (the DuckDB anchor's columns and names)"},
-			&cli.IntFlag{Name: "cutoffs", Value: 1, Usage: "build `K` tables, as_of - k*step for k = 0..K-1, and a training-set manifest"},
-			&cli.StringFlag{Name: "step", Usage: "`SPAN` between cutoffs"},
-			&cli.StringFlag{Name: "entities", Usage: "table `FILE` (CSV or Parquet) of customer_id, as_of[, label]: one row each, as of its own time"},
-			&cli.StringFlag{Name: "shard", Usage: "`i/n`: build only the customers with FNV-1a64(customer_id) mod n = i; then features commit"},
-			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists"},
+			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: churn", Destination: &o.Task},
+			&cli.StringFlag{Name: "as-of", Usage: "cutoff " + asOfUsage + "; the latest with --cutoffs", Destination: &o.AsOf},
+			&cli.StringFlag{Name: "horizon", Value: features.DefaultHorizon.String(), Usage: "label window `SPAN` (Nd or Nw)", Destination: &horizon},
+			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "history the features read, `SPAN`", Destination: &lookback},
+			&cli.BoolFlag{Name: "labels", Usage: "add the label column", Destination: &o.Labels},
+			&cli.StringFlag{Name: "feature-set", Value: features.SetChurn, Usage: "columns: churn, or rfm-anchor (the DuckDB anchor's columns and names)", Destination: &o.FeatureSet},
+			&cli.IntFlag{Name: "cutoffs", Value: 1, Usage: "build `K` tables, as_of - k*step for k = 0..K-1, and a training-set manifest", Destination: &cutoffs},
+			&cli.StringFlag{Name: "step", Usage: "`SPAN` between cutoffs", Destination: &step},
+			&cli.StringFlag{Name: "entities", Usage: "table `FILE` (CSV or Parquet) of customer_id, as_of[, label]: one row each, as of its own time", Destination: &entities},
+			&cli.StringFlag{Name: "shard", Usage: "`i/n`: build only the customers with FNV-1a64(customer_id) mod n = i; then features commit", Destination: &shard},
+			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists", Destination: &o.Force},
 		},
 		Action: func(c *cli.Context) error {
-			o := features.Options{Task: c.String("task"), AsOf: c.String("as-of"), Labels: c.Bool("labels"), FeatureSet: c.String("feature-set"), Force: c.Bool("force")}
+			if err := checkChoice("Task", o.Task, tasks); err != nil {
+				return err
+			}
+			if err := checkChoice("FeatureSet", o.FeatureSet, featureSets); err != nil {
+				return err
+			}
 			var err error
-			if o.Horizon, err = datasets.ParseSpan(c.String("horizon")); err != nil {
+			if o.Horizon, err = datasets.ParseSpan(horizon); err != nil {
 				return usageErrorf("--horizon: %v", err)
 			}
-			if o.Lookback, err = datasets.ParseSpan(c.String("lookback")); err != nil {
+			if o.Lookback, err = datasets.ParseSpan(lookback); err != nil {
 				return usageErrorf("--lookback: %v", err)
 			}
-			if s := c.String("shard"); s != "" {
+			if s := shard; s != "" {
 				i, n, ok := strings.Cut(s, "/")
 				o.Shard, err = strconv.Atoi(i)
 				var err2 error
@@ -228,7 +255,7 @@ func featuresBuildCommand() *cli.Command {
 					o.Shards = 0
 				}
 			}
-			if f := c.String("entities"); f != "" {
+			if f := entities; f != "" {
 				r, err := table.OpenFile(f)
 				if err != nil {
 					return err
@@ -243,23 +270,34 @@ func featuresBuildCommand() *cli.Command {
 				}
 			} else if o.AsOf == "" {
 				return usageErrorf("features build: --as-of DATE is required (or --entities FILE)")
+			} else if err := checkAsOf(c); err != nil {
+				return err
 			}
 			st, ds, err := openDataset(c)
 			if err != nil {
 				return err
 			}
 			o.Dataset = ds
-			if k := c.Int("cutoffs"); k != 1 || c.String("step") != "" {
-				step := datasets.Span{}
-				if s := c.String("step"); s != "" {
+			if o.AsOf != "" {
+				if o.AsOf, err = resolveAsOf(c, st, ds); err != nil {
+					return err
+				}
+			}
+			if k := cutoffs; k != 1 || step != "" {
+				step, s := datasets.Span{}, step
+				if s != "" {
 					if step, err = datasets.ParseSpan(s); err != nil {
 						return usageErrorf("--step: %v", err)
 					}
 				}
+				done := stage("features build", "dataset", ds, "task", o.Task, "as_of", o.AsOf, "cutoffs", k)
+				bar := newSpinner(c, fmt.Sprintf("building %d %s feature tables", k, o.Task))
 				ts, key, err := features.BuildTrainingSet(c.Context, st, o, k, step)
+				bar.Finish()
 				if err != nil {
 					return err
 				}
+				done("rows", ts.Rows)
 				if wantJSON(c) {
 					return printJSON(c, map[string]any{"training_set": key, "spec": ts.Spec, "tables": ts.Tables, "rows": ts.Rows})
 				}
@@ -273,7 +311,13 @@ func featuresBuildCommand() *cli.Command {
 				}
 				return nil
 			}
+			done := stage("features build", "dataset", ds, "task", o.Task, "as_of", o.AsOf)
+			bar := newSpinner(c, "building "+o.Task+" features")
 			res, err := features.Build(c.Context, st, o)
+			bar.Finish()
+			if err == nil {
+				done("rows", res.Rows, "reused", res.Reused)
+			}
 			if err != nil {
 				if errors.Is(err, features.ErrCensored) {
 					return usageErrorf("%v", err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,13 +19,6 @@ import (
 	_ "github.com/prevoir/prevoir/models/gbdt/xgbjson/register"
 	"github.com/prevoir/prevoir/models/registry"
 )
-
-// taskSchema returns a task's current feature schema for --task. It is a
-// variable so that the features command group can provide it; until then
-// --task is refused with a pointer to --schema.
-var taskSchema = func(ctx context.Context, c *cli.Context, task string) (*features.Schema, error) {
-	return nil, fmt.Errorf("--task %s: task feature schemas are not available in this build yet; give the schema with --schema FILE", task)
-}
 
 // maxSchemaFile bounds a --schema file.
 const maxSchemaFile = 16 << 20
@@ -51,7 +43,9 @@ the file's "prediction" column. See docs/GBDT.md.`,
 			&cli.StringFlag{Name: "name", Usage: "the model's name in the registry", Required: true},
 			&cli.StringFlag{Name: "file", Usage: "the model file", Required: true},
 			&cli.StringFlag{Name: "task", Usage: "bind to this task's current feature schema (churn, ...)"},
-			&cli.StringFlag{Name: "schema", Usage: `bind to this schema: a JSON array of {"name": ..., "kind": "numeric"|"categorical"}`},
+			&cli.StringFlag{Name: "dataset", Usage: "with --task: the dataset whose feature table gives the schema, recorded in the card (default: the store's only dataset with such a table)"},
+			&cli.StringFlag{Name: "schema", Usage: `bind to this schema: a JSON array of {"name": ..., "kind": "numeric"|"categorical"}; may be left out when the file names its features`},
+			&cli.BoolFlag{Name: "force", Usage: "register even when the file's SHA-256 equals the latest version's, or that version is of another dataset"},
 			&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, lgb-text, lgb-json, xgb-bin, xgb-json or xgb-ubj"},
 			&cli.StringFlag{Name: "reference", Usage: `a CSV of feature columns and a "prediction" column the framework computed`},
 			&cli.StringFlag{Name: "reference-kind", Value: "response", Usage: `what "prediction" holds: response or raw`},
@@ -65,7 +59,7 @@ the file's "prediction" column. See docs/GBDT.md.`,
 }
 
 func modelsImport(c *cli.Context) error {
-	if err := needArgs(c, 0, 0, "--name NAME --file F (--task T | --schema S)"); err != nil {
+	if err := needArgs(c, 0, 0, "--name NAME --file F [--task T | --schema S]"); err != nil {
 		return err
 	}
 	name := c.String("name")
@@ -73,8 +67,8 @@ func modelsImport(c *cli.Context) error {
 		return &usageError{err: fmt.Errorf("models import: --name: %w", err)}
 	}
 	task, schemaPath := c.String("task"), c.String("schema")
-	if (task == "") == (schemaPath == "") {
-		return usageErrorf("models import: give exactly one of --task and --schema")
+	if task != "" && schemaPath != "" {
+		return usageErrorf("models import: give one of --task and --schema, not both")
 	}
 	maxBytes, err := parseBytes(c.String("max-bytes"))
 	if err != nil {
@@ -108,8 +102,10 @@ func modelsImport(c *cli.Context) error {
 		if opts.Schema, err = readSchemaFile(schemaPath); err != nil {
 			return fmt.Errorf("models import: --schema %s: %w", schemaPath, err)
 		}
-	} else if opts.Schema, err = taskSchema(c.Context, c, task); err != nil {
-		return fmt.Errorf("models import: %w", err)
+	} else if task != "" {
+		if opts.Schema, err = currentTaskSchema(c.Context, c, task); err != nil {
+			return fmt.Errorf("models import: %w", err)
+		}
 	}
 	if ref := c.String("reference"); ref != "" {
 		rf, err := os.Open(ref)
@@ -137,8 +133,29 @@ func modelsImport(c *cli.Context) error {
 		return fmt.Errorf("models import %s: %w", path, err)
 	}
 	card := m.Card()
+	if opts.Schema == nil && !namesFeatures(card) {
+		return usageErrorf("models import: %s names no features (they read %s, ...): give --schema FILE or --task T to bind them", path, card.Inputs.Features[0].Name)
+	}
+	if ds := c.String("dataset"); ds != "" {
+		if card.Lineage == nil {
+			card.Lineage = &models.Lineage{}
+		}
+		card.Lineage.Dataset = ds
+	}
 	reg, err := openRegistry(c)
 	if err != nil {
+		return err
+	}
+	if prev, err := latestCard(c.Context, reg, name); err != nil {
+		return err
+	} else if prev != nil && prev.Source != nil && card.Source != nil && prev.Source.SHA256 == card.Source.SHA256 && !c.Bool("force") {
+		if wantJSON(c) {
+			return printJSON(c, map[string]any{"name": name, "version": prev.Version, "registered": false, "sha256": prev.Source.SHA256})
+		}
+		fmt.Fprintf(out(c), "%s@%d already holds this file (sha256 %s): nothing registered (--force registers it again)\n", name, prev.Version, prev.Source.SHA256)
+		return nil
+	}
+	if err := checkScope(c.Context, reg, name, card, c.Bool("force")); err != nil {
 		return err
 	}
 	file := &registry.File{Name: storedFileName(gbdt.Format(card.Source.Format)), Body: io.NewSectionReader(f, 0, st.Size()), Size: st.Size()}
@@ -156,10 +173,28 @@ func modelsImport(c *cli.Context) error {
 	if rc := s.Reference; rc != nil {
 		fmt.Fprintf(w, "reference check %s: %d rows, max |diff| %.3g, max relative %.3g (tolerance %g): passed\n", rc.File, rc.Rows, rc.MaxDiff, rc.MaxRel, rc.Tolerance)
 	}
-	for _, warn := range stored.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
+	printWarnings(c, stored.Warnings)
 	return nil
+}
+
+// namesFeatures reports whether an imported model's inputs carry the
+// file's own feature names, not the names given by position (f0, f1 for
+// XGBoost; Column_0 for LightGBM).
+func namesFeatures(card *models.Card) bool {
+	for _, f := range card.Inputs.Features {
+		n := f.Name
+		if rest, ok := strings.CutPrefix(n, "Column_"); ok {
+			n = rest
+		} else if rest, ok := strings.CutPrefix(n, "f"); ok {
+			n = rest
+		} else {
+			return true
+		}
+		if _, err := strconv.Atoi(n); err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // storedFileName names the model file in the version folder.

@@ -10,12 +10,10 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 )
 
@@ -34,20 +32,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	var ue *usageError
-	// urfave/cli's missing-required-flag error type is unexported; its
-	// message is stable ("Required flag(s) ... not set").
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "Required flag") {
-		fmt.Fprintf(stderr, "prevoir: %v\n", err)
-		return 2
-	}
 	var ec exitCoder
 	if errors.As(err, &ec) && ec.ExitCode() == 0 {
 		return 0
 	}
-	fmt.Fprintf(stderr, "prevoir: %v\n", err)
 	slog.Debug("command failed", "err", err)
-	return 1
+	return report(stderr, err, jsonRequested(args))
 }
 
 type exitCoder interface{ ExitCode() int }

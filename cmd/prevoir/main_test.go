@@ -121,7 +121,7 @@ func TestExitCodes(t *testing.T) {
 	if code, out, _ := runCLI(t, "--help"); code != 0 || !strings.Contains(out, "prevoir") {
 		t.Errorf("--help: code %d", code)
 	}
-	if code, _, errOut := runCLI(t, "--store", store, "models", "import"); code != 2 || !strings.Contains(errOut, "Required flag") {
+	if code, _, errOut := runCLI(t, "--store", store, "models", "import"); code != 2 || errOut != "prevoir: models import: --name, --file are required (see --help)\n" {
 		t.Errorf("missing required flags: code %d (%q), want 2", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "store"); code != 2 {
@@ -168,8 +168,8 @@ func TestCompletion(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "complete -o default -F _prevoir_complete prevoir") {
 		t.Fatalf("completion bash: %d %q", code, out)
 	}
-	if code, _, _ := runCLI(t, "completion", "fish"); code != 2 {
-		t.Fatalf("completion fish: code %d, want 2", code)
+	if code, _, _ := runCLI(t, "completion", "tcsh"); code != 2 {
+		t.Fatalf("completion tcsh: code %d, want 2", code)
 	}
 	// The completion script relies on --generate-bash-completion.
 	// (urfave/cli reads os.Args for completion.)
@@ -179,5 +179,38 @@ func TestCompletion(t *testing.T) {
 	code, out, _ = runCLI(t, "--generate-bash-completion")
 	if code != 0 || !strings.Contains(out, "store") {
 		t.Fatalf("--generate-bash-completion: %d %q", code, out)
+	}
+}
+
+// TestExplicitWiring checks that the package registers nothing from
+// init: the command list is commands(), and nothing else adds to it.
+func TestExplicitWiring(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "\nfunc init()") {
+			t.Errorf("%s has a func init(); add commands to commands() in app.go", f)
+		}
+	}
+	names := map[string]bool{}
+	for _, c := range commands() {
+		if names[c.Name] {
+			t.Errorf("command %s listed twice", c.Name)
+		}
+		names[c.Name] = true
+	}
+	for _, want := range []string{"version", "completion", "store", "status", "datasets", "features", "train", "models", "customers"} {
+		if !names[want] {
+			t.Errorf("commands() lacks %s", want)
+		}
 	}
 }

@@ -25,14 +25,20 @@ import (
 	"github.com/prevoir/prevoir/models/registry"
 )
 
-func init() {
-	register(modelsCommand)
-}
-
 // maxDocument bounds a register document read into memory.
 const maxDocument = 64 << 20
 
+// modelsArgs holds the flags of the models subcommands (predict and
+// import read theirs from the context).
+type modelsArgs struct {
+	lsDataset        string
+	showAll, diffAll bool
+	alias            string
+	register         struct{ name, file, task string }
+}
+
 func modelsCommand() *cli.Command {
+	a := &modelsArgs{}
 	return &cli.Command{
 		Name:  "models",
 		Usage: "the model registry: versions, aliases, cards, batch prediction",
@@ -43,30 +49,33 @@ version number, an alias or "latest" (the default).`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "ls",
-				Usage:     "list every version of every model (or of one model)",
+				Usage:     "list every version of every model (or of one model): dataset, task, kind, key metric, aliases",
 				ArgsUsage: "[NAME]",
-				Action:    modelsList,
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "dataset", Usage: "only the models of dataset `NAME`", Destination: &a.lsDataset}},
+				Action:    func(c *cli.Context) error { return modelsList(c, a) },
 			},
 			{
 				Name:      "show",
-				Usage:     "print a version's card",
+				Usage:     "print a version's card, metrics as tables",
 				ArgsUsage: "NAME[@REF]",
-				Action:    modelsShow,
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also print the bins: deciles, calibration, search points", Destination: &a.showAll}},
+				Action:    func(c *cli.Context) error { return modelsShow(c, a) },
 			},
 			{
 				Name:      "promote",
 				Usage:     "point an alias at a version (moving it if it pointed elsewhere)",
 				ArgsUsage: "NAME@VERSION",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "alias", Usage: "the alias to set, e.g. champion"},
+					&cli.StringFlag{Name: "alias", Usage: "the alias to set, e.g. champion", Destination: &a.alias},
 				},
-				Action: modelsPromote,
+				Action: func(c *cli.Context) error { return modelsPromote(c, a) },
 			},
 			{
 				Name:      "diff",
-				Usage:     "compare the cards of two versions",
+				Usage:     "compare the cards of two versions: parameters, schema and headline metrics first",
 				ArgsUsage: "NAME[@REF] NAME[@REF]",
-				Action:    modelsDiff,
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also compare the bins: deciles, calibration, search points", Destination: &a.diffAll}},
+				Action:    func(c *cli.Context) error { return modelsDiff(c, a) },
 			},
 			{
 				Name:      "rm",
@@ -82,11 +91,11 @@ version number, an alias or "latest" (the default).`,
 "scale": {name: s}, "encoders": {input: [levels]}, "impute": {input: v}}}
 (preprocessing optional; see docs/MODELS.md).`,
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "name", Usage: "the model's name"},
-					&cli.StringFlag{Name: "file", Usage: "the model document (JSON); '-' reads stdin"},
-					&cli.StringFlag{Name: "task", Usage: "the prevoir task the model scores (recorded in the card)"},
+					&cli.StringFlag{Name: "name", Usage: "the model's name", Destination: &a.register.name},
+					&cli.StringFlag{Name: "file", Usage: "the model document (JSON); '-' reads stdin", Destination: &a.register.file},
+					&cli.StringFlag{Name: "task", Usage: "the prevoir task the model scores (recorded in the card)", Destination: &a.register.task},
 				},
-				Action: modelsRegister,
+				Action: func(c *cli.Context) error { return modelsRegister(c, a) },
 			},
 			{
 				Name:      "predict",
@@ -136,7 +145,7 @@ func versionArg(c *cli.Context, s string) (name string, version int, err error) 
 	return name, v, nil
 }
 
-func modelsList(c *cli.Context) error {
+func modelsList(c *cli.Context, a *modelsArgs) error {
 	if err := needArgs(c, 0, 1, "[NAME]"); err != nil {
 		return err
 	}
@@ -154,17 +163,34 @@ func modelsList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if wantJSON(c) {
-		return printJSON(c, entries)
+	type row struct {
+		registry.Entry
+		Dataset   string `json:"dataset"`
+		KeyMetric string `json:"key_metric"`
 	}
-	if len(entries) == 0 {
-		fmt.Fprintf(out(c), "no models in %s\n", reg.Store().URL())
+	rows := []row{}
+	for _, e := range entries {
+		card, err := reg.Card(c.Context, e.Name, e.Version)
+		if err != nil {
+			return err
+		}
+		r := row{Entry: e, Dataset: cardDataset(card), KeyMetric: keyMetric(card)}
+		if ds := a.lsDataset; ds != "" && r.Dataset != ds {
+			continue
+		}
+		rows = append(rows, r)
+	}
+	if wantJSON(c) {
+		return printJSON(c, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(out(c), "no models in %s (prevoir train --task churn --as-of latest --name churn)\n", reg.Store().URL())
 		return nil
 	}
 	tw := tabwriter.NewWriter(out(c), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tTASK\tALIASES\tCREATED")
-	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", e.Name, e.Version, e.Kind, dash(e.Task), dash(strings.Join(e.Aliases, ",")), e.Created.UTC().Format(time.RFC3339))
+	fmt.Fprintln(tw, "NAME\tVERSION\tDATASET\tTASK\tKIND\tKEY METRIC\tALIASES\tCREATED")
+	for _, e := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Version, dash(e.Dataset), dash(e.Task), e.Kind, e.KeyMetric, dash(strings.Join(e.Aliases, ",")), e.Created.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
@@ -189,7 +215,7 @@ func loadCard(c *cli.Context, reg *registry.Registry, arg string) (*models.Card,
 	return reg.Card(c.Context, name, v)
 }
 
-func modelsShow(c *cli.Context) error {
+func modelsShow(c *cli.Context, a *modelsArgs) error {
 	if err := needArgs(c, 1, 1, "NAME[@REF]"); err != nil {
 		return err
 	}
@@ -220,6 +246,9 @@ func modelsShow(c *cli.Context) error {
 	fmt.Fprintf(w, "kind:        %s\n", card.Kind)
 	if card.Task != "" {
 		fmt.Fprintf(w, "task:        %s\n", card.Task)
+	}
+	if ds := cardDataset(card); ds != "" {
+		fmt.Fprintf(w, "dataset:     %s\n", ds)
 	}
 	fmt.Fprintf(w, "output:      %s (link %s)\n", dash(card.Output), dash(card.Link))
 	fmt.Fprintf(w, "aliases:     %s\n", dash(strings.Join(mine, ", ")))
@@ -252,15 +281,7 @@ func modelsShow(c *cli.Context) error {
 	}
 	if len(card.Metrics) > 0 {
 		fmt.Fprintln(w, "metrics:")
-		keys := make([]string, 0, len(card.Metrics))
-		for k := range card.Metrics {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(tw, "  %s\t%v\n", k, card.Metrics[k])
-		}
-		tw.Flush()
+		printMetrics(w, card.Metrics, a.showAll)
 	}
 	for _, warn := range card.Warnings {
 		fmt.Fprintf(w, "warning:     %s\n", warn)
@@ -268,7 +289,7 @@ func modelsShow(c *cli.Context) error {
 	return nil
 }
 
-func modelsPromote(c *cli.Context) error {
+func modelsPromote(c *cli.Context, a *modelsArgs) error {
 	if err := needArgs(c, 1, 1, "NAME@VERSION --alias ALIAS"); err != nil {
 		return err
 	}
@@ -279,7 +300,7 @@ func modelsPromote(c *cli.Context) error {
 	if !strings.Contains(c.Args().First(), "@") {
 		return usageErrorf("models promote: %q: want NAME@VERSION", c.Args().First())
 	}
-	alias := c.String("alias")
+	alias := a.alias
 	if alias == "" {
 		return usageErrorf("models promote: --alias is required")
 	}
@@ -312,7 +333,7 @@ func modelsPromote(c *cli.Context) error {
 	return nil
 }
 
-func modelsDiff(c *cli.Context) error {
+func modelsDiff(c *cli.Context, args *modelsArgs) error {
 	if err := needArgs(c, 2, 2, "NAME[@REF] NAME[@REF]"); err != nil {
 		return err
 	}
@@ -328,11 +349,28 @@ func modelsDiff(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	changes, err := models.Diff(a, b)
+	all, err := models.Diff(a, b)
 	if err != nil {
 		return err
 	}
+	// Parameters, schema and headline metrics first; bins only with --all.
+	sort.SliceStable(all, func(i, j int) bool {
+		ri, _ := diffRank(all[i].Path)
+		rj, _ := diffRank(all[j].Path)
+		return ri < rj
+	})
+	var changes []models.Change
+	hidden := 0
+	for _, ch := range all {
+		if _, bin := diffRank(ch.Path); bin && !args.diffAll {
+			hidden++
+			continue
+		}
+		changes = append(changes, ch)
+	}
 	if wantJSON(c) {
+		// Machine-readable: every change, bins included, in the same order.
+		changes = all
 		if changes == nil {
 			changes = []models.Change{}
 		}
@@ -344,7 +382,7 @@ func modelsDiff(c *cli.Context) error {
 	}
 	w := out(c)
 	fmt.Fprintf(w, "a: %s@%d\nb: %s@%d\n", a.Name, a.Version, b.Name, b.Version)
-	if len(changes) == 0 {
+	if len(changes) == 0 && hidden == 0 {
 		fmt.Fprintln(w, "no differences")
 		return nil
 	}
@@ -359,7 +397,13 @@ func modelsDiff(c *cli.Context) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ch.Path, showValue(ch.A), showValue(ch.B), delta)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if hidden > 0 {
+		fmt.Fprintf(w, "(%d differences in bins: deciles, calibration, search points; --all shows them)\n", hidden)
+	}
+	return nil
 }
 
 // showValue prints a card value in one short cell.
@@ -402,18 +446,18 @@ func modelsRemove(c *cli.Context) error {
 	return nil
 }
 
-func modelsRegister(c *cli.Context) error {
+func modelsRegister(c *cli.Context, a *modelsArgs) error {
 	if err := needArgs(c, 0, 0, "--name NAME --file model.json"); err != nil {
 		return err
 	}
-	name := c.String("name")
-	if name == "" || c.String("file") == "" {
+	name := a.register.name
+	if name == "" || a.register.file == "" {
 		return usageErrorf("models register: --name and --file are required")
 	}
 	if err := registry.ValidName(name); err != nil {
 		return &usageError{err: fmt.Errorf("models register: --name: %w", err)}
 	}
-	file := c.String("file")
+	file := a.register.file
 	var r io.Reader = os.Stdin
 	if file != "-" {
 		f, err := os.Open(file)
@@ -436,7 +480,7 @@ func modelsRegister(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("models register: %s: %w", file, err)
 	}
-	if t := c.String("task"); t != "" {
+	if t := a.register.task; t != "" {
 		card.Task = t
 	}
 	reg, err := openRegistry(c)

@@ -11,10 +11,6 @@ import (
 	"github.com/prevoir/prevoir/features"
 )
 
-func init() {
-	taskSchema = currentTaskSchema
-}
-
 // currentTaskSchema is `models import --task T`'s schema: the feature
 // schema of the task's most recently built feature table in the store
 // (feature set churn; one dataset's with --dataset, where the command has
@@ -22,8 +18,8 @@ func init() {
 // (one has web events, another not), it refuses and names them: the
 // schema must then be given with --schema.
 func currentTaskSchema(ctx context.Context, c *cli.Context, task string) (*features.Schema, error) {
-	if task != features.TaskChurn {
-		return nil, fmt.Errorf("--task %q: unknown task (tasks: %s)", task, features.TaskChurn)
+	if err := checkChoice("Task", task, tasks); err != nil {
+		return nil, err
 	}
 	st, err := openStore(c)
 	if err != nil {

@@ -24,10 +24,6 @@ import (
 	"github.com/prevoir/prevoir/train"
 )
 
-func init() {
-	register(trainCommand)
-}
-
 func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "train",
@@ -54,7 +50,7 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "table", Usage: "the table to train on: a CSV or Parquet file, or an s3:// URL"},
 			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn (instead of --table)"},
 			datasetFlag(),
-			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff `DATE`, held out for evaluation"},
+			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff, held out for evaluation: " + asOfUsage},
 			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)"},
 			&cli.StringFlag{Name: "step", Usage: "--task: `SPAN` between cutoffs (Nd or Nw)"},
 			&cli.StringFlag{Name: "horizon", Value: features.DefaultHorizon.String(), Usage: "--task: label window `SPAN`"},
@@ -78,6 +74,7 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "predictions", Usage: "write predictions to this CSV file: --table every row (ids, label, probability, set); --task the holdout (customer_id, as_of, label, score)"},
 			&cli.StringFlag{Name: "promote", Usage: "after registering, point this `ALIAS` (champion, challenger) at the new version"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "fit and evaluate, but do not register"},
+			&cli.BoolFlag{Name: "force", Usage: "register even when --name's latest version is of another dataset"},
 		},
 		Action: runTrain,
 	}
@@ -162,12 +159,18 @@ func runTrain(c *cli.Context) error {
 			Extra: map[string]any{"sha256": sum, "format": string(rec.Format())},
 		},
 	}
+	done := stage("train", "table", src)
+	bar := newSpinner(c, "training "+name)
 	out, err := train.TrainTable(c.Context, rec, opt)
+	bar.Finish()
+	if err == nil {
+		done("train_rows", out.TrainRows, "holdout_rows", out.HoldoutRows)
+	}
 	if err != nil {
 		return fmt.Errorf("train %s: %w", name, err)
 	}
 	if p := c.String("predictions"); p != "" {
-		if err := writeFileAtomic(p, out.WritePredictions); err != nil {
+		if err := writeOutputAtomic(p, out.WritePredictions); err != nil {
 			return fmt.Errorf("train %s: predictions: %w", name, err)
 		}
 	}
@@ -192,7 +195,16 @@ func runTrain(c *cli.Context) error {
 		})
 	}
 	printTrainText(out, card, !c.Bool("dry-run"), c.App.Writer)
+	printWarnings(c, out.Warnings)
 	printPromoted(c, card)
+	if !c.Bool("dry-run") {
+		st, err := openStore(c)
+		if err != nil {
+			return err
+		}
+		printWhere(c, st, card)
+		fmt.Fprintf(c.App.ErrWriter, "next: prevoir%s models predict %s@%d --input TABLE --output scores.csv\n", storeFlagText(c), card.Name, card.Version)
+	}
 	return nil
 }
 
@@ -222,6 +234,9 @@ func checkNameAlias(c *cli.Context) error {
 // with --promote, points the alias at it.
 func registerAndPromote(c *cli.Context, st datasets.Store, name string, card *models.Card) (*models.Card, error) {
 	reg := registry.New(st, registry.Options{PrevoirVersion: Version()})
+	if err := checkScope(c.Context, reg, name, card, c.Bool("force")); err != nil {
+		return nil, err
+	}
 	stored, err := reg.Register(c.Context, name, card, nil)
 	if err != nil {
 		return nil, err
@@ -232,6 +247,31 @@ func registerAndPromote(c *cli.Context, st datasets.Store, name string, card *mo
 		}
 	}
 	return stored, nil
+}
+
+// printWarnings writes warnings to stderr, one a line: stdout holds the
+// results only.
+func printWarnings(c *cli.Context, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+	}
+}
+
+// printWhere says where a registered model went.
+func printWhere(c *cli.Context, st datasets.Store, card *models.Card) {
+	if c.Bool("dry-run") {
+		return
+	}
+	fmt.Fprintf(out(c), "model %s@%d stored in %s under %s\n", card.Name, card.Version, st.URL(), fmt.Sprintf("%s/%s/%d/", registry.Root, card.Name, card.Version))
+}
+
+// storeFlagText is " --store URL" when --store is not the default, for
+// the next commands printed.
+func storeFlagText(c *cli.Context) string {
+	if s := c.String("store"); s != DefaultStore {
+		return " --store " + s
+	}
+	return ""
 }
 
 func promoted(c *cli.Context) string {
@@ -295,9 +335,6 @@ func printTrainText(out *train.Outcome, card *models.Card, registered bool, w io
 		ev, which = out.Holdout, "holdout"
 	}
 	printDeciles(w, "by score decile ("+which+"):", ev)
-	for _, warn := range out.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
 }
 
 // printDeciles prints a decile table (train.Metrics.DecileTable) under a
@@ -357,30 +394,12 @@ func openTable(ctx context.Context, src string) (*table.Reader, string, error) {
 	return r, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// writeFileAtomic writes a file through a temporary file renamed into
-// place, so a failed write leaves no partial file.
-func writeFileAtomic(name string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(path.Dir(name), ".prevoir-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
-}
-
 // runTrainTask is `prevoir train --task T`: features, time-based split,
 // fit, evaluation beside the baseline, registration.
 func runTrainTask(c *cli.Context) error {
 	task := c.String("task")
-	if task != features.TaskChurn {
-		return usageErrorf("train: unknown task %q (tasks: churn)", task)
+	if err := checkChoice("Task", task, tasks); err != nil {
+		return err
 	}
 	for _, f := range []string{"table", "label", "positive", "id", "categorical", "weight", "missing", "holdout-frac", "seed", "no-standardize", "max-levels"} {
 		if c.IsSet(f) {
@@ -398,6 +417,9 @@ func runTrainTask(c *cli.Context) error {
 		return usageErrorf("train --task: --step SPAN is required (e.g. 90d)")
 	}
 	if err := checkNameAlias(c); err != nil {
+		return err
+	}
+	if err := checkAsOf(c); err != nil {
 		return err
 	}
 	var err error
@@ -437,8 +459,17 @@ func runTrainTask(c *cli.Context) error {
 		return err
 	}
 	o.Features.Dataset = ds
+	if o.Features.AsOf, err = resolveAsOf(c, st, ds); err != nil {
+		return err
+	}
 	name := c.String("name")
+	done := stage("train", "task", task, "dataset", ds, "as_of", o.Features.AsOf, "cutoffs", k)
+	bar := newSpinner(c, "training "+name)
 	res, err := train.TrainTask(c.Context, st, o)
+	bar.Finish()
+	if err == nil {
+		done("c", res.C, "train_rows", res.Model.TrainRows, "holdout_rows", res.Model.HoldoutRows)
+	}
 	if err != nil {
 		if errors.Is(err, features.ErrCensored) {
 			return usageErrorf("train %s: %v", name, err)
@@ -446,7 +477,7 @@ func runTrainTask(c *cli.Context) error {
 		return fmt.Errorf("train %s: %w", name, err)
 	}
 	if p := c.String("predictions"); p != "" {
-		if err := writeFileAtomic(p, res.WritePredictions); err != nil {
+		if err := writeOutputAtomic(p, res.WritePredictions); err != nil {
 			return fmt.Errorf("train %s: predictions: %w", name, err)
 		}
 	}
@@ -473,7 +504,21 @@ func runTrainTask(c *cli.Context) error {
 		return printJSON(c, rep)
 	}
 	printTaskText(res, card, o, !c.Bool("dry-run"), out(c))
+	printWarnings(c, res.Warnings)
 	printPromoted(c, card)
+	printWhere(c, st, card)
+	if !c.Bool("dry-run") {
+		ref := fmt.Sprintf("%s@%d", card.Name, card.Version)
+		if a := promoted(c); a != "" {
+			ref = card.Name + "@" + a
+		}
+		g := storeFlagText(c)
+		fmt.Fprintf(c.App.ErrWriter, "next: score the customers as of today's data:\n"+
+			"  prevoir%s features build --dataset %s --task %s --as-of latest\n"+
+			"  prevoir%s features export --dataset %s --task %s --as-of latest %s-latest.csv\n"+
+			"  prevoir%s models predict %s --input %s-latest.csv --id customer_id --output %s-scores.csv\n",
+			g, ds, task, g, ds, task, task, g, ref, task, task)
+	}
 	return nil
 }
 
@@ -550,7 +595,4 @@ func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOption
 	tw.Flush()
 	printDeciles(w, "by score decile (holdout), model:", m.Holdout)
 	printDeciles(w, "by score decile (holdout), baseline ("+res.BaselineFeature+"):", b.Holdout)
-	for _, warn := range res.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
 }

@@ -61,6 +61,9 @@ func checkTrainParity(t *testing.T, stdout, predictions string, want trainFixtur
 	if worst > 1e-5 {
 		t.Errorf("max |coefficient - scikit-learn| = %.3g", worst)
 	}
+	if fi, err := os.Stat(predictions); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("--predictions file: %v, mode %v, want 0644 like every file prevoir writes", err, fi.Mode().Perm())
+	}
 	f, err := os.Open(predictions)
 	if err != nil {
 		t.Fatal(err)
@@ -157,10 +160,17 @@ func TestTrainText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"registered small@1", "converged", "roc auc", "HOLDOUT", "by score decile (holdout)", `warning: column "constant" is constant (1) in the training rows: not used`} {
+	for _, want := range []string{"registered small@1", "converged", "roc auc", "HOLDOUT", "by score decile (holdout)", "model small@1 stored in"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// Warnings and hints go to stderr: stdout holds the results.
+	if w := `warning: column "constant" is constant (1) in the training rows: not used`; !strings.Contains(errOut, w) || strings.Contains(out, "warning:") {
+		t.Errorf("want %q on stderr only; stdout:\n%s\nstderr:\n%s", w, out, errOut)
+	}
+	if !strings.Contains(errOut, "next: prevoir --store ") {
+		t.Errorf("stderr lacks the next command:\n%s", errOut)
 	}
 }
 
@@ -196,7 +206,7 @@ func TestTrainRefusals(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown task", []string{"--task", "propensity"}, `unknown task "propensity"`},
+		{"unknown task", []string{"--task", "propensity"}, `--task propensity: unknown; want churn`},
 		{"task without as-of", []string{"--task", "churn", "--cutoffs", "3", "--step", "90d"}, `--as-of DATE is required`},
 		{"task with table flags", []string{"--task", "churn", "--table", small}, `--table is for --table`},
 		{"task with a random holdout", []string{"--task", "churn", "--holdout-frac", "0.2"}, `--holdout-frac is for --table`},

@@ -9,12 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/prevoir/prevoir/datasets"
 )
@@ -39,9 +39,21 @@ type Config struct {
 	// the default AWS files (~/.aws/config, then ~/.aws/credentials).
 	Profile         string
 	CredentialsFile string
-	// Region is the bucket's region. Empty lets the client ask the server
-	// (one request per bucket, cached).
+	// Region is the bucket's region. Empty takes the profile's region
+	// from ConfigFile, else lets the client ask the server (one request
+	// per bucket, cached).
 	Region string
+	// ConfigFile is the AWS config file (AWS_CONFIG_FILE, else
+	// ~/.aws/config). Its profile (Profile, else "default") gives
+	// endpoint_url and region when Endpoint and Region are empty, as the
+	// AWS tools do. A missing file is no error.
+	ConfigFile string
+	// NoInstanceMetadata skips the EC2 instance role
+	// (AWS_EC2_METADATA_DISABLED=true); ContainerRole says the
+	// environment names a container (ECS) or web-identity (Kubernetes
+	// IRSA) role, which is tried even then.
+	NoInstanceMetadata bool
+	ContainerRole      bool
 	// Transport, if not nil, carries every HTTP request instead of the
 	// default transport (which dials with a DialTimeout and never asks
 	// for compressed responses). Tests use it to count bytes.
@@ -59,7 +71,12 @@ type Config struct {
 //   - AccessKeyID, SecretAccessKey, SessionToken: AWS_ACCESS_KEY_ID,
 //     AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN;
 //   - Profile, CredentialsFile: AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE;
-//   - Region: AWS_REGION, else AWS_DEFAULT_REGION.
+//   - Region: AWS_REGION, else AWS_DEFAULT_REGION;
+//   - ConfigFile: AWS_CONFIG_FILE, else $HOME/.aws/config (New reads the
+//     profile's endpoint_url and region from it);
+//   - NoInstanceMetadata: AWS_EC2_METADATA_DISABLED=true; ContainerRole:
+//     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, _FULL_URI or
+//     AWS_WEB_IDENTITY_TOKEN_FILE is set.
 func ConfigFromEnv(getenv func(string) string) Config {
 	first := func(names ...string) string {
 		for _, n := range names {
@@ -70,14 +87,24 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		return ""
 	}
 	return Config{
-		Endpoint:        first("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
-		AccessKeyID:     first("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: first("AWS_SECRET_ACCESS_KEY"),
-		SessionToken:    first("AWS_SESSION_TOKEN"),
-		Profile:         first("AWS_PROFILE"),
-		CredentialsFile: first("AWS_SHARED_CREDENTIALS_FILE"),
-		Region:          first("AWS_REGION", "AWS_DEFAULT_REGION"),
+		Endpoint:           first("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+		AccessKeyID:        first("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey:    first("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:       first("AWS_SESSION_TOKEN"),
+		Profile:            first("AWS_PROFILE"),
+		CredentialsFile:    first("AWS_SHARED_CREDENTIALS_FILE"),
+		Region:             first("AWS_REGION", "AWS_DEFAULT_REGION"),
+		ConfigFile:         configFile(first("AWS_CONFIG_FILE"), first("HOME")),
+		NoInstanceMetadata: strings.EqualFold(first("AWS_EC2_METADATA_DISABLED"), "true"),
+		ContainerRole:      first("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE") != "",
 	}
+}
+
+func configFile(named, home string) string {
+	if named != "" || home == "" {
+		return named
+	}
+	return filepath.Join(home, ".aws", "config")
 }
 
 // DefaultMaxRetries is the number of attempts of a request when
@@ -119,6 +146,18 @@ func New(ctx context.Context, bucket, prefix string, cfg Config) (*Store, error)
 			return nil, fmt.Errorf("s3 store %s: prefix: %w", s.URL(), err)
 		}
 	}
+	if cfg.Endpoint == "" || cfg.Region == "" {
+		p, err := readProfile(cfg.ConfigFile, cfg.Profile)
+		if err != nil {
+			return nil, fmt.Errorf("s3 store %s: %w", s.URL(), err)
+		}
+		if cfg.Endpoint == "" && p["endpoint_url"] != "" {
+			cfg.Endpoint = p["endpoint_url"]
+		}
+		if cfg.Region == "" {
+			cfg.Region = p["region"]
+		}
+	}
 	host, secure, err := parseEndpoint(cfg.Endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("s3 store %s: %w", s.URL(), err)
@@ -127,26 +166,9 @@ func New(ctx context.Context, bucket, prefix string, cfg Config) (*Store, error)
 	if s.endpoint == "" {
 		s.endpoint = "https://" + host
 	}
-
-	var creds *credentials.Credentials
-	switch {
-	case cfg.AccessKeyID != "" && cfg.SecretAccessKey != "":
-		creds = credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
-	case cfg.AccessKeyID != "" || cfg.SecretAccessKey != "":
-		return nil, fmt.Errorf("s3 store %s: give both an access key id and a secret access key, or neither", s.URL())
-	default:
-		profile := cfg.Profile
-		if profile == "" {
-			profile = "default" // not minio-go's fallback to $AWS_PROFILE
-		}
-		creds = credentials.NewFileAWSCredentials(cfg.CredentialsFile, profile)
-		if _, err := creds.GetWithContext(&credentials.CredContext{}); err != nil {
-			where := cfg.CredentialsFile
-			if where == "" {
-				where = "the default AWS files"
-			}
-			return nil, fmt.Errorf("s3 store %s: no access key given, and profile %q of %s: %v", s.URL(), profile, where, oneLine(err))
-		}
+	creds, err := resolveCredentials(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("s3 store %s: %w", s.URL(), err)
 	}
 
 	transport := cfg.Transport

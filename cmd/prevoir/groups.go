@@ -1,7 +1,0 @@
-package main
-
-// Subcommands that live in their own files, added to the groups that the
-// datasets and models files define.
-func init() {
-	registerSub("datasets", datasetsGenerateCommand)
-}
