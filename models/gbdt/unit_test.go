@@ -182,7 +182,7 @@ func TestLoad(t *testing.T) {
 	m := importBytes(t, data, Options{Schema: schemaOf(map[string]features.Kind{"region": features.Categorical}, names...)})
 	card := *m.Card()
 	card.Name, card.Version = "propensity", 3
-	lm, err := models.Load(context.Background(), &card, memObject{bytes.NewReader(data)})
+	lm, err := Kinds().Load(context.Background(), &card, memObject{bytes.NewReader(data)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestLoad(t *testing.T) {
 		t.Errorf("loaded model's card is not the stored card")
 	}
 	changed := bytes.Replace(data, []byte("leaf_value=-0.14300910177363158"), []byte("leaf_value=-0.14300910177363159"), 1)
-	if _, err := models.Load(context.Background(), &card, memObject{bytes.NewReader(changed)}); err == nil || !strings.Contains(err.Error(), "sha256") {
+	if _, err := Kinds().Load(context.Background(), &card, memObject{bytes.NewReader(changed)}); err == nil || !strings.Contains(err.Error(), "sha256") {
 		t.Errorf("changed file: err = %v, want a sha256 mismatch", err)
 	}
 }
