@@ -30,7 +30,6 @@ import (
 
 	"github.com/prevoir/prevoir/models"
 	"github.com/prevoir/prevoir/models/gbdt"
-	_ "github.com/prevoir/prevoir/models/gbdt/xgbjson/register"
 )
 
 func main() {

@@ -13,8 +13,10 @@ import (
 
 	"github.com/dmitryikh/leaves"
 
+	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/gbdt/internal/xgbjson"
 )
 
 // Options configure Import. The zero value sniffs the format, binds
@@ -41,12 +43,11 @@ type Options struct {
 	// 0 means GOMAXPROCS.
 	Threads int
 
-	// Reference, when set, is a CSV of feature columns plus a
+	// Reference, when set, is a table (CSV, gzip-compressed CSV or
+	// Parquet, opened with datasets/table) of feature columns plus a
 	// "prediction" column: Import fails unless every score is within
-	// Tolerance of it (see CheckReference).
-	Reference io.Reader
-	// ReferenceName is the reference file's name for the card.
-	ReferenceName string
+	// Tolerance of it (see CheckReference). Its Name goes into the card.
+	Reference *table.Reader
 	// ReferenceKind says what "prediction" holds: the response (default)
 	// or the raw margin.
 	ReferenceKind models.OutputKind
@@ -110,7 +111,7 @@ func Import(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Mode
 		if tol == 0 {
 			tol = DefaultTolerance
 		}
-		rc, err := CheckReference(ctx, m, opts.Reference, opts.ReferenceName, opts.ReferenceKind, tol)
+		rc, err := CheckReference(ctx, m, opts.Reference, opts.ReferenceKind, tol)
 		if rc != nil {
 			m.card.Source.Reference = rc
 		}
@@ -134,8 +135,7 @@ type parsed struct {
 	link, output                string
 	sigmoid                     float64
 	average                     bool
-	base                        float64
-	float32In                   bool
+	f32                         *forest32
 	warnings                    []string
 	params                      map[string]any
 }
@@ -168,28 +168,25 @@ func parse(ctx context.Context, r io.ReaderAt, size int64, format Format, opts O
 		if p, err = fromLightGBM(lm, opts); err != nil {
 			return nil, "", err
 		}
-	case FormatXGBoostBinary:
+	case FormatXGBoostBinary, FormatXGBoostJSON, FormatXGBoostUBJSON:
 		data := make([]byte, size)
 		if _, err := io.ReadFull(io.TeeReader(sr, h), data); err != nil {
 			return nil, "", fmt.Errorf("gbdt import: read: %w", err)
 		}
-		xm, err := parseXGBoostBinary(data, lim)
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
+		var xm *xgbjson.Model
+		var err error
+		if format == FormatXGBoostBinary {
+			xm, err = parseXGBoostBinary(data, lim)
+		} else {
+			xm, err = readXGBoostJSON(data, format, lim)
+		}
 		if err != nil {
 			return nil, "", err
 		}
-		if p, err = fromXGBoostBinary(xm); err != nil {
-			return nil, "", err
-		}
-	case FormatXGBoostJSON, FormatXGBoostUBJSON:
-		conv := converter(format)
-		if conv == nil {
-			return nil, "", refuse(fmt.Sprintf("XGBoost %s model", strings.TrimPrefix(string(format), "xgb-")), "this build of prevoir has no converter for it")
-		}
-		c, err := conv(ctx, r, size, lim)
-		if err != nil {
-			return nil, "", err
-		}
-		if p, err = fromConverted(ctx, c, lim); err != nil {
+		if p, err = fromXGBoost(xm, format, lim); err != nil {
 			return nil, "", err
 		}
 	default:
@@ -285,94 +282,62 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 	return p, nil
 }
 
-func fromXGBoostBinary(xm *xgbModel) (p *parsed, err error) {
-	p = &parsed{kind: models.KindXGBoost, version: "0.90 or older (legacy binary)", objective: xm.objective, booster: xm.booster,
-		trees: xm.trees, numFeatures: xm.numFeatures, link: xm.link, output: xm.output, sigmoid: 1, float32In: true, params: map[string]any{}}
-	p.kinds = make([]features.Kind, xm.numFeatures)
+// readXGBoostJSON reads an XGBoost JSON or UBJSON model with xgbjson,
+// whose refusals become RefusedErrors.
+func readXGBoostJSON(data []byte, format Format, lim Limits) (*xgbjson.Model, error) {
+	read := xgbjson.ReadJSON
+	if format == FormatXGBoostUBJSON {
+		read = xgbjson.ReadUBJSON
+	}
+	m, err := read(data, xgbjson.Limits{MaxTrees: lim.MaxTrees, MaxLeaves: lim.MaxLeaves, MaxNodes: lim.MaxNodes, MaxFeatures: lim.MaxFeatures})
+	var re *xgbjson.RefusedError
+	if errors.As(err, &re) {
+		return nil, &RefusedError{What: re.What, Reason: re.Reason}
+	}
+	return m, err
+}
+
+// fromXGBoost builds the float32 scorer of a validated XGBoost model.
+func fromXGBoost(xm *xgbjson.Model, format Format, lim Limits) (*parsed, error) {
+	what := fmt.Sprintf("XGBoost %s model", xm.Version)
+	lo, ok := xgbObjectives[xm.Objective]
+	if !ok {
+		return nil, refuse(what, "objective %q is not supported (binary:logistic, reg:logistic, reg:squarederror, count:poisson, reg:gamma, reg:tweedie)", xm.Objective)
+	}
+	if xm.NumFeatures < 1 || xm.NumFeatures > lim.MaxFeatures {
+		return nil, refuse(what, "%d features (limit %d)", xm.NumFeatures, lim.MaxFeatures)
+	}
+	// A legacy binary stores base_score as a margin already (XGBoost up
+	// to 0.90 saved it after ProbToMargin); JSON files store the
+	// response-scale value.
+	base := xm.BaseScore
+	if format != FormatXGBoostBinary {
+		var err error
+		if base, err = xgbBaseMargin(lo[0], xm.BaseScore); err != nil {
+			return nil, refuse(what, "%v, as %s needs", err, xm.Objective)
+		}
+	}
+	f, err := newForest32(xm.Trees, xm.NumFeatures, base, lo[0], lim)
+	if err != nil {
+		return nil, err
+	}
+	p := &parsed{kind: models.KindXGBoost, version: xm.Version, objective: xm.Objective, booster: xm.Booster,
+		trees: len(xm.Trees), numFeatures: xm.NumFeatures, link: lo[0], output: lo[1], sigmoid: 1,
+		f32: f, params: map[string]any{}, warnings: xm.Warnings}
+	p.kinds = make([]features.Kind, xm.NumFeatures)
 	for j := range p.kinds {
 		p.kinds[j] = features.Numeric
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			p, err = nil, fmt.Errorf("gbdt: leaves panicked loading a validated XGBoost model: %v", r)
+	if len(xm.FeatureNames) > 0 {
+		if len(xm.FeatureNames) != xm.NumFeatures {
+			return nil, refuse(what, "%d feature names for %d features", len(xm.FeatureNames), xm.NumFeatures)
 		}
-	}()
-	p.ens, err = leaves.XGEnsembleFromReader(bufio.NewReader(bytes.NewReader(xm.patched)), false)
-	if err != nil {
-		return nil, fmt.Errorf("gbdt: leaves refused a validated XGBoost model: %w", err)
+		p.names = xm.FeatureNames
 	}
-	return p, nil
-}
-
-func fromConverted(ctx context.Context, c *Converted, lim Limits) (*parsed, error) {
-	what := "converted model"
-	if c == nil {
-		return nil, errors.New("gbdt: converter returned nil")
+	if base != 0 {
+		p.params["base_margin"] = float64(base)
 	}
-	var p *parsed
-	switch {
-	case len(c.Trees) > 0:
-		if c.NumFeatures < 1 || c.NumFeatures > lim.MaxFeatures {
-			return nil, refuse(what, "%d features (limit %d)", c.NumFeatures, lim.MaxFeatures)
-		}
-		e := newEnsemble(c.NumFeatures)
-		for i := range c.Trees {
-			if err := e.add(&c.Trees[i], lim); err != nil {
-				return nil, refuse(what, "%v", err)
-			}
-		}
-		lm := &lgbModel{version: c.Version, numFeatures: c.NumFeatures, objective: "regression", ens: e}
-		var err error
-		if p, err = fromLightGBM(lm, Options{}); err != nil {
-			return nil, err
-		}
-	case c.Format == FormatLightGBMText:
-		lm, err := parseLightGBMText(ctx, bytes.NewReader(c.Bytes), lim)
-		if err != nil {
-			return nil, err
-		}
-		lm.objective = "regression"
-		if p, err = fromLightGBM(lm, Options{}); err != nil {
-			return nil, err
-		}
-	case c.Format == FormatXGBoostBinary:
-		xm, err := parseXGBoostBinary(c.Bytes, lim)
-		if err != nil {
-			return nil, err
-		}
-		if p, err = fromXGBoostBinary(xm); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("gbdt: converter returned neither trees nor bytes of a known format (%q)", c.Format)
-	}
-	if c.NumFeatures > 0 && p.numFeatures != c.NumFeatures {
-		return nil, refuse(what, "trees index %d features, the converter says %d", p.numFeatures, c.NumFeatures)
-	}
-	switch c.Link {
-	case LinkLogit, LinkLog, LinkIdentity:
-	default:
-		return nil, fmt.Errorf("gbdt: converter returned link %q", c.Link)
-	}
-	p.kind = c.Kind
-	if p.kind == "" {
-		p.kind = models.KindXGBoost
-	}
-	p.version, p.objective, p.booster = c.Version, c.Objective, c.Booster
-	p.link, p.output, p.sigmoid = c.Link, c.Output, 1
-	p.base, p.float32In = c.BaseMargin, c.Float32Inputs
-	p.average = false
-	p.names = nil
-	if len(c.FeatureNames) > 0 {
-		if len(c.FeatureNames) != p.numFeatures {
-			return nil, refuse(what, "%d feature names for %d features", len(c.FeatureNames), p.numFeatures)
-		}
-		p.names = c.FeatureNames
-	}
-	if p.base != 0 {
-		p.params["base_margin"] = p.base
-	}
-	p.warnings = append(p.warnings, c.Warnings...)
+	p.params["float32_arithmetic"] = true
 	return p, nil
 }
 
@@ -393,8 +358,8 @@ func (p *parsed) model(opts Options) (*Model, error) {
 	}
 	m := &Model{
 		ens: p.ens, nFeat: p.numFeatures, nEst: nEst, bind: b,
-		catCols: p.catCols, zeroCols: p.zeroCols, float32In: p.float32In,
-		base: p.base, link: p.link, sigmoid: p.sigmoid, threads: opts.Threads,
+		catCols: p.catCols, zeroCols: p.zeroCols, f32: p.f32,
+		link: p.link, sigmoid: p.sigmoid, threads: opts.Threads,
 	}
 	if p.average {
 		m.average = float64(used)
@@ -402,9 +367,6 @@ func (p *parsed) model(opts Options) (*Model, error) {
 	}
 	if p.names != nil && !b.identity {
 		p.params["model_features"] = p.names
-	}
-	if p.float32In {
-		p.params["float32_inputs"] = true
 	}
 	if len(p.params) == 0 {
 		p.params = nil

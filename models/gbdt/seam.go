@@ -1,12 +1,5 @@
 package gbdt
 
-import (
-	"context"
-	"fmt"
-	"io"
-	"sync"
-)
-
 // Format names a model file format, as --format spells it.
 type Format string
 
@@ -72,80 +65,3 @@ func DecisionNumerical(defaultLeft bool) uint8 {
 	}
 	return d
 }
-
-// Converted is what a Converter hands to Import: a model leaves can
-// evaluate plus what its trees do not say. Set either Trees, or Format and
-// Bytes.
-type Converted struct {
-	// Trees are the model's trees, summed in order.
-	Trees []Tree
-	// Format and Bytes are an alternative to Trees: a model file in a
-	// format Import reads (FormatLightGBMText or FormatXGBoostBinary). Its
-	// own objective line is ignored: Link and Output decide.
-	Format Format
-	Bytes  []byte
-
-	// Kind is the card's kind: models.KindXGBoost for XGBoost files.
-	Kind string
-	// Version is the framework version the file declares ("1.7.4").
-	Version string
-	// Booster is gbtree or dart.
-	Booster string
-	// Objective is the framework's objective name ("binary:logistic").
-	Objective string
-	// Link is LinkLogit, LinkLog or LinkIdentity: the response is
-	// the link's inverse of the raw margin.
-	Link string
-	// Output is OutputProbability, OutputCount or OutputValue.
-	Output string
-	// NumFeatures is the number of input features the trees index.
-	NumFeatures int
-	// FeatureNames are the file's feature names in the trees' order, nil
-	// when the file has none (XGBoost's generated f0, f1, ... count as
-	// none).
-	FeatureNames []string
-	// Float32Inputs makes the Model round every input to float32 before
-	// the trees see it (XGBoost compares in float32).
-	Float32Inputs bool
-	// BaseMargin is added to the sum of the trees: the raw margin is
-	// BaseMargin + sum of tree outputs (XGBoost's base_score through the
-	// objective's link).
-	BaseMargin float64
-	// Warnings go into the model card.
-	Warnings []string
-}
-
-// Converter turns a model file of one format into a Converted. r holds
-// size bytes (size <= lim.MaxBytes, already checked). A Converter must
-// bound every allocation by size and lim and refuse unsupported models
-// with a *RefusedError.
-type Converter func(ctx context.Context, r io.ReaderAt, size int64, lim Limits) (*Converted, error)
-
-var (
-	convMu     sync.RWMutex
-	converters = map[Format]Converter{}
-)
-
-// RegisterConverter makes Import read format f with c. Packages call it
-// from init. Registering a format twice or a nil Converter is a programmer
-// error and panics.
-func RegisterConverter(f Format, c Converter) {
-	convMu.Lock()
-	defer convMu.Unlock()
-	if c == nil {
-		panic("gbdt: RegisterConverter with nil converter")
-	}
-	if _, dup := converters[f]; dup {
-		panic(fmt.Sprintf("gbdt: RegisterConverter called twice for %s", f))
-	}
-	converters[f] = c
-}
-
-func converter(f Format) Converter {
-	convMu.RLock()
-	defer convMu.RUnlock()
-	return converters[f]
-}
-
-// HasConverter reports whether a Converter is registered for f.
-func HasConverter(f Format) bool { return converter(f) != nil }

@@ -4,15 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/gbdt/internal/xgbjson"
 )
 
 func importBytes(t *testing.T, data []byte, opts Options) *Model {
@@ -24,9 +25,8 @@ func importBytes(t *testing.T, data []byte, opts Options) *Model {
 	return m
 }
 
-// TestXGBoostFloat32Semantics: XGBoost sends x left when float32(x) < t;
-// leaves compares x <= t in float64. With the patched thresholds and
-// float32 inputs, the boundary goes right as in XGBoost.
+// TestXGBoostFloat32Semantics: XGBoost sends x left when float32(x) < t,
+// and so does prevoir's float32 scorer.
 func TestXGBoostFloat32Semantics(t *testing.T) {
 	m := importBytes(t, xgbBinary("reg:squarederror", "gbtree", 2, 0.5, stumpTrees, -1), Options{})
 	rows := [][]float64{
@@ -45,10 +45,11 @@ func TestXGBoostFloat32Semantics(t *testing.T) {
 	if c.Inputs.Names()[1] != "f1" {
 		t.Errorf("inputs %v, want f0, f1", c.Inputs.Names())
 	}
-	// Logistic: sigmoid of the margin.
+	// Logistic: sigmoid of the margin, in float32 as XGBoost computes it.
 	m = importBytes(t, xgbBinary("binary:logistic", "dart", 2, 0, stumpTrees, -1), Options{})
 	got := score(t, m, nil, [][]float64{{0, 0}}, models.Response)
-	assertClose(t, "logistic", got, []float64{1 / (1 + math.Exp(0.75))}, 1e-15, false)
+	e := float32(math.Exp(0.75))
+	assertClose(t, "logistic", got, []float64{float64(1 / (1 + e))}, 0, false)
 }
 
 func TestXGBoostRefusals(t *testing.T) {
@@ -60,7 +61,7 @@ func TestXGBoostRefusals(t *testing.T) {
 		{xgbBinary("binary:logistic", "gblinear", 2, 0, stumpTrees, -1), "gblinear"},
 		{xgbBinary("rank:pairwise", "gbtree", 2, 0, stumpTrees, -1), "not supported"},
 		{xgbBinary("binary:logistic", "gbtree", 1, 0, stumpTrees, -1), "feature 1 of 1"},
-		{xgbBinary("binary:logistic", "gbtree", 2, 0, [][]xnode{{{1, 1, 0, 0.5}, {-1, -1, 0, 1}}}, -1), "children"},
+		{xgbBinary("binary:logistic", "gbtree", 2, 0, [][]xnode{{{1, 1, 0, 0.5}, {-1, -1, 0, 1}}}, -1), "reached twice"},
 		{xgbBinary("binary:logistic", "gbtree", 2, 0, [][]xnode{{{1, 2, 0, 0.5}, {-1, -1, 0, float32(math.NaN())}, {-1, -1, 0, 1}}}, -1), "NaN"},
 	} {
 		_, err := Import(context.Background(), bytes.NewReader(c.data), int64(len(c.data)), Options{})
@@ -142,7 +143,7 @@ func TestReferenceCheck(t *testing.T) {
 		return b.String()
 	}
 	ok := build(func(i int, p string) string { return p })
-	m := importFile(t, filepath.Join(dir, "rf_binary.txt"), Options{Reference: strings.NewReader(ok), ReferenceName: "ref.csv", Tolerance: 1e-12})
+	m := importFile(t, filepath.Join(dir, "rf_binary.txt"), Options{Reference: refTable(t, "ref.csv", ok), Tolerance: 1e-12})
 	rc := m.Card().Source.Reference
 	if rc == nil || !rc.Passed || rc.Rows != 300 || rc.MaxDiff > 1e-15 || rc.File != "ref.csv" {
 		t.Errorf("reference check %+v", rc)
@@ -153,15 +154,25 @@ func TestReferenceCheck(t *testing.T) {
 		}
 		return p
 	})
-	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: strings.NewReader(bad), ReferenceName: "ref.csv"})
+	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: refTable(t, "ref.csv", bad)})
 	var re *ReferenceError
 	if !errors.Is(err, ErrReferenceMismatch) || !errors.As(err, &re) || re.Row != 42 || re.Check.Passed {
 		t.Errorf("err = %v, want a mismatch at row 42", err)
 	}
-	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: strings.NewReader("Column_0,prediction\n1,0.5\n")})
+	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: refTable(t, "ref.csv", "Column_0,prediction\n1,0.5\n")})
 	if !errors.Is(err, models.ErrSchemaMismatch) || !strings.Contains(err.Error(), "Column_1") {
 		t.Errorf("err = %v, want missing columns named", err)
 	}
+}
+
+// refTable opens text as a reference table named name.
+func refTable(t testing.TB, name, text string) *table.Reader {
+	t.Helper()
+	r, err := table.Open(strings.NewReader(text), int64(len(text)), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // memObject is a datasets.Object over bytes.
@@ -209,33 +220,48 @@ func TestForcedFormat(t *testing.T) {
 	}
 }
 
-// TestConverterSeam: a Converter's trees go through the same validation,
-// then leaves; base margin and float32 inputs apply.
-func TestConverterSeam(t *testing.T) {
-	trees := []Tree{{
-		SplitFeature: []int32{0}, Threshold: []float64{float64(math.Nextafter32(0.5, -1))},
-		DecisionType: []uint8{DecisionNumerical(true)}, LeftChild: []int32{-1}, RightChild: []int32{-2},
-		LeafValue: []float64{-1, 1},
-	}}
-	conv := func(ctx context.Context, r io.ReaderAt, size int64, lim Limits) (*Converted, error) {
-		return &Converted{Trees: trees, Kind: models.KindXGBoost, Version: "1.7.4", Booster: "gbtree", Objective: "count:poisson",
-			Link: LinkLog, Output: OutputCount, NumFeatures: 1, FeatureNames: []string{"orders"}, Float32Inputs: true, BaseMargin: 0.25}, nil
+// TestForest32 checks the XGBoost scorer on a hand-made tree: x < t in
+// float32, missing values to the default side, the float32 base margin,
+// float32 accumulation; and that a malformed tree is refused.
+func TestForest32(t *testing.T) {
+	tree := func() xgbjson.Tree {
+		return xgbjson.Tree{Left: []int32{1, -1, -1}, Right: []int32{2, -1, -1}, Feature: []int32{0, 0, 0},
+			Value: []float32{0.5, -1, 1}, DefaultLeft: []bool{true, false, false}}
 	}
-	convMu.Lock()
-	old := converters[FormatXGBoostJSON]
-	converters[FormatXGBoostJSON] = conv
-	convMu.Unlock()
-	defer func() { convMu.Lock(); converters[FormatXGBoostJSON] = old; convMu.Unlock() }()
-	doc := []byte(`{"learner": {}, "version": [1, 7, 4]}`)
-	m := importBytes(t, doc, Options{})
-	got := score(t, m, nil, [][]float64{{0.5}, {0.49999999999}, {0.4}, {nan}}, models.Raw)
-	assertClose(t, "converted", got, []float64{1.25, 1.25, -0.75, -0.75}, 0, false)
-	c := m.Card()
-	if c.Kind != models.KindXGBoost || c.Link != LinkLog || c.Output != OutputCount || c.Inputs.Names()[0] != "orders" || c.Source.Format != "xgb-json" || c.Source.Version != "1.7.4" {
-		t.Errorf("card %+v source %+v", c, c.Source)
+	big := xgbjson.Tree{Left: []int32{-1}, Right: []int32{-1}, Feature: []int32{0}, Value: []float32{1e8}, DefaultLeft: []bool{false}}
+	small := xgbjson.Tree{Left: []int32{-1}, Right: []int32{-1}, Feature: []int32{0}, Value: []float32{3}, DefaultLeft: []bool{false}}
+	f, err := newForest32([]xgbjson.Tree{tree(), big, small}, 1, 0.25, LinkIdentity, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
 	}
-	trees[0].LeftChild[0] = 0 // a cycle
-	if _, err := Import(context.Background(), bytes.NewReader(doc), int64(len(doc)), Options{}); !errors.Is(err, models.ErrUnsupported) {
-		t.Errorf("bad converted tree: err = %v", err)
+	for _, c := range []struct {
+		x    float32
+		leaf float32 // the first tree's leaf
+	}{{0.5, 1}, {math.Nextafter32(0.5, 0), -1}, {float32(math.NaN()), -1}, {float32(math.Inf(1)), 1}} {
+		// Each addition rounds to float32: 1e8 + 3 is 1e8 in float32,
+		// while a float64 sum would keep the 3.
+		want := float32(0.25)
+		want += c.leaf
+		want += 1e8
+		want += 3
+		if got := f.margin([]float32{c.x}, 3); got != want {
+			t.Errorf("x=%v: margin %v, want %v", c.x, got, want)
+		}
+		if float64(want) == 0.25+float64(c.leaf)+1e8+3 {
+			t.Fatalf("x=%v: the float32 and float64 sums agree; the test cannot tell them apart", c.x)
+		}
+	}
+	cyc := tree()
+	cyc.Left[0] = 0
+	oneChild := tree()
+	oneChild.Right[1] = 2
+	badFeat := tree()
+	badFeat.Feature[0] = 1
+	nanLeaf := tree()
+	nanLeaf.Value[2] = float32(math.NaN())
+	for name, tr := range map[string]xgbjson.Tree{"cycle": cyc, "one child": oneChild, "feature": badFeat, "NaN leaf": nanLeaf} {
+		if _, err := newForest32([]xgbjson.Tree{tr}, 1, 0, LinkIdentity, DefaultLimits()); !errors.Is(err, models.ErrUnsupported) {
+			t.Errorf("%s: err = %v", name, err)
+		}
 	}
 }

@@ -4,23 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-)
 
-// xgbModel is a validated XGBoost <= 0.90 binary model.
-type xgbModel struct {
-	objective   string
-	booster     string
-	numFeatures int
-	trees       int
-	nodes       int64
-	baseScore   float32
-	link        string
-	output      string
-	// patched is the file with every split threshold t replaced by the
-	// largest float32 below t: leaves compares x <= t in float64, XGBoost
-	// x < t in float32, and on float32 inputs the two then agree.
-	patched []byte
-}
+	"github.com/prevoir/prevoir/models/gbdt/internal/xgbjson"
+)
 
 // Sizes of XGBoost 0.90's binary structures.
 const (
@@ -32,21 +18,10 @@ const (
 
 const xgbWhat = "XGBoost binary model (0.90 or older)"
 
-// xgbObjectives maps the objectives prevoir scores to their link.
-var xgbObjectives = map[string][2]string{
-	"binary:logistic":  {LinkLogit, OutputProbability},
-	"reg:logistic":     {LinkLogit, OutputProbability},
-	"reg:linear":       {LinkIdentity, OutputValue},
-	"reg:squarederror": {LinkIdentity, OutputValue},
-	"count:poisson":    {LinkLog, OutputCount},
-	"reg:gamma":        {LinkLog, OutputValue},
-	"reg:tweedie":      {LinkLog, OutputValue},
-}
-
 // parseXGBoostBinary validates data, a whole XGBoost <= 0.90 binary
 // model, walking every declared size against the bytes left before
 // trusting it.
-func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
+func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 	le := binary.LittleEndian
 	size := int64(len(data))
 	off := int64(0)
@@ -59,20 +34,20 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 	if err := need(xgbLearnerParamSize, "the learner header"); err != nil {
 		return nil, err
 	}
-	m := &xgbModel{}
-	m.baseScore = math.Float32frombits(le.Uint32(data[0:]))
+	m := &xgbjson.Model{Version: "0.90 or older (legacy binary)"}
+	m.BaseScore = math.Float32frombits(le.Uint32(data[0:]))
 	numFeature := le.Uint32(data[4:])
 	numClass := int32(le.Uint32(data[8:]))
 	if major := le.Uint32(data[20:]); major != 0 {
 		return nil, refuse(fmt.Sprintf("XGBoost %d.%d binary", major, le.Uint32(data[24:])), "re-save the model as JSON: booster.save_model(\"model.json\")")
 	}
-	if math.IsNaN(float64(m.baseScore)) || math.IsInf(float64(m.baseScore), 0) {
-		return nil, refuse(xgbWhat, "base_score is %v", m.baseScore)
+	if math.IsNaN(float64(m.BaseScore)) || math.IsInf(float64(m.BaseScore), 0) {
+		return nil, refuse(xgbWhat, "base_score is %v", m.BaseScore)
 	}
 	if numFeature == 0 || int64(numFeature) > int64(lim.MaxFeatures) {
 		return nil, refuse(xgbWhat, "%d features (limit %d)", numFeature, lim.MaxFeatures)
 	}
-	m.numFeatures = int(numFeature)
+	m.NumFeatures = int(numFeature)
 	off = xgbLearnerParamSize
 	str := func(what string, max uint64) (string, error) {
 		if err := need(8, what+" length"); err != nil {
@@ -94,27 +69,25 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 		return string(s), nil
 	}
 	var err error
-	if m.objective, err = str("objective name", 256); err != nil {
+	if m.Objective, err = str("objective name", 256); err != nil {
 		return nil, err
 	}
-	if m.booster, err = str("booster name", 64); err != nil {
+	if m.Booster, err = str("booster name", 64); err != nil {
 		return nil, err
 	}
-	switch m.booster {
+	switch m.Booster {
 	case "gbtree", "dart":
 	case "gblinear":
 		return nil, refuse("XGBoost gblinear model", "linear boosters are not supported; prevoir imports tree boosters (gbtree, dart)")
 	default:
-		return nil, refuse(xgbWhat, "unknown booster %q (gbtree, dart)", m.booster)
+		return nil, refuse(xgbWhat, "unknown booster %q (gbtree, dart)", m.Booster)
 	}
-	if numClass > 1 || len(m.objective) > 6 && m.objective[:6] == "multi:" {
-		return nil, refuse(fmt.Sprintf("XGBoost multiclass model (%d classes, objective %s)", numClass, m.objective), "prevoir's tasks score one value per row")
+	if numClass > 1 || len(m.Objective) > 6 && m.Objective[:6] == "multi:" {
+		return nil, refuse(fmt.Sprintf("XGBoost multiclass model (%d classes, objective %s)", numClass, m.Objective), "prevoir's tasks score one value per row")
 	}
-	lo, ok := xgbObjectives[m.objective]
-	if !ok {
-		return nil, refuse(xgbWhat, "objective %q is not supported (binary:logistic, reg:logistic, reg:squarederror, count:poisson, reg:gamma, reg:tweedie)", m.objective)
+	if _, ok := xgbObjectives[m.Objective]; !ok {
+		return nil, refuse(xgbWhat, "objective %q is not supported (binary:logistic, reg:logistic, reg:squarederror, count:poisson, reg:gamma, reg:tweedie)", m.Objective)
 	}
-	m.link, m.output = lo[0], lo[1]
 
 	if err := need(xgbGBTreeParamSize, "the gbtree header"); err != nil {
 		return nil, err
@@ -143,7 +116,8 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 	if gbFeature < 0 || uint32(gbFeature) > numFeature {
 		return nil, refuse(xgbWhat, "gbtree has %d features, the header %d", gbFeature, numFeature)
 	}
-	m.patched = append([]byte(nil), data...)
+	m.Trees = make([]xgbjson.Tree, 0, numTrees)
+	nodes := int64(0)
 	for i := int32(0); i < numTrees; i++ {
 		if err := need(xgbTreeParamSize, fmt.Sprintf("tree %d header", i)); err != nil {
 			return nil, err
@@ -162,13 +136,11 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 		if err := need(int64(nNodes)*(xgbNodeSize+xgbStatSize), fmt.Sprintf("tree %d's %d nodes", i, nNodes)); err != nil {
 			return nil, err
 		}
-		m.nodes += int64(nNodes)
-		if m.nodes > lim.MaxNodes {
+		nodes += int64(nNodes)
+		if nodes > lim.MaxNodes {
 			return nil, refuse(xgbWhat, "more than %d nodes over all trees (limit)", lim.MaxNodes)
 		}
-		if err := m.checkTree(data[off:off+int64(nNodes)*xgbNodeSize], off, i); err != nil {
-			return nil, err
-		}
+		m.Trees = append(m.Trees, xgbTree(data[off:off+int64(nNodes)*xgbNodeSize]))
 		off += int64(nNodes) * (xgbNodeSize + xgbStatSize)
 	}
 	if err := need(int64(numTrees)*4, "tree_info"); err != nil {
@@ -180,7 +152,7 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 		}
 	}
 	off += int64(numTrees) * 4
-	if m.booster == "dart" {
+	if m.Booster == "dart" {
 		if err := need(8, "dart weight_drop length"); err != nil {
 			return nil, err
 		}
@@ -197,64 +169,35 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 			if math.IsNaN(float64(w)) || math.IsInf(float64(w), 0) {
 				return nil, refuse(xgbWhat, "dart weight_drop %d is %v", k, w)
 			}
+			// XGBoost adds each dart tree's output times its weight,
+			// the product rounded to float32.
+			t := m.Trees[k]
+			for j, l := range t.Left {
+				if l == -1 {
+					t.Value[j] = float32(t.Value[j] * w)
+				}
+			}
 		}
 	}
-	m.trees = int(numTrees)
 	return m, nil
 }
 
-// checkTree validates one tree's nodes (at file offset base) and patches
-// its thresholds in m.patched.
-func (m *xgbModel) checkTree(nodes []byte, base int64, tree int32) error {
+// xgbTree decodes one tree's nodes (parent, left, right, split index
+// with the default-left bit, split condition or leaf value); newForest32
+// validates them.
+func xgbTree(nodes []byte) xgbjson.Tree {
 	le := binary.LittleEndian
-	n := int32(len(nodes) / xgbNodeSize)
-	bad := func(format string, args ...any) error {
-		return refuse(xgbWhat, "tree %d: %s", tree, fmt.Sprintf(format, args...))
-	}
-	node := func(k int32) (left, right int32, sindex uint32, info float32) {
+	n := len(nodes) / xgbNodeSize
+	t := xgbjson.Tree{Left: make([]int32, n), Right: make([]int32, n), Feature: make([]int32, n), Value: make([]float32, n), DefaultLeft: make([]bool, n)}
+	for k := range n {
 		b := nodes[k*xgbNodeSize:]
-		return int32(le.Uint32(b[4:])), int32(le.Uint32(b[8:])), le.Uint32(b[12:]), math.Float32frombits(le.Uint32(b[16:]))
+		t.Left[k], t.Right[k] = int32(le.Uint32(b[4:])), int32(le.Uint32(b[8:]))
+		sindex := le.Uint32(b[12:])
+		t.Feature[k], t.DefaultLeft[k] = int32(sindex&(1<<31-1)), sindex>>31 != 0
+		t.Value[k] = math.Float32frombits(le.Uint32(b[16:]))
+		if t.Left[k] == -1 {
+			t.Right[k], t.Feature[k] = -1, 0
+		}
 	}
-	if l, _, _, v := node(0); l == -1 {
-		if n != 1 {
-			return bad("root is a leaf but the tree has %d nodes", n)
-		}
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return bad("leaf value %v", v)
-		}
-		return nil
-	}
-	seen := make([]bool, n)
-	seen[0] = true
-	stack := []int32{0}
-	for len(stack) > 0 {
-		k := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		l, r, sindex, v := node(k)
-		if l == -1 {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return bad("leaf %d value %v", k, v)
-			}
-			continue
-		}
-		if l <= 0 || l >= n || r <= 0 || r >= n || l == r {
-			return bad("node %d has children %d, %d (of %d nodes)", k, l, r, n)
-		}
-		if f := sindex & (1<<31 - 1); f >= uint32(m.numFeatures) {
-			return bad("node %d splits on feature %d of %d", k, f, m.numFeatures)
-		}
-		if math.IsNaN(float64(v)) {
-			return bad("node %d threshold is NaN", k)
-		}
-		for _, c := range [2]int32{l, r} {
-			if seen[c] {
-				return bad("node %d is reached twice", c)
-			}
-			seen[c] = true
-			stack = append(stack, c)
-		}
-		t := math.Nextafter32(v, float32(math.Inf(-1)))
-		le.PutUint32(m.patched[base+int64(k)*xgbNodeSize+16:], math.Float32bits(t))
-	}
-	return nil
+	return t
 }

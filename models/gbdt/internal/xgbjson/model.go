@@ -5,84 +5,58 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/prevoir/prevoir/models"
 )
 
-// Links and outputs, spelled as the model card spells them.
-const (
-	LinkLogit    = "logit"
-	LinkLog      = "log"
-	LinkIdentity = "identity"
-
-	OutputProbability = "probability"
-	OutputCount       = "count"
-	OutputValue       = "value"
-)
-
-// Model is an XGBoost tree model converted for evaluation by a `<=`
-// comparison in float64 on inputs rounded to float32 (leaves' LightGBM
-// evaluator): the raw margin of a row x is
+// Model is an XGBoost tree model as its file describes it, validated:
+// the raw margin of a row x is, in XGBoost's float32 arithmetic,
 //
-//	BaseMargin + sum over Trees of tree(float32(x))
+//	base margin (BaseScore through the objective's link)
+//	  + Trees[0](x) + Trees[1](x) + ...
 //
-// and the response is the inverse of Link applied to the margin.
+// summed tree by tree in order, and the response is the inverse of the
+// objective's link applied to the margin.
 type Model struct {
 	// Version is the XGBoost version the file declares ("1.7.4").
 	Version string
 	// Booster is gbtree or dart.
 	Booster string
-	// Objective is XGBoost's objective name ("binary:logistic").
+	// Objective is XGBoost's objective name ("binary:logistic"), one of
+	// Objectives.
 	Objective string
-	// Link is LinkLogit, LinkLog or LinkIdentity.
-	Link string
-	// Output is OutputProbability, OutputCount or OutputValue.
-	Output string
 	// BaseScore is learner_model_param.base_score as stored, on the
 	// response scale (a probability for logistic objectives).
-	BaseScore float64
-	// BaseMargin is BaseScore through the link, computed in float32 as
-	// XGBoost computes it. It is not in Trees: add it to their sum.
-	BaseMargin float64
+	BaseScore float32
 	// NumFeatures is learner_model_param.num_feature: the input width.
 	NumFeatures int
 	// FeatureNames are the file's feature names, nil when it has none or
 	// only XGBoost's generated f0, f1, ...
 	FeatureNames []string
-	// Trees are the trees in LightGBM's array layout, each dart tree's
-	// weight_drop already multiplied into its leaf values.
+	// Trees are the trees, each dart tree's weight_drop already
+	// multiplied (in float32, as XGBoost does) into its leaf values.
 	Trees []Tree
 	// Warnings are things a model card should say.
 	Warnings []string
 }
 
-// Tree is one regression tree in LightGBM's array layout (the layout of a
-// LightGBM text model's Tree= block, and of gbdt.Tree). Internal node i
-// splits on SplitFeature[i]: x goes left when x <= Threshold[i], and a
-// missing (NaN) x goes left when bit 1 of DecisionType[i] is set. A child
-// c >= 0 is internal node c; c < 0 is leaf ^c. Node 0 is the root; a tree
-// with a single leaf has no internal nodes.
+// Tree is one tree in XGBoost's own layout, parallel arrays over nodes,
+// validated: node 0 is the root and every node is reached from it
+// exactly once (nodes the file holds but no path reaches, pruned ones,
+// are dropped and the rest renumbered). Node i is a leaf when Left[i] is
+// -1; otherwise x goes to Left[i] when x < Value[i] in float32, to
+// Right[i] when not, and to Left[i] when x is missing and DefaultLeft[i].
 type Tree struct {
-	SplitFeature []int32
-	// Threshold is the largest float32 strictly below XGBoost's split
-	// condition t, so that, for a float32 x, x <= Threshold exactly when
-	// x < t.
-	Threshold []float64
-	// DecisionType is LightGBM's decision_type: 8 (missing type NaN) plus
-	// 2 when missing values go left (XGBoost's default_left).
-	DecisionType []uint8
-	LeftChild    []int32
-	RightChild   []int32
-	LeafValue    []float64
+	Left, Right []int32
+	// Feature is each split node's feature index (0 for a leaf).
+	Feature []int32
+	// Value is a split node's condition or a leaf's value, finite.
+	Value       []float32
+	DefaultLeft []bool
 }
-
-// LightGBM decision_type bits.
-const (
-	decisionDefaultLeft = 1 << 1
-	decisionMissingNaN  = 2 << 2
-)
 
 // Limits bound what Read accepts. A zero field means the default.
 type Limits struct {
@@ -453,21 +427,16 @@ func (r *reader) parseBaseScore(v string) error {
 	return nil
 }
 
-// objective says how an XGBoost objective maps margins to responses and
-// which parameter objects it saves (all training-only).
-type objective struct {
-	link, output string
-	params       []string
-}
-
-var objectives = map[string]objective{
-	"binary:logistic":  {LinkLogit, OutputProbability, []string{"reg_loss_param"}},
-	"reg:logistic":     {LinkLogit, OutputProbability, []string{"reg_loss_param"}},
-	"reg:squarederror": {LinkIdentity, OutputValue, []string{"reg_loss_param"}},
-	"reg:linear":       {LinkIdentity, OutputValue, []string{"reg_loss_param"}}, // reg:squarederror's old name
-	"count:poisson":    {LinkLog, OutputCount, []string{"poisson_regression_param"}},
-	"reg:tweedie":      {LinkLog, OutputValue, []string{"tweedie_regression_param"}},
-	"reg:gamma":        {LinkLog, OutputValue, nil},
+// objectives are the objectives Read accepts, each with the parameter
+// objects it saves (all training-only).
+var objectives = map[string][]string{
+	"binary:logistic":  {"reg_loss_param"},
+	"reg:logistic":     {"reg_loss_param"},
+	"reg:squarederror": {"reg_loss_param"},
+	"reg:linear":       {"reg_loss_param"}, // reg:squarederror's old name
+	"count:poisson":    {"poisson_regression_param"},
+	"reg:tweedie":      {"tweedie_regression_param"},
+	"reg:gamma":        nil,
 }
 
 // objectiveParams are the training-only parameters each parameter object
@@ -476,6 +445,16 @@ var objectiveParams = map[string][]string{
 	"reg_loss_param":           {"scale_pos_weight"},
 	"poisson_regression_param": {"max_delta_step"},
 	"tweedie_regression_param": {"tweedie_variance_power"},
+}
+
+// Objectives lists the objectives Read accepts, sorted.
+func Objectives() []string {
+	out := make([]string, 0, len(objectives))
+	for k := range objectives {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func supportedObjectives() string {
@@ -503,14 +482,14 @@ func (r *reader) readObjective() error {
 	if err != nil {
 		return err
 	}
-	obj, ok := objectives[r.objective]
+	objParams, ok := objectives[r.objective]
 	if !ok {
 		return nil
 	}
 	end := r.d.save()
 	defer r.d.restore(end)
 	for i, p := range params {
-		if !contains(obj.params, p) {
+		if !contains(objParams, p) {
 			return r.unknown(where, p)
 		}
 		r.d.restore(paramAt[i])
@@ -784,6 +763,13 @@ func (r *reader) readTree(i int) (Tree, error) {
 		case "base_weights", "loss_changes", "sum_hessian", "parents":
 			// Training statistics and back links: prediction uses none.
 			err = r.d.array(func() error { _, err := r.d.num(); return err })
+		case "leaf_child_counts":
+			// XGBoost 1.0 only: a training statistic per node, dropped
+			// in 1.1. Accepted in 1.x files, where it means that.
+			if r.version[0] != 1 {
+				return r.unknown(where, k)
+			}
+			err = r.d.array(func() error { _, err := r.d.num(); return err })
 		case "id":
 			_, err = r.d.num()
 		case "leaf_weights": // 2.0 onwards, multi-target trees only
@@ -842,29 +828,22 @@ func (r *reader) readTree(i int) (Tree, error) {
 	return r.convert(where, &t)
 }
 
-// convert turns an XGBoost tree into LightGBM's layout, walking from the
+// convert validates an XGBoost tree and compacts it, walking from the
 // root so that every node is reached at most once (a cycle or a shared
 // child is refused) and nodes no path reaches (pruned ones) are dropped.
+// Nodes are renumbered in the order the walk reaches them.
 func (r *reader) convert(where string, t *rawTree) (Tree, error) {
 	n := t.numNodes
 	var out Tree
-	leaf := func(v int64) error {
-		x := t.cond[v]
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return r.bad("%s: leaf %d has value %v", where, v, x)
-		}
-		if len(out.LeafValue) >= r.lim.MaxLeaves {
-			return r.refuse(r.format+" model with a tree too large", "%s has more than the limit of %d leaves", where, r.lim.MaxLeaves)
-		}
-		out.LeafValue = append(out.LeafValue, float64(x))
-		return nil
+	add := func(left, right, feature int32, v float32, defaultLeft bool) int32 {
+		out.Left = append(out.Left, left)
+		out.Right = append(out.Right, right)
+		out.Feature = append(out.Feature, feature)
+		out.Value = append(out.Value, v)
+		out.DefaultLeft = append(out.DefaultLeft, defaultLeft)
+		return int32(len(out.Left) - 1)
 	}
-	if t.left[0] == -1 {
-		if t.right[0] != -1 {
-			return Tree{}, r.bad("%s: node 0 has a right child only", where)
-		}
-		return out, leaf(0)
-	}
+	leaves := 0
 	type item struct {
 		node   int64
 		parent int32
@@ -888,10 +867,14 @@ func (r *reader) convert(where string, t *rawTree) (Tree, error) {
 			if t.left[v] != t.right[v] {
 				return Tree{}, r.bad("%s: node %d has one child", where, v)
 			}
-			if err := leaf(v); err != nil {
-				return Tree{}, err
+			x := t.cond[v]
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return Tree{}, r.bad("%s: leaf %d has value %v", where, v, x)
 			}
-			ref = ^int32(len(out.LeafValue) - 1)
+			if leaves++; leaves > r.lim.MaxLeaves {
+				return Tree{}, r.refuse(r.format+" model with a tree too large", "%s has more than the limit of %d leaves", where, r.lim.MaxLeaves)
+			}
+			ref = add(-1, -1, 0, x, false)
 		} else {
 			if t.splitType != nil && t.splitType[v] != 0 {
 				return Tree{}, r.refuse("XGBoost model with categorical splits",
@@ -901,48 +884,24 @@ func (r *reader) convert(where string, t *rawTree) (Tree, error) {
 			if f < 0 || f >= int64(r.numFeature) {
 				return Tree{}, r.bad("%s: node %d splits feature %d of %d", where, v, f, r.numFeature)
 			}
-			th, err := threshold(t.cond[v])
-			if err != nil {
-				return Tree{}, r.bad("%s: node %d: %v", where, v, err)
+			if c := t.cond[v]; math.IsNaN(float64(c)) || math.IsInf(float64(c), -1) {
+				return Tree{}, r.bad("%s: node %d: split condition is %v", where, v, c)
 			}
-			dt := uint8(decisionMissingNaN)
-			if t.defaultLeft[v] {
-				dt |= decisionDefaultLeft
-			}
-			ref = int32(len(out.SplitFeature))
-			out.SplitFeature = append(out.SplitFeature, int32(f))
-			out.Threshold = append(out.Threshold, th)
-			out.DecisionType = append(out.DecisionType, dt)
-			out.LeftChild = append(out.LeftChild, 0)
-			out.RightChild = append(out.RightChild, 0)
+			ref = add(0, 0, int32(f), t.cond[v], t.defaultLeft[v])
 			stack = append(stack, item{t.right[v], ref, false}, item{t.left[v], ref, true})
 		}
 		if it.parent >= 0 {
 			if it.left {
-				out.LeftChild[it.parent] = ref
+				out.Left[it.parent] = ref
 			} else {
-				out.RightChild[it.parent] = ref
+				out.Right[it.parent] = ref
 			}
 		}
 	}
 	return out, nil
 }
 
-// threshold returns the float64 that makes `x <= threshold` (leaves'
-// LightGBM rule) decide as XGBoost's `x < t` in float32, for every float32
-// x: the largest float32 strictly below t.
-func threshold(t float32) (float64, error) {
-	switch {
-	case math.IsNaN(float64(t)):
-		return 0, errors.New("split condition is NaN")
-	case math.IsInf(float64(t), -1):
-		return 0, errors.New("split condition is -Inf")
-	}
-	return float64(math.Nextafter32(t, float32(math.Inf(-1)))), nil
-}
-
 func (r *reader) model() (*Model, error) {
-	obj := objectives[r.objective]
 	n := len(r.trees)
 	if n == 0 {
 		return nil, r.refuse("XGBoost model with no trees", "nothing to score")
@@ -955,24 +914,31 @@ func (r *reader) model() (*Model, error) {
 			if math.IsNaN(float64(w)) || math.IsInf(float64(w), 0) {
 				return nil, r.bad("dart weight_drop[%d] is %v", i, w)
 			}
-			// A product of two float32s is exact in float64.
-			for j := range r.trees[i].LeafValue {
-				r.trees[i].LeafValue[j] *= float64(w)
+			// XGBoost adds each dart tree's output times its weight,
+			// the product rounded to float32.
+			t := r.trees[i]
+			for j, l := range t.Left {
+				if l == -1 {
+					t.Value[j] = float32(t.Value[j] * w)
+				}
 			}
 		}
 	}
-	base, err := r.baseMargin(obj.link)
-	if err != nil {
-		return nil, err
+	switch b := r.baseScore; r.objective {
+	case "binary:logistic", "reg:logistic":
+		if !(b > 0 && b < 1) {
+			return nil, r.bad("base_score %v is not a probability in (0, 1), as %s needs", b, r.objective)
+		}
+	case "count:poisson", "reg:tweedie", "reg:gamma":
+		if !(b > 0) {
+			return nil, r.bad("base_score %v is not positive, as %s needs", b, r.objective)
+		}
 	}
 	m := &Model{
 		Version:      r.versionString(),
 		Booster:      r.booster,
 		Objective:    r.objective,
-		Link:         obj.link,
-		Output:       obj.output,
-		BaseScore:    float64(r.baseScore),
-		BaseMargin:   float64(base),
+		BaseScore:    r.baseScore,
 		NumFeatures:  r.numFeature,
 		FeatureNames: r.featureNames,
 		Trees:        r.trees,
@@ -986,26 +952,6 @@ func (r *reader) model() (*Model, error) {
 			r.bestIteration, rounds))
 	}
 	return m, nil
-}
-
-// baseMargin is base_score through the objective's link, in float32 as
-// XGBoost's ProbToMargin computes it.
-func (r *reader) baseMargin(link string) (float32, error) {
-	b := r.baseScore
-	switch link {
-	case LinkLogit:
-		if !(b > 0 && b < 1) {
-			return 0, r.bad("base_score %v is not a probability in (0, 1), as %s needs", b, r.objective)
-		}
-		one := float32(1)
-		return -float32(math.Log(float64(one/b-one))) + 0, nil // + 0: no -0 for b = 0.5
-	case LinkLog:
-		if !(b > 0) {
-			return 0, r.bad("base_score %v is not positive, as %s needs", b, r.objective)
-		}
-		return float32(math.Log(float64(b))), nil
-	}
-	return b, nil
 }
 
 // generatedNames reports XGBoost's default names f0, f1, ...
