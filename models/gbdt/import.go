@@ -13,6 +13,7 @@ import (
 
 	"github.com/dmitryikh/leaves"
 
+	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
@@ -73,7 +74,7 @@ func Import(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Mode
 		return nil, fmt.Errorf("gbdt import: negative size %d", size)
 	}
 	if size > lim.MaxBytes {
-		return nil, refuse(fmt.Sprintf("a %s file", humanBytes(size)), "over the %s limit (--max-bytes); not read", humanBytes(lim.MaxBytes))
+		return nil, refuse(fmt.Sprintf("a %s file", humanBytes(size)), "over the %s limit on model files (Limits.MaxBytes); not read", humanBytes(lim.MaxBytes))
 	}
 	head := make([]byte, min(size, SniffLen))
 	if _, err := r.ReadAt(head, 0); err != nil && !(err == io.EOF) {
@@ -87,7 +88,7 @@ func Import(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Mode
 	if format == "" || format == FormatAuto {
 		format = sniffed
 	} else if format != sniffed {
-		return nil, refuse(fmt.Sprintf("the file looks like %s", sniffed), "not %s as --format says", format)
+		return nil, &datasets.FieldError{Field: "Format", Value: string(format), Msg: fmt.Sprintf("the file looks like %s", sniffed), Err: models.ErrUnsupported}
 	}
 	p, sum, err := parse(ctx, r, size, format, opts, lim)
 	if err != nil {
@@ -202,14 +203,15 @@ func parse(ctx context.Context, r io.ReaderAt, size int64, format Format, opts O
 // loadLeaves hands leaves the canonical LightGBM text. leaves only ever
 // sees text prevoir wrote from validated trees; a panic is still caught.
 func loadLeaves(text []byte) (e *leaves.Ensemble, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			e, err = nil, fmt.Errorf("gbdt: leaves panicked loading a validated model: %v", r)
+	err = datasets.Guard("gbdt: leaves loading a validated model", func() error {
+		e, err = leaves.LGEnsembleFromReader(bufio.NewReader(bytes.NewReader(text)), false)
+		if err != nil {
+			return fmt.Errorf("gbdt: leaves refused a validated model: %w", err)
 		}
-	}()
-	e, err = leaves.LGEnsembleFromReader(bufio.NewReader(bytes.NewReader(text)), false)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("gbdt: leaves refused a validated model: %w", err)
+		return nil, err
 	}
 	return e, nil
 }
@@ -221,7 +223,7 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 		trees: lm.ens.trees, numFeatures: lm.numFeatures, params: map[string]any{}, warnings: lm.warnings}
 	if obj == "" {
 		if opts.Objective == "" {
-			return nil, refuse(what, "the file names no objective (a dump from LightGBM before 3.0?): give it with --objective binary|regression|poisson|gamma|tweedie")
+			return nil, &datasets.FieldError{Field: "Objective", Msg: fmt.Sprintf("%s names no objective (a dump from LightGBM before 3.0?): give one of binary, regression, poisson, gamma, tweedie", what), Err: models.ErrUnsupported}
 		}
 		obj = opts.Objective
 		if obj == "binary" {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
@@ -215,8 +216,25 @@ func TestForcedFormat(t *testing.T) {
 	if !errors.Is(err, models.ErrUnsupported) || !strings.Contains(err.Error(), "xgb-bin") {
 		t.Errorf("err = %v", err)
 	}
+	if fe, ok := datasets.AsFieldError(err); !ok || fe.Field != "Format" || strings.Contains(err.Error(), "--") {
+		t.Errorf("err = %v, want a FieldError on Format naming no flag", err)
+	}
 	if _, err := Import(context.Background(), bytes.NewReader(data), int64(len(data)), Options{Format: FormatXGBoostBinary}); err != nil {
 		t.Errorf("forced matching format: %v", err)
+	}
+}
+
+// TestMissingObjective: a LightGBM JSON dump that names no objective
+// needs Options.Objective, and the error says so by field.
+func TestMissingObjective(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(fixtures, "leaves", "lg_1tree.json"))
+	if err != nil {
+		t.Skip(err)
+	}
+	_, err = Import(context.Background(), bytes.NewReader(data), int64(len(data)), Options{})
+	fe, ok := datasets.AsFieldError(err)
+	if !ok || fe.Field != "Objective" || !errors.Is(err, models.ErrUnsupported) || strings.Contains(err.Error(), "--") {
+		t.Errorf("err = %v, want a FieldError on Objective", err)
 	}
 }
 
