@@ -134,6 +134,30 @@ func TestXGBoostExact(t *testing.T) {
 	}
 }
 
+// TestXGBoost10JSON imports an XGBoost 1.0 JSON file (made by
+// testdata/xgboost/make_v10.py: 1.0's layout, leaf_child_counts and all)
+// and checks it scores exactly as the 1.7.4 file it was made from; the
+// old reader refused it ("tree 0 has field \"leaf_child_counts\"").
+func TestXGBoost10JSON(t *testing.T) {
+	b, _, margin := readCSV(t, "binary_logistic")
+	m, err := importFile(t, "v1_0_binary_logistic.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := m.Card().Source.Version; v != "1.0.0" {
+		t.Errorf("version %q", v)
+	}
+	raw := make([]float64, b.Rows)
+	if err := m.Score(raw, b, models.Raw); err != nil {
+		t.Fatal(err)
+	}
+	for i := range raw {
+		if raw[i] != margin[i] {
+			t.Fatalf("row %d: margin %.9g, xgboost %.9g", i, raw[i], margin[i])
+		}
+	}
+}
+
 // ulps is the distance between a and b in float32 steps.
 func ulps(a, b float64) int64 {
 	ia, ib := int64(math.Float32bits(float32(a))), int64(math.Float32bits(float32(b)))

@@ -183,6 +183,10 @@ func TestLaterVersions(t *testing.T) {
 		}, `"num_roots"`},
 		{"objective param", func(d doc) { obj(d, "learner", "objective", "reg_loss_param")["huber_slope"] = "1" }, `"huber_slope"`},
 		{"objective object", func(d doc) { obj(d, "learner", "objective")["lambdarank_param"] = map[string]any{} }, `"lambdarank_param"`},
+		// 1.0 wrote leaf_child_counts; a 2.x/3.x file must not have it.
+		{"1.0 field in 3.x", func(d doc) {
+			obj(d, "learner", "gradient_booster", "model", "trees", 1)["leaf_child_counts"] = []any{}
+		}, `"leaf_child_counts"`},
 	}
 	for _, c := range unknown {
 		d := loadDoc(t, "binary_logistic")
