@@ -283,3 +283,37 @@ func TestForest32(t *testing.T) {
 		}
 	}
 }
+
+// TestXGBoostRC1Binary: the legacy binary of XGBoost 1.0.0rc1 (no binf
+// header, num_output_group deprecated to 0, extra attributes after the
+// trees) is read when every byte is understood, and scores as the 0.90
+// layout of the same trees; otherwise it is refused naming what it is.
+// The old reader called it "XGBoost multiclass model (0 output groups)".
+func TestXGBoostRC1Binary(t *testing.T) {
+	old := xgbBinary("reg:squarederror", "gbtree", 2, 0.5, stumpTrees, -1)
+	rc1 := xgbRC1(old, "reg:squarederror", "gbtree", stumpTrees, map[string]string{"best_iteration": "1"})
+	rows := [][]float64{{0.5, 3}, {0.4999999, 1.99999}, {nan, nan}}
+	want := score(t, importBytes(t, old, Options{}), nil, rows, models.Raw)
+	m := importBytes(t, rc1, Options{})
+	assertClose(t, "rc1", score(t, m, nil, rows, models.Raw), want, 0, false)
+	if v := m.Card().Source.Version; !strings.Contains(v, "1.0.0rc1") {
+		t.Errorf("version %q", v)
+	}
+	if w := strings.Join(m.Card().Warnings, "\n"); !strings.Contains(w, "best_iteration=1") {
+		t.Errorf("warnings %q", w)
+	}
+	for name, data := range map[string][]byte{
+		"trailing bytes": append(append([]byte(nil), rc1...), 1, 2, 3),
+		"cut attributes": rc1[:len(rc1)-3],
+		"multiclass rc1": xgbRC1(xgbBinary("multi:softprob", "gbtree", 2, 0.5, stumpTrees, -1), "multi:softprob", "gbtree", stumpTrees, nil),
+	} {
+		_, err := Import(context.Background(), bytes.NewReader(data), int64(len(data)), Options{})
+		want := "1.0.0rc1"
+		if name == "multiclass rc1" {
+			want = "multiclass"
+		}
+		if !errors.Is(err, models.ErrUnsupported) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want a refusal naming %q", name, err, want)
+		}
+	}
+}

@@ -18,6 +18,10 @@ const (
 
 const xgbWhat = "XGBoost binary model (0.90 or older)"
 
+// xgbRC1What names the legacy binary XGBoost 1.0.0rc1 wrote: the 0.90
+// layout without a binf header, num_output_group deprecated (0).
+const xgbRC1What = "XGBoost 1.0.0rc1 legacy binary model (no binf header)"
+
 // parseXGBoostBinary validates data, a whole XGBoost <= 0.90 binary
 // model, walking every declared size against the bytes left before
 // trusting it.
@@ -25,9 +29,10 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 	le := binary.LittleEndian
 	size := int64(len(data))
 	off := int64(0)
-	need := func(n int64, what string) error {
+	what := xgbWhat
+	need := func(n int64, part string) error {
 		if n < 0 || n > size-off {
-			return refuse(xgbWhat, "truncated: %s needs %d bytes at offset %d, the file has %d left", what, n, off, size-off)
+			return refuse(what, "truncated: %s needs %d bytes at offset %d, the file has %d left", part, n, off, size-off)
 		}
 		return nil
 	}
@@ -42,10 +47,10 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 		return nil, refuse(fmt.Sprintf("XGBoost %d.%d binary", major, le.Uint32(data[24:])), "re-save the model as JSON: booster.save_model(\"model.json\")")
 	}
 	if math.IsNaN(float64(m.BaseScore)) || math.IsInf(float64(m.BaseScore), 0) {
-		return nil, refuse(xgbWhat, "base_score is %v", m.BaseScore)
+		return nil, refuse(what, "base_score is %v", m.BaseScore)
 	}
 	if numFeature == 0 || int64(numFeature) > int64(lim.MaxFeatures) {
-		return nil, refuse(xgbWhat, "%d features (limit %d)", numFeature, lim.MaxFeatures)
+		return nil, refuse(what, "%d features (limit %d)", numFeature, lim.MaxFeatures)
 	}
 	m.NumFeatures = int(numFeature)
 	off = xgbLearnerParamSize
@@ -56,7 +61,7 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 		n := le.Uint64(data[off:])
 		off += 8
 		if n > max {
-			return "", refuse(xgbWhat, "%s declared %d bytes long (limit %d)", what, n, max)
+			return "", refuse(what, "%s declared %d bytes long (limit %d)", what, n, max)
 		}
 		if err := need(int64(n), what); err != nil {
 			return "", err
@@ -64,7 +69,7 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 		s := data[off : off+int64(n)]
 		off += int64(n)
 		if !printable(s) {
-			return "", refuse(xgbWhat, "%s is not text", what)
+			return "", refuse(what, "%s is not text", what)
 		}
 		return string(s), nil
 	}
@@ -80,13 +85,13 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 	case "gblinear":
 		return nil, refuse("XGBoost gblinear model", "linear boosters are not supported; prevoir imports tree boosters (gbtree, dart)")
 	default:
-		return nil, refuse(xgbWhat, "unknown booster %q (gbtree, dart)", m.Booster)
+		return nil, refuse(what, "unknown booster %q (gbtree, dart)", m.Booster)
 	}
 	if numClass > 1 || len(m.Objective) > 6 && m.Objective[:6] == "multi:" {
 		return nil, refuse(fmt.Sprintf("XGBoost multiclass model (%d classes, objective %s)", numClass, m.Objective), "prevoir's tasks score one value per row")
 	}
 	if _, ok := xgbObjectives[m.Objective]; !ok {
-		return nil, refuse(xgbWhat, "objective %q is not supported (binary:logistic, reg:logistic, reg:squarederror, count:poisson, reg:gamma, reg:tweedie)", m.Objective)
+		return nil, refuse(what, "objective %q is not supported (binary:logistic, reg:logistic, reg:squarederror, count:poisson, reg:gamma, reg:tweedie)", m.Objective)
 	}
 
 	if err := need(xgbGBTreeParamSize, "the gbtree header"); err != nil {
@@ -99,22 +104,30 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 	leafVec := int32(le.Uint32(data[off+28:]))
 	off += xgbGBTreeParamSize
 	if numTrees <= 0 || int64(numTrees) > int64(lim.MaxTrees) {
-		return nil, refuse(xgbWhat, "declares %d trees (limit %d)", uint32(numTrees), lim.MaxTrees)
+		return nil, refuse(what, "declares %d trees (limit %d)", uint32(numTrees), lim.MaxTrees)
 	}
 	if minBytes := int64(numTrees) * (xgbTreeParamSize + xgbNodeSize + xgbStatSize + 4); minBytes > size-off {
-		return nil, refuse(xgbWhat, "declares %d trees: that needs at least %d more bytes, the file has %d (truncated or corrupt)", numTrees, minBytes, size-off)
+		return nil, refuse(what, "declares %d trees: that needs at least %d more bytes, the file has %d (truncated or corrupt)", numTrees, minBytes, size-off)
 	}
-	if numRoots != 1 {
-		return nil, refuse(xgbWhat, "%d roots per tree (only 1 is supported)", numRoots)
+	// XGBoost 1.0.0rc1 deprecated num_output_group (and num_roots) in
+	// this header and wrote 0: its output groups are then num_class's.
+	rc1 := outGroups == 0 && numClass <= 1
+	if rc1 {
+		what = xgbRC1What
+		m.Version = "1.0.0rc1 (legacy binary)"
+		outGroups = 1
+	}
+	if numRoots != 1 && !(rc1 && numRoots == 0) {
+		return nil, refuse(what, "%d roots per tree (only 1 is supported)", numRoots)
 	}
 	if outGroups != 1 {
 		return nil, refuse(fmt.Sprintf("XGBoost multiclass model (%d output groups)", outGroups), "prevoir's tasks score one value per row")
 	}
 	if leafVec != 0 {
-		return nil, refuse(xgbWhat, "vector leaves (size_leaf_vector %d) are not supported", leafVec)
+		return nil, refuse(what, "vector leaves (size_leaf_vector %d) are not supported", leafVec)
 	}
 	if gbFeature < 0 || uint32(gbFeature) > numFeature {
-		return nil, refuse(xgbWhat, "gbtree has %d features, the header %d", gbFeature, numFeature)
+		return nil, refuse(what, "gbtree has %d features, the header %d", gbFeature, numFeature)
 	}
 	m.Trees = make([]xgbjson.Tree, 0, numTrees)
 	nodes := int64(0)
@@ -127,18 +140,18 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 		tFeature := int32(le.Uint32(data[off+16:]))
 		tLeafVec := int32(le.Uint32(data[off+20:]))
 		off += xgbTreeParamSize
-		if tRoots != 1 || tLeafVec != 0 || tFeature < 0 || uint32(tFeature) > numFeature {
-			return nil, refuse(xgbWhat, "tree %d: unsupported header (roots %d, leaf vector %d, features %d)", i, tRoots, tLeafVec, tFeature)
+		if (tRoots != 1 && !(rc1 && tRoots == 0)) || tLeafVec != 0 || tFeature < 0 || uint32(tFeature) > numFeature {
+			return nil, refuse(what, "tree %d: unsupported header (roots %d, leaf vector %d, features %d)", i, tRoots, tLeafVec, tFeature)
 		}
 		if nNodes < 1 || int64(nNodes) > 2*int64(lim.MaxLeaves) {
-			return nil, refuse(xgbWhat, "tree %d declares %d nodes (limit %d)", i, nNodes, 2*lim.MaxLeaves)
+			return nil, refuse(what, "tree %d declares %d nodes (limit %d)", i, nNodes, 2*lim.MaxLeaves)
 		}
 		if err := need(int64(nNodes)*(xgbNodeSize+xgbStatSize), fmt.Sprintf("tree %d's %d nodes", i, nNodes)); err != nil {
 			return nil, err
 		}
 		nodes += int64(nNodes)
 		if nodes > lim.MaxNodes {
-			return nil, refuse(xgbWhat, "more than %d nodes over all trees (limit)", lim.MaxNodes)
+			return nil, refuse(what, "more than %d nodes over all trees (limit)", lim.MaxNodes)
 		}
 		m.Trees = append(m.Trees, xgbTree(data[off:off+int64(nNodes)*xgbNodeSize]))
 		off += int64(nNodes) * (xgbNodeSize + xgbStatSize)
@@ -148,7 +161,7 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 	}
 	for i := int64(0); i < int64(numTrees); i++ {
 		if v := le.Uint32(data[off+4*i:]); v != 0 {
-			return nil, refuse(xgbWhat, "tree %d belongs to output group %d (multiclass?)", i, v)
+			return nil, refuse(what, "tree %d belongs to output group %d (multiclass?)", i, v)
 		}
 	}
 	off += int64(numTrees) * 4
@@ -159,7 +172,7 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 		n := le.Uint64(data[off:])
 		off += 8
 		if n != uint64(numTrees) {
-			return nil, refuse(xgbWhat, "dart: %d weight_drop values for %d trees", n, numTrees)
+			return nil, refuse(what, "dart: %d weight_drop values for %d trees", n, numTrees)
 		}
 		if err := need(int64(n)*4, "dart weight_drop"); err != nil {
 			return nil, err
@@ -167,7 +180,7 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 		for k := int64(0); k < int64(n); k++ {
 			w := math.Float32frombits(le.Uint32(data[off+4*k:]))
 			if math.IsNaN(float64(w)) || math.IsInf(float64(w), 0) {
-				return nil, refuse(xgbWhat, "dart weight_drop %d is %v", k, w)
+				return nil, refuse(what, "dart weight_drop %d is %v", k, w)
 			}
 			// XGBoost adds each dart tree's output times its weight,
 			// the product rounded to float32.
@@ -178,8 +191,85 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 				}
 			}
 		}
+		off += int64(n) * 4
+	}
+	if rc1 {
+		if err := xgbTrailer(data, off, le.Uint32(data[12:]) != 0, le.Uint32(data[16:]) != 0, m); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
+}
+
+// xgbTrailer reads what follows the trees of a 1.0.0rc1 legacy binary:
+// the extra attributes (contain_extra_attrs) and the evaluation metrics
+// (contain_eval_metrics), each a uint64 count then uint64-length-prefixed
+// strings. Anything else is refused: the file is read only when every
+// byte is understood.
+func xgbTrailer(data []byte, off int64, attrs, metrics bool, m *xgbjson.Model) error {
+	le := binary.LittleEndian
+	size := int64(len(data))
+	str := func(part string) (string, error) {
+		if size-off < 8 {
+			return "", refuse(xgbRC1What, "truncated in %s", part)
+		}
+		n := le.Uint64(data[off:])
+		off += 8
+		if n > 1<<20 || int64(n) > size-off {
+			return "", refuse(xgbRC1What, "%s declared %d bytes long, %d left", part, n, size-off)
+		}
+		s := data[off : off+int64(n)]
+		off += int64(n)
+		if !printable(s) {
+			return "", refuse(xgbRC1What, "%s is not text", part)
+		}
+		return string(s), nil
+	}
+	count := func(part string, each int64) (int64, error) {
+		if size-off < 8 {
+			return 0, refuse(xgbRC1What, "truncated in %s", part)
+		}
+		n := le.Uint64(data[off:])
+		off += 8
+		if n > uint64(size-off)/uint64(each) {
+			return 0, refuse(xgbRC1What, "%d %s declared, %d bytes left", n, part, size-off)
+		}
+		return int64(n), nil
+	}
+	if attrs {
+		n, err := count("attributes", 16)
+		if err != nil {
+			return err
+		}
+		for range n {
+			k, err := str("an attribute name")
+			if err != nil {
+				return err
+			}
+			v, err := str("attribute " + k)
+			if err != nil {
+				return err
+			}
+			if k == "best_iteration" {
+				m.Warnings = append(m.Warnings, fmt.Sprintf("the file records best_iteration=%s (early stopping): prevoir scores every tree, as Booster.predict does", v))
+			}
+		}
+	}
+	if metrics {
+		n, err := count("evaluation metrics", 8)
+		if err != nil {
+			return err
+		}
+		for range n {
+			if _, err := str("an evaluation metric"); err != nil {
+				return err
+			}
+		}
+	}
+	if off != size {
+		return refuse(xgbRC1What, "%d bytes after the model that prevoir does not understand", size-off)
+	}
+	return nil
 }
 
 // xgbTree decodes one tree's nodes (parent, left, right, split index
