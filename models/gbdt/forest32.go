@@ -29,6 +29,8 @@ type forest32 struct {
 	roots []int32
 	base  float32
 	link  string
+	// split marks the features some reachable split uses.
+	split []bool
 }
 
 // newForest32 validates and flattens XGBoost trees: from each root, every
@@ -48,7 +50,7 @@ func newForest32(trees []xgbjson.Tree, numFeatures int, base float32, link strin
 	if total > lim.MaxNodes || total > math.MaxInt32 {
 		return nil, refuse(what, "%d nodes over all trees (limit %d)", total, lim.MaxNodes)
 	}
-	f := &forest32{nodes: make([]node32, total), roots: make([]int32, len(trees)), base: base, link: link}
+	f := &forest32{nodes: make([]node32, total), roots: make([]int32, len(trees)), base: base, link: link, split: make([]bool, numFeatures)}
 	off := int32(0)
 	var seen []bool
 	var stack []int32
@@ -90,6 +92,7 @@ func newForest32(trees []xgbjson.Tree, numFeatures int, base float32, link strin
 			if math.IsNaN(float64(v)) {
 				return nil, refuse(what, "tree %d: node %d: split condition is NaN", i, k)
 			}
+			f.split[t.Feature[k]] = true
 			nd := node32{value: v, feat: t.Feature[k], left: off + l, right: off + r, miss: off + r}
 			if t.DefaultLeft[k] {
 				nd.miss = nd.left

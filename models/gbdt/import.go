@@ -131,6 +131,7 @@ type parsed struct {
 	numFeatures                 int
 	names                       []string
 	kinds                       []features.Kind
+	split                       []bool // features some split uses
 	catCols, zeroCols           []int
 	ens                         *leaves.Ensemble
 	link, output                string
@@ -262,8 +263,10 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 		p.names = lm.featureNames
 	}
 	p.kinds = make([]features.Kind, lm.numFeatures)
+	p.split = make([]bool, lm.numFeatures)
 	for j := range p.kinds {
 		p.kinds[j] = features.Numeric
+		p.split[j] = lm.ens.catFeature[j] || lm.ens.numFeature[j]
 		if lm.ens.catFeature[j] {
 			p.kinds[j] = features.Categorical
 			p.catCols = append(p.catCols, j)
@@ -330,6 +333,7 @@ func fromXGBoost(xm *xgbjson.Model, format Format, lim Limits) (*parsed, error) 
 	for j := range p.kinds {
 		p.kinds[j] = features.Numeric
 	}
+	p.split = f.split
 	if len(xm.FeatureNames) > 0 {
 		if len(xm.FeatureNames) != xm.NumFeatures {
 			return nil, refuse(what, "%d feature names for %d features", len(xm.FeatureNames), xm.NumFeatures)
@@ -345,7 +349,7 @@ func fromXGBoost(xm *xgbjson.Model, format Format, lim Limits) (*parsed, error) 
 
 // model binds p's features and builds the Model and its card.
 func (p *parsed) model(opts Options) (*Model, error) {
-	b, err := bind(p.names, p.kinds, opts.Schema)
+	b, err := bind(p.names, p.kinds, p.split, opts.Schema)
 	if err != nil {
 		return nil, err
 	}

@@ -119,6 +119,9 @@ func parseLightGBMJSON(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 	if len(j.TreeInfo) > lim.MaxTrees {
 		return nil, refuse(what, "%d trees (limit %d)", len(j.TreeInfo), lim.MaxTrees)
 	}
+	// A JSON dump records no boosting type; only average_output (rf)
+	// tells one apart.
+	m.booster = "unrecorded (gbdt or dart: a JSON dump does not say)"
 	if m.averageOutput {
 		m.booster = "rf"
 	}

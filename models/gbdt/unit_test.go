@@ -317,3 +317,33 @@ func TestXGBoostRC1Binary(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsplitFeatureKind: a feature no split uses (LightGBM lists its
+// categories in feature_infos) gives no kind warning against a schema:
+// the model does not split it at all. Before, the card warned "the model
+// splits it as categorical" for a model with no categorical split.
+func TestUnsplitFeatureKind(t *testing.T) {
+	text := "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=1\n" +
+		"objective=binary sigmoid:1\nfeature_names=a b\nfeature_infos=[0:1] 0:1:2\ntree_sizes=1\n\n" +
+		"Tree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\ndecision_type=10\n" +
+		"left_child=-1\nright_child=-2\nleaf_value=-0.2 0.3\nleaf_count=1 1\ninternal_value=0\ninternal_count=2\n" +
+		"is_linear=0\nshrinkage=1\n\n\nend of trees\n"
+	m := importBytes(t, []byte(text), Options{Schema: schemaOf(nil, "a", "b")})
+	if w := m.Card().Warnings; len(w) != 0 {
+		t.Errorf("warnings %q, want none", w)
+	}
+	// A schema that disagrees with a split that exists still warns.
+	m = importBytes(t, []byte(text), Options{Schema: schemaOf(map[string]features.Kind{"a": features.Categorical}, "a", "b")})
+	if w := strings.Join(m.Card().Warnings, "\n"); !strings.Contains(w, `feature "a"`) {
+		t.Errorf("warnings %q, want one about a", w)
+	}
+}
+
+// TestLGBJSONBooster: a LightGBM JSON dump, which records no boosting
+// type, gets a card that says so instead of an empty name.
+func TestLGBJSONBooster(t *testing.T) {
+	m := importFile(t, filepath.Join(fixtures, "leaves", "lg_1tree.json"), Options{Objective: "regression"})
+	if b := m.Card().Source.Booster; !strings.Contains(b, "JSON dump") {
+		t.Errorf("booster %q", b)
+	}
+}
