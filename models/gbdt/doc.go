@@ -1,5 +1,6 @@
 // Package gbdt imports gradient-boosted tree models trained elsewhere
-// (LightGBM, XGBoost) and scores them through github.com/dmitryikh/leaves.
+// (LightGBM, XGBoost): LightGBM models through github.com/dmitryikh/leaves,
+// XGBoost models with XGBoost's own float32 arithmetic.
 // It is the only package of prevoir that imports leaves.
 //
 // # Safety

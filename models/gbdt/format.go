@@ -1,6 +1,6 @@
 package gbdt
 
-// Format names a model file format, as --format spells it.
+// Format names a model file format, as Options.Format and the card spell it.
 type Format string
 
 // Model file formats. FormatAuto asks Import to sniff.
