@@ -24,12 +24,12 @@ const (
 	OutputValue       = "value"
 )
 
-// Tree is one regression tree in LightGBM's array layout, the layout of a
+// lgbTree is one regression tree in LightGBM's array layout, the layout of a
 // LightGBM text model's Tree= block. Internal node i splits on feature
 // SplitFeature[i]; a child index c >= 0 is internal node c, c < 0 is leaf
 // ^c (-1 is leaf 0). Node 0 is the root. A tree with one leaf has no
 // internal nodes.
-type Tree struct {
+type lgbTree struct {
 	// SplitFeature is each internal node's feature index (0-based, in the
 	// model's feature order).
 	SplitFeature []int32
@@ -39,7 +39,7 @@ type Tree struct {
 	Threshold []float64
 	// DecisionType is LightGBM's decision_type byte per internal node:
 	// bit 0 categorical, bit 1 default left, bits 2-3 the missing type
-	// (0 none, 1 zero, 2 NaN). See DecisionNumerical.
+	// (0 none, 1 zero, 2 NaN).
 	DecisionType []uint8
 	// LeftChild and RightChild are the children of each internal node.
 	LeftChild  []int32
@@ -53,15 +53,4 @@ type Tree struct {
 	// empty for a tree without categorical nodes.
 	CatBoundaries []uint32
 	CatThreshold  []uint32
-}
-
-// DecisionNumerical is the DecisionType of a numerical node whose NaN
-// inputs go left when defaultLeft, right otherwise (LightGBM missing type
-// NaN: the only missing type XGBoost has).
-func DecisionNumerical(defaultLeft bool) uint8 {
-	d := uint8(2 << 2)
-	if defaultLeft {
-		d |= 2
-	}
-	return d
 }

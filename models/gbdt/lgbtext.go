@@ -380,7 +380,7 @@ func lgbObjective(what, objective string) (lgbLink, error) {
 }
 
 // lgbTreeFromBlock parses one Tree= block's fields.
-func lgbTreeFromBlock(b map[string][]byte, lim Limits) (*Tree, error) {
+func lgbTreeFromBlock(b map[string][]byte, lim Limits) (*lgbTree, error) {
 	if v, ok := b["is_linear"]; ok && string(v) != "0" {
 		return nil, refuse("LightGBM linear-tree model (is_linear=1)", "leaves cannot evaluate linear leaves; retrain without linear_tree")
 	}
@@ -415,7 +415,7 @@ func lgbTreeFromBlock(b map[string][]byte, lim Limits) (*Tree, error) {
 	if numCat < 0 || numCat > nl-1 {
 		return nil, fmt.Errorf("num_cat=%d for %d leaves", numCat, nl)
 	}
-	t := &Tree{}
+	t := &lgbTree{}
 	if t.LeafValue, err = floatsField(b, "leaf_value", nl); err != nil {
 		return nil, err
 	}
