@@ -150,28 +150,20 @@ func (m *Model) score32(dst []float64, b models.Batch, kind models.OutputKind, t
 	if m.nEst > 0 {
 		nTrees = m.nEst
 	}
-	work := func(x []float32, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := b.Row(i)
-			for j, c := range m.bind.perm {
-				x[j] = float32(row[c])
-			}
-			s := m.f32.margin(x, nTrees)
-			if kind == models.Response {
-				s = m.f32.response(s)
-			}
-			dst[i] = float64(s)
-		}
-	}
 	chunks := (b.Rows + score32Chunk - 1) / score32Chunk
 	threads = min(threads, chunks)
 	if threads <= 1 {
-		work(make([]float32, m.nFeat), 0, b.Rows)
+		var stack [64]float32 // no allocation for a narrow model
+		x := stack[:0]
+		if m.nFeat > len(stack) {
+			x = make([]float32, 0, m.nFeat)
+		}
+		m.scoreRows(dst, b, kind, nTrees, x[:m.nFeat], 0, b.Rows)
 		return
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	next := 0
+	next, n := 0, nTrees
 	for range threads {
 		wg.Add(1)
 		go func() {
@@ -185,11 +177,27 @@ func (m *Model) score32(dst []float64, b models.Batch, kind models.OutputKind, t
 				if lo >= b.Rows {
 					return
 				}
-				work(x, lo, min(lo+score32Chunk, b.Rows))
+				m.scoreRows(dst, b, kind, n, x, lo, min(lo+score32Chunk, b.Rows))
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// scoreRows scores rows [lo, hi) of b into dst, with x (len nFeat) as
+// the float32 feature buffer.
+func (m *Model) scoreRows(dst []float64, b models.Batch, kind models.OutputKind, nTrees int, x []float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		row := b.Row(i)
+		for j, c := range m.bind.perm {
+			x[j] = float32(row[c])
+		}
+		s := m.f32.margin(x, nTrees)
+		if kind == models.Response {
+			s = m.f32.response(s)
+		}
+		dst[i] = float64(s)
+	}
 }
 
 // xgbObjectives maps the XGBoost objectives prevoir scores (xgbjson's
