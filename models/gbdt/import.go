@@ -231,6 +231,7 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 			obj = "binary sigmoid:1"
 		}
 		p.warnings = append(p.warnings, fmt.Sprintf("the model file names no objective; %q was given at import", opts.Objective))
+		p.objective = opts.Objective
 		p.params["objective"] = opts.Objective
 	}
 	ll, err := lgbObjective(what, obj)

@@ -121,7 +121,7 @@ func parseLightGBMJSON(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 	}
 	// A JSON dump records no boosting type; only average_output (rf)
 	// tells one apart.
-	m.booster = "unrecorded (gbdt or dart: a JSON dump does not say)"
+	m.booster = "unrecorded (JSON dump)"
 	if m.averageOutput {
 		m.booster = "rf"
 	}

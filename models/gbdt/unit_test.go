@@ -346,4 +346,7 @@ func TestLGBJSONBooster(t *testing.T) {
 	if b := m.Card().Source.Booster; !strings.Contains(b, "JSON dump") {
 		t.Errorf("booster %q", b)
 	}
+	if o := m.Card().Source.Objective; o != "regression" {
+		t.Errorf("objective %q, want the one given at import", o)
+	}
 }
