@@ -69,6 +69,28 @@ var (
 	ErrUnsupported    = errors.New("unsupported model")
 )
 
+// RefusedError is a model file a loader will not read: what the file is
+// (or looks like, or which part of it is the problem) and why. It is
+// models.ErrUnsupported for errors.Is. Packages gbdt and its XGBoost
+// reader return it.
+type RefusedError struct {
+	// What the file is or looks like: "XGBoost 1.0+ binary (binf
+	// header)", "LightGBM text model v4", "random bytes".
+	What string
+	// Reason says why it is refused and, where there is one, what to do.
+	Reason string
+}
+
+func (e *RefusedError) Error() string {
+	if e.Reason == "" {
+		return e.What
+	}
+	return e.What + ": " + e.Reason
+}
+
+// Unwrap makes a RefusedError an ErrUnsupported.
+func (e *RefusedError) Unwrap() error { return ErrUnsupported }
+
 // Loader builds a Model of one kind from its card and, when the card names
 // a model file (Card.File), that file opened from the registry; file is nil
 // otherwise. A Loader must validate what it reads (a malformed card or file

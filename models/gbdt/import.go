@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -288,19 +287,14 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 	return p, nil
 }
 
-// readXGBoostJSON reads an XGBoost JSON or UBJSON model with xgbjson,
-// whose refusals become RefusedErrors.
+// readXGBoostJSON reads an XGBoost JSON or UBJSON model with xgbjson
+// (its refusals are models.RefusedErrors, as gbdt's are).
 func readXGBoostJSON(data []byte, format Format, lim Limits) (*xgbjson.Model, error) {
 	read := xgbjson.ReadJSON
 	if format == FormatXGBoostUBJSON {
 		read = xgbjson.ReadUBJSON
 	}
-	m, err := read(data, xgbjson.Limits{MaxTrees: lim.MaxTrees, MaxLeaves: lim.MaxLeaves, MaxNodes: lim.MaxNodes, MaxFeatures: lim.MaxFeatures})
-	var re *xgbjson.RefusedError
-	if errors.As(err, &re) {
-		return nil, &RefusedError{What: re.What, Reason: re.Reason}
-	}
-	return m, err
+	return read(data, xgbjson.Limits{MaxTrees: lim.MaxTrees, MaxLeaves: lim.MaxLeaves, MaxNodes: lim.MaxNodes, MaxFeatures: lim.MaxFeatures})
 }
 
 // fromXGBoost builds the float32 scorer of a validated XGBoost model.

@@ -25,7 +25,7 @@
 // fields with the same meaning, and anything else is refused naming the
 // field. Multiclass and multi-target models, vector leaves, categorical
 // splits, gblinear and unknown boosters are refused by name, with a
-// *RefusedError.
+// *models.RefusedError.
 //
 // # Bounds
 //

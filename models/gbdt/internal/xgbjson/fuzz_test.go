@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/prevoir/prevoir/models"
 )
 
 // seeds adds small fixtures to a fuzz corpus: the tiny dart model and
@@ -42,13 +44,13 @@ func seeds(f *testing.F, ubj bool) {
 	}
 }
 
-// checkRead asserts what any input must give: a model or a *RefusedError,
+// checkRead asserts what any input must give: a model or a *models.RefusedError,
 // never a panic; and a model that is well formed.
 func checkRead(t *testing.T, m *Model, err error) {
 	if err != nil {
-		var re *RefusedError
+		var re *models.RefusedError
 		if !errors.As(err, &re) {
-			t.Fatalf("error %v (%T) is not a *RefusedError", err, err)
+			t.Fatalf("error %v (%T) is not a *models.RefusedError", err, err)
 		}
 		return
 	}

@@ -82,40 +82,20 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// RefusedError is a file Read will not convert: what it is (or looks
-// like) and why. It satisfies errors.Is(err, models.ErrUnsupported).
-type RefusedError struct {
-	// What the file is: "XGBoost multiclass model (num_class=3)",
-	// "malformed XGBoost UBJSON file".
-	What string
-	// Reason says why, and what to do where there is something to do.
-	Reason string
-}
-
-func (e *RefusedError) Error() string {
-	if e.Reason == "" {
-		return e.What
-	}
-	return e.What + ": " + e.Reason
-}
-
-// Unwrap makes a RefusedError a models.ErrUnsupported.
-func (e *RefusedError) Unwrap() error { return models.ErrUnsupported }
-
 // Read converts an XGBoost model saved as JSON or UBJSON (save_model with
 // a .json or .ubj name), telling the two apart from the first bytes.
 func Read(b []byte, lim Limits) (*Model, error) {
 	t := bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n")
 	switch {
 	case bytes.HasPrefix(b, []byte("binf")):
-		return nil, &RefusedError{What: "XGBoost 1.0+ binary (binf header)",
+		return nil, &models.RefusedError{What: "XGBoost 1.0+ binary (binf header)",
 			Reason: `re-save the model as JSON: booster.save_model("model.json")`}
 	case len(t) >= 2 && t[0] == '{' && bytes.IndexByte([]byte("iUIlL$#N"), t[1]) >= 0 && len(t) == len(b):
 		return ReadUBJSON(b, lim)
 	case len(t) >= 1 && t[0] == '{':
 		return ReadJSON(b, lim)
 	}
-	return nil, &RefusedError{What: "not an XGBoost JSON or UBJSON model", Reason: "it does not start with an object"}
+	return nil, &models.RefusedError{What: "not an XGBoost JSON or UBJSON model", Reason: "it does not start with an object"}
 }
 
 // ReadJSON converts an XGBoost model saved as JSON.
@@ -134,7 +114,7 @@ func read(d decoder, format string, lim Limits) (*Model, error) {
 	if err != nil {
 		var se *syntaxErr
 		if errors.As(err, &se) {
-			return nil, &RefusedError{What: "malformed " + format + " file", Reason: se.Error()}
+			return nil, &models.RefusedError{What: "malformed " + format + " file", Reason: se.Error()}
 		}
 		return nil, err
 	}
@@ -170,12 +150,12 @@ type reader struct {
 // refuse is a file that is a well-formed document but no model Read
 // converts.
 func (r *reader) refuse(what, format string, args ...any) error {
-	return &RefusedError{What: what, Reason: fmt.Sprintf(format, args...)}
+	return &models.RefusedError{What: what, Reason: fmt.Sprintf(format, args...)}
 }
 
 // bad is a file that breaks the XGBoost model format.
 func (r *reader) bad(format string, args ...any) error {
-	return &RefusedError{What: "invalid " + r.format + " model", Reason: fmt.Sprintf(format, args...)}
+	return &models.RefusedError{What: "invalid " + r.format + " model", Reason: fmt.Sprintf(format, args...)}
 }
 
 // object reads an object, refusing a key that appears twice.

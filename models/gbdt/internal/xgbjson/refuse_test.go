@@ -201,9 +201,9 @@ func TestLaterVersions(t *testing.T) {
 
 func wantRefused(t *testing.T, name string, err error, words ...string) {
 	t.Helper()
-	var re *RefusedError
+	var re *models.RefusedError
 	if !errors.As(err, &re) || !errors.Is(err, models.ErrUnsupported) {
-		t.Errorf("%s: error %v, want a *RefusedError", name, err)
+		t.Errorf("%s: error %v, want a *models.RefusedError", name, err)
 		return
 	}
 	for _, w := range words {
