@@ -87,6 +87,9 @@ var lgbHeaderKeys = map[string]bool{
 	"version": true, "num_class": true, "num_tree_per_iteration": true, "label_index": true,
 	"max_feature_idx": true, "objective": true, "average_output": true, "feature_names": true,
 	"monotone_constraints": true, "feature_infos": true, "tree_sizes": true,
+	// LightGBM 2.0: its first tree (per class) holds the average the
+	// training started from; prediction sums it like any other tree.
+	"boost_from_average": true,
 }
 
 // lgbTreeKeys are the Tree= block fields prevoir knows. The linear-tree
