@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # XGBoost prediction: prevoir (gbdt.Import of an XGBoost JSON model through
-# models/gbdt/xgbjson, scored by leaves) beside xgboost 1.7.4's
+# models/gbdt/internal/xgbjson, scored with XGBoost's float32 arithmetic) beside xgboost 1.7.4's
 # inplace_predict, on a 300-tree depth-6 model over 32 features with 10%
 # missing values, in one run: anchor first, then prevoir, on the same model
 # file and rows. Writes a markdown section to $1 (default bench/out/xgb.md).

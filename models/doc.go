@@ -16,9 +16,9 @@
 //
 // # Kinds
 //
-// Load builds a Model from a card with the Loader registered for its kind
-// by RegisterKind. Package logistic registers "logistic" from its init;
-// package gbdt registers "lightgbm" and "xgboost" from its own. The
-// registry imports package logistic (always available) but not gbdt: a
-// binary that wants imported models imports gbdt (cmd/prevoir does).
+// Kinds is an explicit list of the kinds a caller can load, each a name
+// and its Loader: package logistic provides Kind() for "logistic", package
+// gbdt Kinds() for "lightgbm" and "xgboost". Nothing registers itself:
+// the registry loads logistic models unless its Options list more, and
+// cmd/prevoir lists all three.
 package models

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/prevoir/prevoir/datasets"
 )
@@ -70,58 +69,76 @@ var (
 	ErrUnsupported    = errors.New("unsupported model")
 )
 
+// RefusedError is a model file a loader will not read: what the file is
+// (or looks like, or which part of it is the problem) and why. It is
+// models.ErrUnsupported for errors.Is. Packages gbdt and its XGBoost
+// reader return it.
+type RefusedError struct {
+	// What the file is or looks like: "XGBoost 1.0+ binary (binf
+	// header)", "LightGBM text model v4", "random bytes".
+	What string
+	// Reason says why it is refused and, where there is one, what to do.
+	Reason string
+}
+
+func (e *RefusedError) Error() string {
+	if e.Reason == "" {
+		return e.What
+	}
+	return e.What + ": " + e.Reason
+}
+
+// Unwrap makes a RefusedError an ErrUnsupported.
+func (e *RefusedError) Unwrap() error { return ErrUnsupported }
+
 // Loader builds a Model of one kind from its card and, when the card names
 // a model file (Card.File), that file opened from the registry; file is nil
 // otherwise. A Loader must validate what it reads (a malformed card or file
 // is an error, never a panic) and must not keep file after it returns.
 type Loader func(ctx context.Context, card *Card, file datasets.Object) (Model, error)
 
-var (
-	kindsMu sync.RWMutex
-	kinds   = map[string]Loader{}
-)
-
-// RegisterKind makes Load able to build models of kind. Packages that
-// implement a kind call it from init (package logistic for "logistic",
-// package gbdt for "lightgbm" and "xgboost"), so the registry loads every
-// kind linked into the binary without importing them. Registering a kind
-// twice, or an empty kind or nil loader, is a programmer error and panics.
-func RegisterKind(kind string, load Loader) {
-	kindsMu.Lock()
-	defer kindsMu.Unlock()
-	if kind == "" || load == nil {
-		panic("models: RegisterKind with empty kind or nil loader")
-	}
-	if _, dup := kinds[kind]; dup {
-		panic("models: RegisterKind called twice for kind " + kind)
-	}
-	kinds[kind] = load
+// Kind is a kind of model a binary can load: its name (Card.Kind) and
+// the Loader that builds it.
+type Kind struct {
+	Name string
+	Load Loader
 }
 
-// Kinds returns the registered kinds, sorted.
-func Kinds() []string {
-	kindsMu.RLock()
-	defer kindsMu.RUnlock()
-	out := make([]string, 0, len(kinds))
-	for k := range kinds {
-		out = append(out, k)
+// Kinds is the explicit list of kinds a caller can load, built where it
+// is used (cmd/prevoir lists logistic.Kind() and gbdt.Kinds()); there is
+// no global registry of kinds.
+type Kinds []Kind
+
+// Names returns the kinds' names, sorted.
+func (ks Kinds) Names() []string {
+	out := make([]string, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, k.Name)
 	}
 	sort.Strings(out)
 	return out
 }
 
-// Load builds the Model a card describes with the Loader registered for
-// card.Kind. file is the version's model file, or nil when the card names
-// none. An unknown kind is ErrUnsupported.
-func Load(ctx context.Context, card *Card, file datasets.Object) (Model, error) {
-	kindsMu.RLock()
-	load := kinds[card.Kind]
-	kindsMu.RUnlock()
+// Lookup returns the Loader of kind, nil when ks has none.
+func (ks Kinds) Lookup(kind string) Loader {
+	for _, k := range ks {
+		if k.Name == kind && kind != "" {
+			return k.Load
+		}
+	}
+	return nil
+}
+
+// Load builds the Model a card describes with the Loader of card.Kind.
+// file is the version's model file, or nil when the card names none. A
+// kind ks does not list is ErrUnsupported.
+func (ks Kinds) Load(ctx context.Context, card *Card, file datasets.Object) (Model, error) {
+	load := ks.Lookup(card.Kind)
 	if load == nil {
 		if card.Kind == "" {
 			return nil, fmt.Errorf("%w: card has no kind", ErrUnsupported)
 		}
-		return nil, fmt.Errorf("%w: kind %q (this binary knows %s)", ErrUnsupported, card.Kind, strings.Join(Kinds(), ", "))
+		return nil, fmt.Errorf("%w: kind %q (this binary knows %s)", ErrUnsupported, card.Kind, strings.Join(ks.Names(), ", "))
 	}
 	return load(ctx, card, file)
 }

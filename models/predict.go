@@ -75,10 +75,13 @@ func Predict(ctx context.Context, m Model, in RowReader, w io.Writer, opts Predi
 		n = DefaultBatchRows
 	}
 	cols := binder.Cols()
-	batch := Batch{Cols: cols, Values: make([]float64, n*cols)}
-	scores := make([]float64, n)
-	ids := make([]string, n*len(idCols)) // copies: records are reused
-	lines := make([]int, n)
+	// The batch grows with the rows read, up to n: memory follows the
+	// rows scored, not n x columns allocated up front.
+	var batch Batch
+	batch.Cols = cols
+	var scores []float64
+	var ids []string // copies: records are reused
+	var lines []int
 	out := csv.NewWriter(w)
 	outRec := make([]string, len(idCols)+1)
 	copy(outRec, opts.IDs)
@@ -92,7 +95,6 @@ func Predict(ctx context.Context, m Model, in RowReader, w io.Writer, opts Predi
 		if batch.Rows == 0 {
 			return nil
 		}
-		batch.Values = batch.Values[:batch.Rows*cols]
 		if err := m.Score(scores, batch, opts.Kind); err != nil {
 			return locate(m, batch, lines, opts.Kind, in.Name(), err)
 		}
@@ -106,7 +108,7 @@ func Predict(ctx context.Context, m Model, in RowReader, w io.Writer, opts Predi
 		}
 		rows += batch.Rows
 		batch.Rows = 0
-		batch.Values = batch.Values[:cap(batch.Values)]
+		batch.Values, scores, ids, lines = batch.Values[:0], scores[:0], ids[:0], lines[:0]
 		out.Flush()
 		return out.Error()
 	}
@@ -123,17 +125,25 @@ func Predict(ctx context.Context, m Model, in RowReader, w io.Writer, opts Predi
 			return rows, err
 		}
 		r := batch.Rows
-		if err := binder.Bind(batch.Values[r*cols:(r+1)*cols], rec); err != nil {
+		if need := (r + 1) * cols; need > cap(batch.Values) {
+			// Double, up to a full batch: a few copies, not one per row.
+			grown := make([]float64, len(batch.Values), min(max(2*cap(batch.Values), need), n*cols))
+			copy(grown, batch.Values)
+			batch.Values = grown
+		}
+		batch.Values = batch.Values[:(r+1)*cols]
+		if err := binder.Bind(batch.Values[r*cols:], rec); err != nil {
 			var be *BindError
 			if errors.As(err, &be) {
 				return rows, in.At(be.Column, err)
 			}
 			return rows, in.At(0, err)
 		}
-		for i, c := range idCols {
-			ids[r*len(idCols)+i] = rec[c]
+		for _, c := range idCols {
+			ids = append(ids, rec[c])
 		}
-		lines[r] = in.Line()
+		lines = append(lines, in.Line())
+		scores = append(scores, 0)
 		batch.Rows++
 		if batch.Rows == n {
 			if err := flush(); err != nil {

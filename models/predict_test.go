@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -123,5 +124,36 @@ func TestDiff(t *testing.T) {
 	}
 	if c, _ := models.Diff(a, a); len(c) != 0 {
 		t.Errorf("Diff(a, a) = %v", c)
+	}
+}
+
+// TestPredictMemoryFollowsBatch: scoring 200 rows of a 5,010-column table
+// allocates for those rows, not for a full DefaultBatchRows batch of
+// 5,010 columns (164 MiB before: the batch was allocated up front).
+func TestPredictMemoryFollowsBatch(t *testing.T) {
+	const cols, n = 5010, 200
+	names := make([]string, cols)
+	rec := make([]string, cols)
+	for i := range names {
+		names[i] = fmt.Sprintf("c%d", i)
+		rec[i] = "1"
+	}
+	in := &rows{header: names}
+	for range n {
+		in.recs = append(in.recs, rec)
+	}
+	m := newSum(names...)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	got, err := models.Predict(t.Context(), m, in, io.Discard, models.PredictOptions{})
+	runtime.ReadMemStats(&after)
+	if err != nil || got != n {
+		t.Fatalf("Predict: %d rows, %v", got, err)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d rows x %d columns: %.1f MiB allocated", n, cols, float64(alloc)/(1<<20))
+	if limit := uint64(32 << 20); alloc > limit {
+		t.Errorf("allocated %d MiB for %d rows of %d columns (limit %d MiB): memory does not follow the batch", alloc>>20, n, cols, limit>>20)
 	}
 }

@@ -1,5 +1,5 @@
 // Command xgbpredict measures prevoir scoring an XGBoost JSON model
-// (gbdt.Import through xgbjson, evaluated by leaves): batch throughput at
+// (gbdt.Import through its XGBoost JSON reader, scored with XGBoost's float32 arithmetic): batch throughput at
 // each thread count and single-row latency, on the rows and model
 // ../shared/bench/anchor_xgb_predict.py measures xgboost on. With -anchor
 // and -markdown it writes both side by side as a markdown section.
@@ -30,7 +30,6 @@ import (
 
 	"github.com/prevoir/prevoir/models"
 	"github.com/prevoir/prevoir/models/gbdt"
-	_ "github.com/prevoir/prevoir/models/gbdt/xgbjson/register"
 )
 
 func main() {
@@ -318,7 +317,7 @@ func report(o *options, res []result) error {
 	var w strings.Builder
 	fmt.Fprintf(&w, "## XGBoost prediction: %d trees, depth 6, 32 features, 10%% missing\n\n", o.trees)
 	fmt.Fprintf(&w, "xgboost %s (`Booster.inplace_predict`, `../shared/bench/anchor_xgb_predict.py`) beside prevoir "+
-		"(`gbdt.Import` of the same XGBoost JSON through `models/gbdt/xgbjson`, scored by leaves via `Model.Score`, "+
+		"(`gbdt.Import` of the same XGBoost JSON through `models/gbdt/internal/xgbjson`, scored by prevoir's float32 scorer via `Model.Score`, "+
 		"response), on the same %d rows x 32 float64 with 10%% NaN (`bench/xgb_data.py`), in one run. "+
 		"binary:logistic, max_depth 6, eta 0.1, hist, trained by xgboost on 200,000 rows with the same missing rate. "+
 		"Batch: median of %d runs over all rows; single row: %d calls on one thread, one row each.\n\n",
@@ -337,7 +336,7 @@ func report(o *options, res []result) error {
 	fmt.Fprintf(&w, "| single row, median (us) | %.1f | %.1f | %.2fx the time |\n", xgbLat[0], lat.MedianUS, lat.MedianUS/xgbLat[0])
 	fmt.Fprintf(&w, "| single row, p90 / p99 (us) | %.1f / %.1f | %.1f / %.1f | |\n", xgbLat[1], xgbLat[2], lat.P90US, lat.P99US)
 	fmt.Fprintf(&w, "\nprevoir vs xgboost on the anchor's first %d reference rows: max |prevoir - xgboost| / max(1, |xgboost|) "+
-		"= %.2g (margin), %.2g (probability). Import (read, validate, convert, load into leaves): %.2f s. "+
+		"= %.2g (margin), %.2g (probability). Import (read, validate, build the scorer): %.2f s. "+
 		"%d cores, GOMAXPROCS %d. Targets (issue 9): throughput >= 0.33x xgboost at each thread count, "+
 		"1 -> 2 thread speed-up >= 1.7x, single-row median < 30 us.\n",
 		check.Rows, at(check.MaxDiff, 0), at(check.MaxDiff, 1), check.ImportS, runtime.NumCPU(), runtime.GOMAXPROCS(0))

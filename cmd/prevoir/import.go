@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
 	"github.com/prevoir/prevoir/models/gbdt"
-	// XGBoost JSON and UBJSON models, converted by package xgbjson.
-	_ "github.com/prevoir/prevoir/models/gbdt/xgbjson/register"
 	"github.com/prevoir/prevoir/models/registry"
 )
 
@@ -108,12 +106,12 @@ func modelsImport(c *cli.Context) error {
 		}
 	}
 	if ref := c.String("reference"); ref != "" {
-		rf, err := os.Open(ref)
+		rt, err := table.OpenFile(ref)
 		if err != nil {
 			return fmt.Errorf("models import: --reference: %w", err)
 		}
-		defer rf.Close()
-		opts.Reference, opts.ReferenceName = rf, filepath.Base(ref)
+		defer rt.Close()
+		opts.Reference = rt
 	}
 	path := c.String("file")
 	f, err := os.Open(path)

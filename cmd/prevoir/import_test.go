@@ -127,7 +127,7 @@ func lastHeader(t *testing.T, path string) string {
 }
 
 // TestModelsImportXGBoostJSON: an XGBoost 1.7.4 JSON and UBJSON fixture of
-// package xgbjson, imported through the converter seam, passes its
+// package gbdt (through its internal xgbjson reader) passes its
 // reference check within 1e-5.
 func TestModelsImportXGBoostJSON(t *testing.T) {
 	fx := filepath.Join("..", "..", "testdata", "xgboost")

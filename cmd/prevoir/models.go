@@ -21,6 +21,7 @@ import (
 	"github.com/prevoir/prevoir/datasets/stores"
 	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/gbdt"
 	"github.com/prevoir/prevoir/models/logistic"
 	"github.com/prevoir/prevoir/models/registry"
 )
@@ -120,7 +121,12 @@ func openRegistry(c *cli.Context) (*registry.Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return registry.New(st, registry.Options{PrevoirVersion: Version()}), nil
+	return registry.New(st, registry.Options{PrevoirVersion: Version(), Kinds: modelKinds()}), nil
+}
+
+// modelKinds are the kinds of model this binary registers and loads.
+func modelKinds() models.Kinds {
+	return append(models.Kinds{logistic.Kind()}, gbdt.Kinds()...)
 }
 
 // refArg parses a positional NAME[@REF]: a malformed one is a usage error.

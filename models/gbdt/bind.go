@@ -40,9 +40,11 @@ type binding struct {
 }
 
 // bind binds the model's features (names: the file's names, nil when it
-// has none; kinds: how the model splits each feature) to schema. A nil
-// schema takes the model's own names and kinds.
-func bind(names []string, kinds []features.Kind, schema *features.Schema) (*binding, error) {
+// has none; kinds: how the model splits each feature; split: whether it
+// splits on it at all) to schema. A nil schema takes the model's own
+// names and kinds. A schema kind that differs from how the model splits
+// a feature is a warning; a feature no split uses warns of nothing.
+func bind(names []string, kinds []features.Kind, split []bool, schema *features.Schema) (*binding, error) {
 	n := len(kinds)
 	b := &binding{perm: make([]int, n), identity: true}
 	for j := range b.perm {
@@ -115,7 +117,7 @@ func bind(names []string, kinds []features.Kind, schema *features.Schema) (*bind
 	}
 	for j := 0; j < n; j++ {
 		f := schema.Features[b.perm[j]]
-		if f.Kind != kinds[j] {
+		if f.Kind != kinds[j] && split[j] {
 			b.warnings = append(b.warnings, fmt.Sprintf("feature %q: the schema says %s, the model splits it as %s (the model decides)", f.Name, f.Kind, kinds[j]))
 		}
 	}

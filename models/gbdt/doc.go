@@ -1,5 +1,6 @@
 // Package gbdt imports gradient-boosted tree models trained elsewhere
-// (LightGBM, XGBoost) and scores them through github.com/dmitryikh/leaves.
+// (LightGBM, XGBoost): LightGBM models through github.com/dmitryikh/leaves,
+// XGBoost models with XGBoost's own float32 arithmetic.
 // It is the only package of prevoir that imports leaves.
 //
 // # Safety
@@ -19,37 +20,32 @@
 //     file and against Limits before anything is allocated from it, and
 //     every tree is checked to be a tree (each node reached once, indices
 //     in range);
-//  4. hands leaves a canonical re-encoding of what it validated: LightGBM
-//     text (header v3) for LightGBM text and JSON models and for
-//     converters' trees, or the validated XGBoost 0.90 binary.
+//  4. scores what it validated: LightGBM text and JSON models through
+//     leaves, handed a canonical re-encoding (LightGBM text, header v3)
+//     of the validated trees; XGBoost models (legacy binary, JSON,
+//     UBJSON) with prevoir's own float32 scorer.
 //
 // Output transforms are applied by prevoir, not leaves: leaves always runs
 // in raw mode and the Model applies the inverse link (sigmoid, exp,
-// identity), the mean of a random forest's trees, and a converter's base
-// margin.
+// identity) and the mean of a random forest's trees.
 //
-// # The converter seam (XGBoost JSON and UBJSON)
+// # XGBoost arithmetic
 //
-// Package gbdt/xgbjson converts XGBoost JSON and UBJSON models. It does not
-// import leaves; it registers a Converter for FormatXGBoostJSON and
-// FormatXGBoostUBJSON from its init:
+// XGBoost converts inputs to float32, sends x left at a split when x < t
+// in float32 (a missing x to the node's default side), and accumulates
+// the trees' leaf values in float32, starting from the float32 base
+// margin (base_score through the objective's link), tree by tree in
+// order. prevoir's XGBoost scorer (forest32) does exactly that, so the raw
+// margin is XGBoost's bit for bit; the response is the inverse link
+// computed in float32 as XGBoost 1.x does (1/(1+expf(-x)), expf(x)),
+// within one float32 ulp of XGBoost's. A dart tree's weight is multiplied
+// into its leaves in float32, as XGBoost rounds that product.
 //
-//	func init() {
-//		gbdt.RegisterConverter(gbdt.FormatXGBoostJSON, convertJSON)
-//		gbdt.RegisterConverter(gbdt.FormatXGBoostUBJSON, convertUBJSON)
-//	}
+// # XGBoost JSON and UBJSON
 //
-// Sniff recognises both formats from their bytes and Import calls the
-// registered Converter with the file (an io.ReaderAt and its size, already
-// checked against Limits.MaxBytes) and the Limits. The Converter returns a
-// *Converted: the trees in LightGBM's array layout (Tree), or bytes in a
-// format leaves loads, plus what the trees alone do not say: objective,
-// link, output, base margin, feature names, and Float32Inputs, which makes
-// the Model round every input to float32 before the trees see it (so a
-// converter emulates XGBoost's float32 "x < t" by storing, as Threshold,
-// the largest float32 below t: x32 <= that float64 holds exactly when
-// x32 < t in float32). Import validates a Converted exactly like a
-// LightGBM file before leaves sees it, so a converter's mistakes are
-// errors, not crashes. A Converter refuses what it cannot convert with a
-// *RefusedError naming what the file is (multiclass, vector leaves, ...).
+// Package gbdt/internal/xgbjson reads XGBoost JSON and UBJSON models field
+// by field and returns their trees in XGBoost's own layout; Import calls it
+// directly for FormatXGBoostJSON and FormatXGBoostUBJSON. The legacy
+// binary reader (xgbbin.go) returns the same Model. Both feed the same
+// validation (newForest32) before anything is scored.
 package gbdt

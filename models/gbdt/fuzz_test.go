@@ -3,12 +3,14 @@ package gbdt
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/models"
 )
 
@@ -83,8 +85,8 @@ func FuzzLightGBMJSON(f *testing.F) {
 	})
 }
 
-// FuzzXGBoostBinary: the binary validator never panics, and leaves loads
-// what it accepts.
+// FuzzXGBoostBinary: the binary validator never panics, and the float32
+// scorer takes what it accepts or refuses it.
 func FuzzXGBoostBinary(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -92,8 +94,11 @@ func FuzzXGBoostBinary(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := fromXGBoostBinary(xm); err != nil {
-			t.Fatalf("validated model not loadable: %v", err)
+		if _, err := fromXGBoost(xm, FormatXGBoostBinary, fuzzLimits); err != nil {
+			var re *RefusedError
+			if !errors.As(err, &re) {
+				t.Fatalf("validated model: %v is not a refusal", err)
+			}
 		}
 	})
 }
@@ -132,6 +137,10 @@ func FuzzReference(f *testing.F) {
 	f.Add([]byte("prediction\n1\n"))
 	f.Add([]byte("Column_1,Column_0,prediction,x\n\"1\",2,3,4\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = CheckReference(context.Background(), m, bytes.NewReader(b), "fuzz.csv", models.Response, 1e-6)
+		r, err := table.Open(bytes.NewReader(b), int64(len(b)), "fuzz.csv")
+		if err != nil {
+			return
+		}
+		_, _ = CheckReference(context.Background(), m, r, models.Response, 1e-6)
 	})
 }

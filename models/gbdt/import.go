@@ -6,15 +6,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/dmitryikh/leaves"
 
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/gbdt/internal/xgbjson"
 )
 
 // Options configure Import. The zero value sniffs the format, binds
@@ -41,12 +43,11 @@ type Options struct {
 	// 0 means GOMAXPROCS.
 	Threads int
 
-	// Reference, when set, is a CSV of feature columns plus a
+	// Reference, when set, is a table (CSV, gzip-compressed CSV or
+	// Parquet, opened with datasets/table) of feature columns plus a
 	// "prediction" column: Import fails unless every score is within
-	// Tolerance of it (see CheckReference).
-	Reference io.Reader
-	// ReferenceName is the reference file's name for the card.
-	ReferenceName string
+	// Tolerance of it (see CheckReference). Its Name goes into the card.
+	Reference *table.Reader
 	// ReferenceKind says what "prediction" holds: the response (default)
 	// or the raw margin.
 	ReferenceKind models.OutputKind
@@ -72,7 +73,7 @@ func Import(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Mode
 		return nil, fmt.Errorf("gbdt import: negative size %d", size)
 	}
 	if size > lim.MaxBytes {
-		return nil, refuse(fmt.Sprintf("a %s file", humanBytes(size)), "over the %s limit (--max-bytes); not read", humanBytes(lim.MaxBytes))
+		return nil, refuse(fmt.Sprintf("a %s file", humanBytes(size)), "over the %s limit on model files (Limits.MaxBytes); not read", humanBytes(lim.MaxBytes))
 	}
 	head := make([]byte, min(size, SniffLen))
 	if _, err := r.ReadAt(head, 0); err != nil && !(err == io.EOF) {
@@ -86,7 +87,7 @@ func Import(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Mode
 	if format == "" || format == FormatAuto {
 		format = sniffed
 	} else if format != sniffed {
-		return nil, refuse(fmt.Sprintf("the file looks like %s", sniffed), "not %s as --format says", format)
+		return nil, &datasets.FieldError{Field: "Format", Value: string(format), Msg: fmt.Sprintf("the file looks like %s", sniffed), Err: models.ErrUnsupported}
 	}
 	p, sum, err := parse(ctx, r, size, format, opts, lim)
 	if err != nil {
@@ -110,7 +111,7 @@ func Import(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Mode
 		if tol == 0 {
 			tol = DefaultTolerance
 		}
-		rc, err := CheckReference(ctx, m, opts.Reference, opts.ReferenceName, opts.ReferenceKind, tol)
+		rc, err := CheckReference(ctx, m, opts.Reference, opts.ReferenceKind, tol)
 		if rc != nil {
 			m.card.Source.Reference = rc
 		}
@@ -129,13 +130,13 @@ type parsed struct {
 	numFeatures                 int
 	names                       []string
 	kinds                       []features.Kind
+	split                       []bool // features some split uses
 	catCols, zeroCols           []int
 	ens                         *leaves.Ensemble
 	link, output                string
 	sigmoid                     float64
 	average                     bool
-	base                        float64
-	float32In                   bool
+	f32                         *forest32
 	warnings                    []string
 	params                      map[string]any
 }
@@ -168,28 +169,25 @@ func parse(ctx context.Context, r io.ReaderAt, size int64, format Format, opts O
 		if p, err = fromLightGBM(lm, opts); err != nil {
 			return nil, "", err
 		}
-	case FormatXGBoostBinary:
+	case FormatXGBoostBinary, FormatXGBoostJSON, FormatXGBoostUBJSON:
 		data := make([]byte, size)
 		if _, err := io.ReadFull(io.TeeReader(sr, h), data); err != nil {
 			return nil, "", fmt.Errorf("gbdt import: read: %w", err)
 		}
-		xm, err := parseXGBoostBinary(data, lim)
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
+		var xm *xgbjson.Model
+		var err error
+		if format == FormatXGBoostBinary {
+			xm, err = parseXGBoostBinary(data, lim)
+		} else {
+			xm, err = readXGBoostJSON(data, format, lim)
+		}
 		if err != nil {
 			return nil, "", err
 		}
-		if p, err = fromXGBoostBinary(xm); err != nil {
-			return nil, "", err
-		}
-	case FormatXGBoostJSON, FormatXGBoostUBJSON:
-		conv := converter(format)
-		if conv == nil {
-			return nil, "", refuse(fmt.Sprintf("XGBoost %s model", strings.TrimPrefix(string(format), "xgb-")), "this build of prevoir has no converter for it")
-		}
-		c, err := conv(ctx, r, size, lim)
-		if err != nil {
-			return nil, "", err
-		}
-		if p, err = fromConverted(ctx, c, lim); err != nil {
+		if p, err = fromXGBoost(xm, format, lim); err != nil {
 			return nil, "", err
 		}
 	default:
@@ -205,14 +203,15 @@ func parse(ctx context.Context, r io.ReaderAt, size int64, format Format, opts O
 // loadLeaves hands leaves the canonical LightGBM text. leaves only ever
 // sees text prevoir wrote from validated trees; a panic is still caught.
 func loadLeaves(text []byte) (e *leaves.Ensemble, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			e, err = nil, fmt.Errorf("gbdt: leaves panicked loading a validated model: %v", r)
+	err = datasets.Guard("gbdt: leaves loading a validated model", func() error {
+		e, err = leaves.LGEnsembleFromReader(bufio.NewReader(bytes.NewReader(text)), false)
+		if err != nil {
+			return fmt.Errorf("gbdt: leaves refused a validated model: %w", err)
 		}
-	}()
-	e, err = leaves.LGEnsembleFromReader(bufio.NewReader(bytes.NewReader(text)), false)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("gbdt: leaves refused a validated model: %w", err)
+		return nil, err
 	}
 	return e, nil
 }
@@ -224,13 +223,14 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 		trees: lm.ens.trees, numFeatures: lm.numFeatures, params: map[string]any{}, warnings: lm.warnings}
 	if obj == "" {
 		if opts.Objective == "" {
-			return nil, refuse(what, "the file names no objective (a dump from LightGBM before 3.0?): give it with --objective binary|regression|poisson|gamma|tweedie")
+			return nil, &datasets.FieldError{Field: "Objective", Msg: fmt.Sprintf("%s names no objective (a dump from LightGBM before 3.0?): give one of binary, regression, poisson, gamma, tweedie", what), Err: models.ErrUnsupported}
 		}
 		obj = opts.Objective
 		if obj == "binary" {
 			obj = "binary sigmoid:1"
 		}
 		p.warnings = append(p.warnings, fmt.Sprintf("the model file names no objective; %q was given at import", opts.Objective))
+		p.objective = opts.Objective
 		p.params["objective"] = opts.Objective
 	}
 	ll, err := lgbObjective(what, obj)
@@ -263,8 +263,10 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 		p.names = lm.featureNames
 	}
 	p.kinds = make([]features.Kind, lm.numFeatures)
+	p.split = make([]bool, lm.numFeatures)
 	for j := range p.kinds {
 		p.kinds[j] = features.Numeric
+		p.split[j] = lm.ens.catFeature[j] || lm.ens.numFeature[j]
 		if lm.ens.catFeature[j] {
 			p.kinds[j] = features.Categorical
 			p.catCols = append(p.catCols, j)
@@ -285,100 +287,64 @@ func fromLightGBM(lm *lgbModel, opts Options) (*parsed, error) {
 	return p, nil
 }
 
-func fromXGBoostBinary(xm *xgbModel) (p *parsed, err error) {
-	p = &parsed{kind: models.KindXGBoost, version: "0.90 or older (legacy binary)", objective: xm.objective, booster: xm.booster,
-		trees: xm.trees, numFeatures: xm.numFeatures, link: xm.link, output: xm.output, sigmoid: 1, float32In: true, params: map[string]any{}}
-	p.kinds = make([]features.Kind, xm.numFeatures)
+// readXGBoostJSON reads an XGBoost JSON or UBJSON model with xgbjson
+// (its refusals are models.RefusedErrors, as gbdt's are).
+func readXGBoostJSON(data []byte, format Format, lim Limits) (*xgbjson.Model, error) {
+	read := xgbjson.ReadJSON
+	if format == FormatXGBoostUBJSON {
+		read = xgbjson.ReadUBJSON
+	}
+	return read(data, xgbjson.Limits{MaxTrees: lim.MaxTrees, MaxLeaves: lim.MaxLeaves, MaxNodes: lim.MaxNodes, MaxFeatures: lim.MaxFeatures})
+}
+
+// fromXGBoost builds the float32 scorer of a validated XGBoost model.
+func fromXGBoost(xm *xgbjson.Model, format Format, lim Limits) (*parsed, error) {
+	what := fmt.Sprintf("XGBoost %s model", xm.Version)
+	lo, ok := xgbObjectives[xm.Objective]
+	if !ok {
+		return nil, refuse(what, "objective %q is not supported (binary:logistic, reg:logistic, reg:squarederror, count:poisson, reg:gamma, reg:tweedie)", xm.Objective)
+	}
+	if xm.NumFeatures < 1 || xm.NumFeatures > lim.MaxFeatures {
+		return nil, refuse(what, "%d features (limit %d)", xm.NumFeatures, lim.MaxFeatures)
+	}
+	// A legacy binary stores base_score as a margin already (XGBoost up
+	// to 0.90 saved it after ProbToMargin); JSON files store the
+	// response-scale value.
+	base := xm.BaseScore
+	if format != FormatXGBoostBinary {
+		var err error
+		if base, err = xgbBaseMargin(lo[0], xm.BaseScore); err != nil {
+			return nil, refuse(what, "%v, as %s needs", err, xm.Objective)
+		}
+	}
+	f, err := newForest32(xm.Trees, xm.NumFeatures, base, lo[0], lim)
+	if err != nil {
+		return nil, err
+	}
+	p := &parsed{kind: models.KindXGBoost, version: xm.Version, objective: xm.Objective, booster: xm.Booster,
+		trees: len(xm.Trees), numFeatures: xm.NumFeatures, link: lo[0], output: lo[1], sigmoid: 1,
+		f32: f, params: map[string]any{}, warnings: xm.Warnings}
+	p.kinds = make([]features.Kind, xm.NumFeatures)
 	for j := range p.kinds {
 		p.kinds[j] = features.Numeric
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			p, err = nil, fmt.Errorf("gbdt: leaves panicked loading a validated XGBoost model: %v", r)
+	p.split = f.split
+	if len(xm.FeatureNames) > 0 {
+		if len(xm.FeatureNames) != xm.NumFeatures {
+			return nil, refuse(what, "%d feature names for %d features", len(xm.FeatureNames), xm.NumFeatures)
 		}
-	}()
-	p.ens, err = leaves.XGEnsembleFromReader(bufio.NewReader(bytes.NewReader(xm.patched)), false)
-	if err != nil {
-		return nil, fmt.Errorf("gbdt: leaves refused a validated XGBoost model: %w", err)
+		p.names = xm.FeatureNames
 	}
-	return p, nil
-}
-
-func fromConverted(ctx context.Context, c *Converted, lim Limits) (*parsed, error) {
-	what := "converted model"
-	if c == nil {
-		return nil, errors.New("gbdt: converter returned nil")
+	if base != 0 {
+		p.params["base_margin"] = float64(base)
 	}
-	var p *parsed
-	switch {
-	case len(c.Trees) > 0:
-		if c.NumFeatures < 1 || c.NumFeatures > lim.MaxFeatures {
-			return nil, refuse(what, "%d features (limit %d)", c.NumFeatures, lim.MaxFeatures)
-		}
-		e := newEnsemble(c.NumFeatures)
-		for i := range c.Trees {
-			if err := e.add(&c.Trees[i], lim); err != nil {
-				return nil, refuse(what, "%v", err)
-			}
-		}
-		lm := &lgbModel{version: c.Version, numFeatures: c.NumFeatures, objective: "regression", ens: e}
-		var err error
-		if p, err = fromLightGBM(lm, Options{}); err != nil {
-			return nil, err
-		}
-	case c.Format == FormatLightGBMText:
-		lm, err := parseLightGBMText(ctx, bytes.NewReader(c.Bytes), lim)
-		if err != nil {
-			return nil, err
-		}
-		lm.objective = "regression"
-		if p, err = fromLightGBM(lm, Options{}); err != nil {
-			return nil, err
-		}
-	case c.Format == FormatXGBoostBinary:
-		xm, err := parseXGBoostBinary(c.Bytes, lim)
-		if err != nil {
-			return nil, err
-		}
-		if p, err = fromXGBoostBinary(xm); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("gbdt: converter returned neither trees nor bytes of a known format (%q)", c.Format)
-	}
-	if c.NumFeatures > 0 && p.numFeatures != c.NumFeatures {
-		return nil, refuse(what, "trees index %d features, the converter says %d", p.numFeatures, c.NumFeatures)
-	}
-	switch c.Link {
-	case LinkLogit, LinkLog, LinkIdentity:
-	default:
-		return nil, fmt.Errorf("gbdt: converter returned link %q", c.Link)
-	}
-	p.kind = c.Kind
-	if p.kind == "" {
-		p.kind = models.KindXGBoost
-	}
-	p.version, p.objective, p.booster = c.Version, c.Objective, c.Booster
-	p.link, p.output, p.sigmoid = c.Link, c.Output, 1
-	p.base, p.float32In = c.BaseMargin, c.Float32Inputs
-	p.average = false
-	p.names = nil
-	if len(c.FeatureNames) > 0 {
-		if len(c.FeatureNames) != p.numFeatures {
-			return nil, refuse(what, "%d feature names for %d features", len(c.FeatureNames), p.numFeatures)
-		}
-		p.names = c.FeatureNames
-	}
-	if p.base != 0 {
-		p.params["base_margin"] = p.base
-	}
-	p.warnings = append(p.warnings, c.Warnings...)
+	p.params["float32_arithmetic"] = true
 	return p, nil
 }
 
 // model binds p's features and builds the Model and its card.
 func (p *parsed) model(opts Options) (*Model, error) {
-	b, err := bind(p.names, p.kinds, opts.Schema)
+	b, err := bind(p.names, p.kinds, p.split, opts.Schema)
 	if err != nil {
 		return nil, err
 	}
@@ -393,8 +359,8 @@ func (p *parsed) model(opts Options) (*Model, error) {
 	}
 	m := &Model{
 		ens: p.ens, nFeat: p.numFeatures, nEst: nEst, bind: b,
-		catCols: p.catCols, zeroCols: p.zeroCols, float32In: p.float32In,
-		base: p.base, link: p.link, sigmoid: p.sigmoid, threads: opts.Threads,
+		catCols: p.catCols, zeroCols: p.zeroCols, f32: p.f32,
+		link: p.link, sigmoid: p.sigmoid, threads: opts.Threads,
 	}
 	if p.average {
 		m.average = float64(used)
@@ -402,9 +368,6 @@ func (p *parsed) model(opts Options) (*Model, error) {
 	}
 	if p.names != nil && !b.identity {
 		p.params["model_features"] = p.names
-	}
-	if p.float32In {
-		p.params["float32_inputs"] = true
 	}
 	if len(p.params) == 0 {
 		p.params = nil

@@ -119,6 +119,9 @@ func parseLightGBMJSON(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 	if len(j.TreeInfo) > lim.MaxTrees {
 		return nil, refuse(what, "%d trees (limit %d)", len(j.TreeInfo), lim.MaxTrees)
 	}
+	// A JSON dump records no boosting type; only average_output (rf)
+	// tells one apart.
+	m.booster = "unrecorded (JSON dump)"
 	if m.averageOutput {
 		m.booster = "rf"
 	}
@@ -160,8 +163,8 @@ func parseLightGBMJSON(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 
 // lgbJSONTreeToArrays flattens a node tree into LightGBM's arrays:
 // internal nodes numbered in preorder, leaves in the order met.
-func lgbJSONTreeToArrays(root *lgbJSONNode, lim Limits, catWords *int) (*Tree, error) {
-	t := &Tree{}
+func lgbJSONTreeToArrays(root *lgbJSONNode, lim Limits, catWords *int) (*lgbTree, error) {
+	t := &lgbTree{}
 	type item struct {
 		n      *lgbJSONNode
 		parent int

@@ -87,6 +87,9 @@ var lgbHeaderKeys = map[string]bool{
 	"version": true, "num_class": true, "num_tree_per_iteration": true, "label_index": true,
 	"max_feature_idx": true, "objective": true, "average_output": true, "feature_names": true,
 	"monotone_constraints": true, "feature_infos": true, "tree_sizes": true,
+	// LightGBM 2.0: its first tree (per class) holds the average the
+	// training started from; prediction sums it like any other tree.
+	"boost_from_average": true,
 }
 
 // lgbTreeKeys are the Tree= block fields prevoir knows. The linear-tree
@@ -97,6 +100,9 @@ var lgbTreeKeys = map[string]bool{
 	"leaf_count": true, "internal_value": true, "internal_weight": true, "internal_count": true,
 	"cat_boundaries": true, "cat_threshold": true, "is_linear": true, "shrinkage": true,
 	"leaf_const": true, "num_features": true, "leaf_features": true, "leaf_coeff": true,
+	// LightGBM 2.0: leaf_parent (a back link, unused in prediction),
+	// has_categorical and default_value (checked in lgbTreeFromBlock).
+	"leaf_parent": true, "has_categorical": true, "default_value": true,
 }
 
 const lgbWhat = "LightGBM text model"
@@ -173,13 +179,16 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 			m.featureInfos = infos
 		}
 	}
-	ts, ok := hdr["tree_sizes"]
-	if !ok {
+	// declared is the tree count tree_sizes gives; LightGBM 2.0 writes
+	// no tree_sizes (-1: the trees end where the rest begins).
+	declared := -1
+	if ts, ok := hdr["tree_sizes"]; ok {
+		declared = strings.Count(ts, " ") + 1
+		if declared > lim.MaxTrees {
+			return nil, refuse(what, "%d trees declared, over the limit of %d", declared, lim.MaxTrees)
+		}
+	} else if m.version != "v2" {
 		return nil, refuse(what, "no tree_sizes line in the header")
-	}
-	declared := strings.Count(ts, " ") + 1
-	if declared > lim.MaxTrees {
-		return nil, refuse(what, "%d trees declared, over the limit of %d", declared, lim.MaxTrees)
 	}
 
 	m.ens = newEnsemble(m.numFeatures)
@@ -191,6 +200,9 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 		}
 		l, err := lr.next()
 		if err == io.EOF {
+			if m.version == "v2" && m.ens.trees > 0 && (declared < 0 || m.ens.trees == declared) {
+				break // LightGBM 2.0-2.1: no "end of trees", maybe nothing after
+			}
 			return nil, refuse(what, "truncated after %d of %d trees (no \"end of trees\" line)", m.ens.trees, declared)
 		}
 		if err != nil {
@@ -202,13 +214,19 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 		case string(l) == "end of trees":
 			ended = true
 			continue
+		case m.version == "v2" && (string(l) == "feature importances:" || string(l) == "parameters:"):
+			// LightGBM 2.0 and 2.1 write no "end of trees": the tree
+			// list ends where the feature importances or the
+			// parameters begin.
+			ended = true
+			continue
 		case !bytes.HasPrefix(l, []byte("Tree=")):
 			return nil, bad("want Tree= or \"end of trees\", got %q", clip(l))
 		}
 		if n, err := strconv.Atoi(string(l[5:])); err != nil || n != m.ens.trees {
 			return nil, bad("tree %q out of order (want Tree=%d)", clip(l), m.ens.trees)
 		}
-		if m.ens.trees >= declared {
+		if declared >= 0 && m.ens.trees >= declared {
 			return nil, refuse(what, "more trees than the %d tree_sizes declares", declared)
 		}
 		clear(block)
@@ -252,7 +270,7 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 			return nil, refuse(what, "%v", err)
 		}
 	}
-	if m.ens.trees != declared {
+	if declared >= 0 && m.ens.trees != declared {
 		return nil, refuse(what, "%d trees, but tree_sizes declares %d", m.ens.trees, declared)
 	}
 	if m.ens.trees == 0 {
@@ -365,7 +383,7 @@ func lgbObjective(what, objective string) (lgbLink, error) {
 }
 
 // lgbTreeFromBlock parses one Tree= block's fields.
-func lgbTreeFromBlock(b map[string][]byte, lim Limits) (*Tree, error) {
+func lgbTreeFromBlock(b map[string][]byte, lim Limits) (*lgbTree, error) {
 	if v, ok := b["is_linear"]; ok && string(v) != "0" {
 		return nil, refuse("LightGBM linear-tree model (is_linear=1)", "leaves cannot evaluate linear leaves; retrain without linear_tree")
 	}
@@ -381,14 +399,26 @@ func lgbTreeFromBlock(b map[string][]byte, lim Limits) (*Tree, error) {
 	if nl < 1 || nl > lim.MaxLeaves {
 		return nil, fmt.Errorf("num_leaves=%d (limit %d)", nl, lim.MaxLeaves)
 	}
-	numCat, err := atoiField(b, "num_cat")
-	if err != nil {
-		return nil, err
+	if _, ok := b["default_value"]; ok {
+		return nil, refuse("LightGBM text model from before 2.0.4 (default_value fields)",
+			"its trees send values near zero to a per-node default_value, a missing-value rule prevoir does not implement; re-save the model with LightGBM 2.0.4 or later")
+	}
+	_, hasNumCat := b["num_cat"]
+	if v, ok := b["has_categorical"]; ok && string(v) != "0" && !hasNumCat {
+		return nil, refuse("LightGBM text model with categorical splits of the pre-2.0.5 form (has_categorical=1)",
+			"re-save the model with LightGBM 2.0.5 or later")
+	}
+	numCat := 0
+	if hasNumCat { // absent in LightGBM 2.0's trees without categorical splits
+		var err error
+		if numCat, err = atoiField(b, "num_cat"); err != nil {
+			return nil, err
+		}
 	}
 	if numCat < 0 || numCat > nl-1 {
 		return nil, fmt.Errorf("num_cat=%d for %d leaves", numCat, nl)
 	}
-	t := &Tree{}
+	t := &lgbTree{}
 	if t.LeafValue, err = floatsField(b, "leaf_value", nl); err != nil {
 		return nil, err
 	}

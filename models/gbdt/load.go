@@ -8,9 +8,10 @@ import (
 	"github.com/prevoir/prevoir/models"
 )
 
-func init() {
-	models.RegisterKind(models.KindLightGBM, Load)
-	models.RegisterKind(models.KindXGBoost, Load)
+// Kinds are the kinds gbdt loads, "lightgbm" and "xgboost", for a
+// models.Kinds list; both load with Load.
+func Kinds() models.Kinds {
+	return models.Kinds{{Name: models.KindLightGBM, Load: Load}, {Name: models.KindXGBoost, Load: Load}}
 }
 
 // Load re-opens an imported model from its registry version: card is the
@@ -18,7 +19,7 @@ func init() {
 // checks as at import (its size may exceed the default limit if it was
 // imported with a larger one) and must have the SHA-256 the card records;
 // the features bind to card.Inputs exactly as they did at import. Load is
-// the models.Loader registered for kinds lightgbm and xgboost.
+// the models.Loader of kinds lightgbm and xgboost (see Kinds).
 func Load(ctx context.Context, card *models.Card, file datasets.Object) (models.Model, error) {
 	if card == nil || card.Source == nil {
 		return nil, fmt.Errorf("gbdt load: the card has no source section")

@@ -3,10 +3,10 @@ package gbdt
 import (
 	"fmt"
 	"math"
-	"runtime"
 
 	"github.com/dmitryikh/leaves"
 
+	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/models"
 )
 
@@ -31,9 +31,9 @@ type Model struct {
 	// catCols, zeroCols: model features split categorically, or with a
 	// zero-as-missing split.
 	catCols, zeroCols []int
-	float32In         bool
-	// base is added to leaves' raw sum.
-	base float64
+	// f32, for an XGBoost model, scores it with XGBoost's float32
+	// arithmetic instead of leaves.
+	f32 *forest32
 	// average divides the raw sum for the response (LightGBM rf: the
 	// number of trees); 0 for none.
 	average float64
@@ -50,7 +50,7 @@ func (m *Model) Card() *models.Card { return m.card }
 // Score writes one value per row of b into dst[:b.Rows]: the response
 // (probability, count or value) or the framework's raw margin (for a
 // LightGBM random forest, the sum over trees, as LightGBM reports it).
-func (m *Model) Score(dst []float64, b models.Batch, kind models.OutputKind) (err error) {
+func (m *Model) Score(dst []float64, b models.Batch, kind models.OutputKind) error {
 	if err := b.Check(len(m.bind.inputs.Features)); err != nil {
 		return err
 	}
@@ -63,16 +63,17 @@ func (m *Model) Score(dst []float64, b models.Batch, kind models.OutputKind) (er
 	if b.Rows == 0 {
 		return nil
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("score: leaves failed: %v", r)
-		}
-	}()
-	threads := m.threads
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+	threads := threadsFor(m.threads)
+	if m.f32 != nil {
+		m.score32(dst, b, kind, threads)
+		return nil
 	}
-	direct := m.bind.identity && !m.float32In && len(m.catCols) == 0 && len(m.zeroCols) == 0 && b.Cols == m.nFeat
+	return datasets.Guard("score: leaves", func() error { return m.scoreLeaves(dst, b, kind, threads) })
+}
+
+// scoreLeaves scores b with leaves (LightGBM models).
+func (m *Model) scoreLeaves(dst []float64, b models.Batch, kind models.OutputKind, threads int) error {
+	direct := m.bind.identity && len(m.catCols) == 0 && len(m.zeroCols) == 0 && b.Cols == m.nFeat
 	if direct {
 		if err := m.ens.PredictDense(b.Values, b.Rows, b.Cols, dst[:b.Rows], m.nEst, threads); err != nil {
 			return fmt.Errorf("score: %w", err)
@@ -92,7 +93,6 @@ func (m *Model) Score(dst []float64, b models.Batch, kind models.OutputKind) (er
 	}
 	out := dst[:b.Rows]
 	for i, raw := range out {
-		raw += m.base
 		if kind == models.Response {
 			raw = m.response(raw)
 		}
@@ -106,11 +106,6 @@ func (m *Model) Score(dst []float64, b models.Batch, kind models.OutputKind) (er
 func (m *Model) prepare(x, row []float64) {
 	for j, c := range m.bind.perm {
 		x[j] = row[c]
-	}
-	if m.float32In {
-		for j, v := range x {
-			x[j] = float64(float32(v))
-		}
 	}
 	for _, j := range m.catCols {
 		// LightGBM sends NaN (and negative categories) right: a

@@ -2,12 +2,14 @@ package gbdt
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
+	"slices"
 
+	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/models"
 )
 
@@ -34,24 +36,21 @@ func (e *ReferenceError) Unwrap() error { return ErrReferenceMismatch }
 
 const referenceChunk = 4096
 
-// CheckReference scores a reference CSV (a header of feature names plus a
+// CheckReference scores a reference table (read with datasets/table:
+// CSV, gzip-compressed CSV or Parquet; a header of feature names plus a
 // "prediction" column, one row per case; an empty cell or NaN is a
 // missing value) with m and compares every score s with the framework's
 // prediction f: the check passes when |s - f| <= tol * max(1, |f|) on
 // every row. kind says whether "prediction" is the response or the raw
 // margin. The result is returned even when the check fails; the error is
-// then a *ReferenceError.
-func CheckReference(ctx context.Context, m models.Model, r io.Reader, name string, kind models.OutputKind, tol float64) (*models.ReferenceCheck, error) {
+// then a *ReferenceError. Memory holds one batch of at most
+// referenceChunk rows, grown as rows arrive.
+func CheckReference(ctx context.Context, m models.Model, t *table.Reader, kind models.OutputKind, tol float64) (*models.ReferenceCheck, error) {
+	name := t.Name()
 	if !(tol >= 0) {
 		return nil, fmt.Errorf("reference %s: tolerance %v", name, tol)
 	}
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("reference %s: header: %w", name, err)
-	}
-	header = append([]string(nil), header...)
+	header := t.Header()
 	predCol := -1
 	for i, h := range header {
 		if h == "prediction" {
@@ -69,16 +68,15 @@ func CheckReference(ctx context.Context, m models.Model, r io.Reader, name strin
 		return nil, fmt.Errorf("reference %s: %w", name, err)
 	}
 	cols := binder.Cols()
-	rc := &models.ReferenceCheck{File: name, Tolerance: tol}
-	vals := make([]float64, 0, referenceChunk*cols)
-	want := make([]float64, 0, referenceChunk)
-	got := make([]float64, referenceChunk)
+	rc := &models.ReferenceCheck{File: filepath.Base(name), Tolerance: tol}
+	var vals, want, got []float64
 	var worst *ReferenceError
 	flush := func() error {
 		n := len(want)
 		if n == 0 {
 			return nil
 		}
+		got = append(got[:0], want...)
 		if err := m.Score(got, models.Batch{Rows: n, Cols: cols, Values: vals}, kind); err != nil {
 			return fmt.Errorf("reference %s: %w", name, err)
 		}
@@ -101,24 +99,26 @@ func CheckReference(ctx context.Context, m models.Model, r io.Reader, name strin
 		vals, want = vals[:0], want[:0]
 		return ctx.Err()
 	}
-	line := 1
 	for {
-		rec, err := cr.Read()
+		rec, err := t.Next()
 		if err == io.EOF {
 			break
 		}
-		line++
 		if err != nil {
-			return nil, fmt.Errorf("reference %s: %w", name, err)
+			return nil, fmt.Errorf("reference: %w", err)
 		}
 		f, err := models.ParseValue(rec[predCol])
 		if err != nil || math.IsNaN(f) {
-			return nil, fmt.Errorf("reference %s:%d: prediction %q is not a number", name, line, rec[predCol])
+			return nil, fmt.Errorf("reference: %w", t.Errorf(predCol, "prediction %q is not a number", rec[predCol]))
 		}
 		k := len(vals)
-		vals = vals[:k+cols]
+		vals = slices.Grow(vals, cols)[:k+cols]
 		if err := binder.Bind(vals[k:], rec); err != nil {
-			return nil, fmt.Errorf("reference %s:%d: %w", name, line, err)
+			var be *models.BindError
+			if errors.As(err, &be) {
+				return nil, fmt.Errorf("reference: %w", t.At(be.Column, err))
+			}
+			return nil, fmt.Errorf("reference: %w", t.At(0, err))
 		}
 		want = append(want, f)
 		if len(want) == referenceChunk {

@@ -37,7 +37,7 @@ func newEnsemble(numFeatures int) *ensemble {
 }
 
 // add validates t and appends it, re-encoded, to the ensemble.
-func (e *ensemble) add(t *Tree, lim Limits) error {
+func (e *ensemble) add(t *lgbTree, lim Limits) error {
 	i := e.trees
 	if i >= lim.MaxTrees {
 		return fmt.Errorf("more than %d trees (limit)", lim.MaxTrees)
@@ -60,7 +60,7 @@ func (e *ensemble) add(t *Tree, lim Limits) error {
 
 // check validates one tree: lengths, indices, values, and that the
 // children arrays form a tree rooted at node 0.
-func (e *ensemble) check(t *Tree, lim Limits) error {
+func (e *ensemble) check(t *lgbTree, lim Limits) error {
 	nl := len(t.LeafValue)
 	if nl < 1 {
 		return fmt.Errorf("no leaves")
@@ -199,7 +199,7 @@ func (e *ensemble) check(t *Tree, lim Limits) error {
 }
 
 // emit writes t as a LightGBM text Tree= block that leaves reads.
-func (e *ensemble) emit(t *Tree, i int) {
+func (e *ensemble) emit(t *lgbTree, i int) {
 	b := &e.body
 	fmt.Fprintf(b, "Tree=%d\nnum_leaves=%d\nnum_cat=%d\n", i, len(t.LeafValue), max(len(t.CatBoundaries)-1, 0))
 	if len(t.LeafValue) > 1 {

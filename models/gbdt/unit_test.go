@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/gbdt/internal/xgbjson"
 )
 
 func importBytes(t *testing.T, data []byte, opts Options) *Model {
@@ -24,9 +26,8 @@ func importBytes(t *testing.T, data []byte, opts Options) *Model {
 	return m
 }
 
-// TestXGBoostFloat32Semantics: XGBoost sends x left when float32(x) < t;
-// leaves compares x <= t in float64. With the patched thresholds and
-// float32 inputs, the boundary goes right as in XGBoost.
+// TestXGBoostFloat32Semantics: XGBoost sends x left when float32(x) < t,
+// and so does prevoir's float32 scorer.
 func TestXGBoostFloat32Semantics(t *testing.T) {
 	m := importBytes(t, xgbBinary("reg:squarederror", "gbtree", 2, 0.5, stumpTrees, -1), Options{})
 	rows := [][]float64{
@@ -45,10 +46,11 @@ func TestXGBoostFloat32Semantics(t *testing.T) {
 	if c.Inputs.Names()[1] != "f1" {
 		t.Errorf("inputs %v, want f0, f1", c.Inputs.Names())
 	}
-	// Logistic: sigmoid of the margin.
+	// Logistic: sigmoid of the margin, in float32 as XGBoost computes it.
 	m = importBytes(t, xgbBinary("binary:logistic", "dart", 2, 0, stumpTrees, -1), Options{})
 	got := score(t, m, nil, [][]float64{{0, 0}}, models.Response)
-	assertClose(t, "logistic", got, []float64{1 / (1 + math.Exp(0.75))}, 1e-15, false)
+	e := float32(math.Exp(0.75))
+	assertClose(t, "logistic", got, []float64{float64(1 / (1 + e))}, 0, false)
 }
 
 func TestXGBoostRefusals(t *testing.T) {
@@ -60,7 +62,7 @@ func TestXGBoostRefusals(t *testing.T) {
 		{xgbBinary("binary:logistic", "gblinear", 2, 0, stumpTrees, -1), "gblinear"},
 		{xgbBinary("rank:pairwise", "gbtree", 2, 0, stumpTrees, -1), "not supported"},
 		{xgbBinary("binary:logistic", "gbtree", 1, 0, stumpTrees, -1), "feature 1 of 1"},
-		{xgbBinary("binary:logistic", "gbtree", 2, 0, [][]xnode{{{1, 1, 0, 0.5}, {-1, -1, 0, 1}}}, -1), "children"},
+		{xgbBinary("binary:logistic", "gbtree", 2, 0, [][]xnode{{{1, 1, 0, 0.5}, {-1, -1, 0, 1}}}, -1), "reached twice"},
 		{xgbBinary("binary:logistic", "gbtree", 2, 0, [][]xnode{{{1, 2, 0, 0.5}, {-1, -1, 0, float32(math.NaN())}, {-1, -1, 0, 1}}}, -1), "NaN"},
 	} {
 		_, err := Import(context.Background(), bytes.NewReader(c.data), int64(len(c.data)), Options{})
@@ -142,7 +144,7 @@ func TestReferenceCheck(t *testing.T) {
 		return b.String()
 	}
 	ok := build(func(i int, p string) string { return p })
-	m := importFile(t, filepath.Join(dir, "rf_binary.txt"), Options{Reference: strings.NewReader(ok), ReferenceName: "ref.csv", Tolerance: 1e-12})
+	m := importFile(t, filepath.Join(dir, "rf_binary.txt"), Options{Reference: refTable(t, "ref.csv", ok), Tolerance: 1e-12})
 	rc := m.Card().Source.Reference
 	if rc == nil || !rc.Passed || rc.Rows != 300 || rc.MaxDiff > 1e-15 || rc.File != "ref.csv" {
 		t.Errorf("reference check %+v", rc)
@@ -153,15 +155,25 @@ func TestReferenceCheck(t *testing.T) {
 		}
 		return p
 	})
-	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: strings.NewReader(bad), ReferenceName: "ref.csv"})
+	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: refTable(t, "ref.csv", bad)})
 	var re *ReferenceError
 	if !errors.Is(err, ErrReferenceMismatch) || !errors.As(err, &re) || re.Row != 42 || re.Check.Passed {
 		t.Errorf("err = %v, want a mismatch at row 42", err)
 	}
-	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: strings.NewReader("Column_0,prediction\n1,0.5\n")})
+	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: refTable(t, "ref.csv", "Column_0,prediction\n1,0.5\n")})
 	if !errors.Is(err, models.ErrSchemaMismatch) || !strings.Contains(err.Error(), "Column_1") {
 		t.Errorf("err = %v, want missing columns named", err)
 	}
+}
+
+// refTable opens text as a reference table named name.
+func refTable(t testing.TB, name, text string) *table.Reader {
+	t.Helper()
+	r, err := table.Open(strings.NewReader(text), int64(len(text)), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // memObject is a datasets.Object over bytes.
@@ -182,7 +194,7 @@ func TestLoad(t *testing.T) {
 	m := importBytes(t, data, Options{Schema: schemaOf(map[string]features.Kind{"region": features.Categorical}, names...)})
 	card := *m.Card()
 	card.Name, card.Version = "propensity", 3
-	lm, err := models.Load(context.Background(), &card, memObject{bytes.NewReader(data)})
+	lm, err := Kinds().Load(context.Background(), &card, memObject{bytes.NewReader(data)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +204,7 @@ func TestLoad(t *testing.T) {
 		t.Errorf("loaded model's card is not the stored card")
 	}
 	changed := bytes.Replace(data, []byte("leaf_value=-0.14300910177363158"), []byte("leaf_value=-0.14300910177363159"), 1)
-	if _, err := models.Load(context.Background(), &card, memObject{bytes.NewReader(changed)}); err == nil || !strings.Contains(err.Error(), "sha256") {
+	if _, err := Kinds().Load(context.Background(), &card, memObject{bytes.NewReader(changed)}); err == nil || !strings.Contains(err.Error(), "sha256") {
 		t.Errorf("changed file: err = %v, want a sha256 mismatch", err)
 	}
 }
@@ -204,38 +216,137 @@ func TestForcedFormat(t *testing.T) {
 	if !errors.Is(err, models.ErrUnsupported) || !strings.Contains(err.Error(), "xgb-bin") {
 		t.Errorf("err = %v", err)
 	}
+	if fe, ok := datasets.AsFieldError(err); !ok || fe.Field != "Format" || strings.Contains(err.Error(), "--") {
+		t.Errorf("err = %v, want a FieldError on Format naming no flag", err)
+	}
 	if _, err := Import(context.Background(), bytes.NewReader(data), int64(len(data)), Options{Format: FormatXGBoostBinary}); err != nil {
 		t.Errorf("forced matching format: %v", err)
 	}
 }
 
-// TestConverterSeam: a Converter's trees go through the same validation,
-// then leaves; base margin and float32 inputs apply.
-func TestConverterSeam(t *testing.T) {
-	trees := []Tree{{
-		SplitFeature: []int32{0}, Threshold: []float64{float64(math.Nextafter32(0.5, -1))},
-		DecisionType: []uint8{DecisionNumerical(true)}, LeftChild: []int32{-1}, RightChild: []int32{-2},
-		LeafValue: []float64{-1, 1},
-	}}
-	conv := func(ctx context.Context, r io.ReaderAt, size int64, lim Limits) (*Converted, error) {
-		return &Converted{Trees: trees, Kind: models.KindXGBoost, Version: "1.7.4", Booster: "gbtree", Objective: "count:poisson",
-			Link: LinkLog, Output: OutputCount, NumFeatures: 1, FeatureNames: []string{"orders"}, Float32Inputs: true, BaseMargin: 0.25}, nil
+// TestMissingObjective: a LightGBM JSON dump that names no objective
+// needs Options.Objective, and the error says so by field.
+func TestMissingObjective(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(fixtures, "leaves", "lg_1tree.json"))
+	if err != nil {
+		t.Skip(err)
 	}
-	convMu.Lock()
-	old := converters[FormatXGBoostJSON]
-	converters[FormatXGBoostJSON] = conv
-	convMu.Unlock()
-	defer func() { convMu.Lock(); converters[FormatXGBoostJSON] = old; convMu.Unlock() }()
-	doc := []byte(`{"learner": {}, "version": [1, 7, 4]}`)
-	m := importBytes(t, doc, Options{})
-	got := score(t, m, nil, [][]float64{{0.5}, {0.49999999999}, {0.4}, {nan}}, models.Raw)
-	assertClose(t, "converted", got, []float64{1.25, 1.25, -0.75, -0.75}, 0, false)
-	c := m.Card()
-	if c.Kind != models.KindXGBoost || c.Link != LinkLog || c.Output != OutputCount || c.Inputs.Names()[0] != "orders" || c.Source.Format != "xgb-json" || c.Source.Version != "1.7.4" {
-		t.Errorf("card %+v source %+v", c, c.Source)
+	_, err = Import(context.Background(), bytes.NewReader(data), int64(len(data)), Options{})
+	fe, ok := datasets.AsFieldError(err)
+	if !ok || fe.Field != "Objective" || !errors.Is(err, models.ErrUnsupported) || strings.Contains(err.Error(), "--") {
+		t.Errorf("err = %v, want a FieldError on Objective", err)
 	}
-	trees[0].LeftChild[0] = 0 // a cycle
-	if _, err := Import(context.Background(), bytes.NewReader(doc), int64(len(doc)), Options{}); !errors.Is(err, models.ErrUnsupported) {
-		t.Errorf("bad converted tree: err = %v", err)
+}
+
+// TestForest32 checks the XGBoost scorer on a hand-made tree: x < t in
+// float32, missing values to the default side, the float32 base margin,
+// float32 accumulation; and that a malformed tree is refused.
+func TestForest32(t *testing.T) {
+	tree := func() xgbjson.Tree {
+		return xgbjson.Tree{Left: []int32{1, -1, -1}, Right: []int32{2, -1, -1}, Feature: []int32{0, 0, 0},
+			Value: []float32{0.5, -1, 1}, DefaultLeft: []bool{true, false, false}}
+	}
+	big := xgbjson.Tree{Left: []int32{-1}, Right: []int32{-1}, Feature: []int32{0}, Value: []float32{1e8}, DefaultLeft: []bool{false}}
+	small := xgbjson.Tree{Left: []int32{-1}, Right: []int32{-1}, Feature: []int32{0}, Value: []float32{3}, DefaultLeft: []bool{false}}
+	f, err := newForest32([]xgbjson.Tree{tree(), big, small}, 1, 0.25, LinkIdentity, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		x    float32
+		leaf float32 // the first tree's leaf
+	}{{0.5, 1}, {math.Nextafter32(0.5, 0), -1}, {float32(math.NaN()), -1}, {float32(math.Inf(1)), 1}} {
+		// Each addition rounds to float32: 1e8 + 3 is 1e8 in float32,
+		// while a float64 sum would keep the 3.
+		want := float32(0.25)
+		want += c.leaf
+		want += 1e8
+		want += 3
+		if got := f.margin([]float32{c.x}, 3); got != want {
+			t.Errorf("x=%v: margin %v, want %v", c.x, got, want)
+		}
+		if float64(want) == 0.25+float64(c.leaf)+1e8+3 {
+			t.Fatalf("x=%v: the float32 and float64 sums agree; the test cannot tell them apart", c.x)
+		}
+	}
+	cyc := tree()
+	cyc.Left[0] = 0
+	oneChild := tree()
+	oneChild.Right[1] = 2
+	badFeat := tree()
+	badFeat.Feature[0] = 1
+	nanLeaf := tree()
+	nanLeaf.Value[2] = float32(math.NaN())
+	for name, tr := range map[string]xgbjson.Tree{"cycle": cyc, "one child": oneChild, "feature": badFeat, "NaN leaf": nanLeaf} {
+		if _, err := newForest32([]xgbjson.Tree{tr}, 1, 0, LinkIdentity, DefaultLimits()); !errors.Is(err, models.ErrUnsupported) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
+
+// TestXGBoostRC1Binary: the legacy binary of XGBoost 1.0.0rc1 (no binf
+// header, num_output_group deprecated to 0, extra attributes after the
+// trees) is read when every byte is understood, and scores as the 0.90
+// layout of the same trees; otherwise it is refused naming what it is.
+// The old reader called it "XGBoost multiclass model (0 output groups)".
+func TestXGBoostRC1Binary(t *testing.T) {
+	old := xgbBinary("reg:squarederror", "gbtree", 2, 0.5, stumpTrees, -1)
+	rc1 := xgbRC1(old, "reg:squarederror", "gbtree", stumpTrees, map[string]string{"best_iteration": "1"})
+	rows := [][]float64{{0.5, 3}, {0.4999999, 1.99999}, {nan, nan}}
+	want := score(t, importBytes(t, old, Options{}), nil, rows, models.Raw)
+	m := importBytes(t, rc1, Options{})
+	assertClose(t, "rc1", score(t, m, nil, rows, models.Raw), want, 0, false)
+	if v := m.Card().Source.Version; !strings.Contains(v, "1.0.0rc1") {
+		t.Errorf("version %q", v)
+	}
+	if w := strings.Join(m.Card().Warnings, "\n"); !strings.Contains(w, "best_iteration=1") {
+		t.Errorf("warnings %q", w)
+	}
+	for name, data := range map[string][]byte{
+		"trailing bytes": append(append([]byte(nil), rc1...), 1, 2, 3),
+		"cut attributes": rc1[:len(rc1)-3],
+		"multiclass rc1": xgbRC1(xgbBinary("multi:softprob", "gbtree", 2, 0.5, stumpTrees, -1), "multi:softprob", "gbtree", stumpTrees, nil),
+	} {
+		_, err := Import(context.Background(), bytes.NewReader(data), int64(len(data)), Options{})
+		want := "1.0.0rc1"
+		if name == "multiclass rc1" {
+			want = "multiclass"
+		}
+		if !errors.Is(err, models.ErrUnsupported) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want a refusal naming %q", name, err, want)
+		}
+	}
+}
+
+// TestUnsplitFeatureKind: a feature no split uses (LightGBM lists its
+// categories in feature_infos) gives no kind warning against a schema:
+// the model does not split it at all. Before, the card warned "the model
+// splits it as categorical" for a model with no categorical split.
+func TestUnsplitFeatureKind(t *testing.T) {
+	text := "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=1\n" +
+		"objective=binary sigmoid:1\nfeature_names=a b\nfeature_infos=[0:1] 0:1:2\ntree_sizes=1\n\n" +
+		"Tree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\ndecision_type=10\n" +
+		"left_child=-1\nright_child=-2\nleaf_value=-0.2 0.3\nleaf_count=1 1\ninternal_value=0\ninternal_count=2\n" +
+		"is_linear=0\nshrinkage=1\n\n\nend of trees\n"
+	m := importBytes(t, []byte(text), Options{Schema: schemaOf(nil, "a", "b")})
+	if w := m.Card().Warnings; len(w) != 0 {
+		t.Errorf("warnings %q, want none", w)
+	}
+	// A schema that disagrees with a split that exists still warns.
+	m = importBytes(t, []byte(text), Options{Schema: schemaOf(map[string]features.Kind{"a": features.Categorical}, "a", "b")})
+	if w := strings.Join(m.Card().Warnings, "\n"); !strings.Contains(w, `feature "a"`) {
+		t.Errorf("warnings %q, want one about a", w)
+	}
+}
+
+// TestLGBJSONBooster: a LightGBM JSON dump, which records no boosting
+// type, gets a card that says so instead of an empty name.
+func TestLGBJSONBooster(t *testing.T) {
+	m := importFile(t, filepath.Join(fixtures, "leaves", "lg_1tree.json"), Options{Objective: "regression"})
+	if b := m.Card().Source.Booster; !strings.Contains(b, "JSON dump") {
+		t.Errorf("booster %q", b)
+	}
+	if o := m.Card().Source.Objective; o != "regression" {
+		t.Errorf("objective %q, want the one given at import", o)
 	}
 }

@@ -4,23 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-)
 
-// xgbModel is a validated XGBoost <= 0.90 binary model.
-type xgbModel struct {
-	objective   string
-	booster     string
-	numFeatures int
-	trees       int
-	nodes       int64
-	baseScore   float32
-	link        string
-	output      string
-	// patched is the file with every split threshold t replaced by the
-	// largest float32 below t: leaves compares x <= t in float64, XGBoost
-	// x < t in float32, and on float32 inputs the two then agree.
-	patched []byte
-}
+	"github.com/prevoir/prevoir/models/gbdt/internal/xgbjson"
+)
 
 // Sizes of XGBoost 0.90's binary structures.
 const (
@@ -32,47 +18,41 @@ const (
 
 const xgbWhat = "XGBoost binary model (0.90 or older)"
 
-// xgbObjectives maps the objectives prevoir scores to their link.
-var xgbObjectives = map[string][2]string{
-	"binary:logistic":  {LinkLogit, OutputProbability},
-	"reg:logistic":     {LinkLogit, OutputProbability},
-	"reg:linear":       {LinkIdentity, OutputValue},
-	"reg:squarederror": {LinkIdentity, OutputValue},
-	"count:poisson":    {LinkLog, OutputCount},
-	"reg:gamma":        {LinkLog, OutputValue},
-	"reg:tweedie":      {LinkLog, OutputValue},
-}
+// xgbRC1What names the legacy binary XGBoost 1.0.0rc1 wrote: the 0.90
+// layout without a binf header, num_output_group deprecated (0).
+const xgbRC1What = "XGBoost 1.0.0rc1 legacy binary model (no binf header)"
 
 // parseXGBoostBinary validates data, a whole XGBoost <= 0.90 binary
 // model, walking every declared size against the bytes left before
 // trusting it.
-func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
+func parseXGBoostBinary(data []byte, lim Limits) (*xgbjson.Model, error) {
 	le := binary.LittleEndian
 	size := int64(len(data))
 	off := int64(0)
-	need := func(n int64, what string) error {
+	what := xgbWhat
+	need := func(n int64, part string) error {
 		if n < 0 || n > size-off {
-			return refuse(xgbWhat, "truncated: %s needs %d bytes at offset %d, the file has %d left", what, n, off, size-off)
+			return refuse(what, "truncated: %s needs %d bytes at offset %d, the file has %d left", part, n, off, size-off)
 		}
 		return nil
 	}
 	if err := need(xgbLearnerParamSize, "the learner header"); err != nil {
 		return nil, err
 	}
-	m := &xgbModel{}
-	m.baseScore = math.Float32frombits(le.Uint32(data[0:]))
+	m := &xgbjson.Model{Version: "0.90 or older (legacy binary)"}
+	m.BaseScore = math.Float32frombits(le.Uint32(data[0:]))
 	numFeature := le.Uint32(data[4:])
 	numClass := int32(le.Uint32(data[8:]))
 	if major := le.Uint32(data[20:]); major != 0 {
 		return nil, refuse(fmt.Sprintf("XGBoost %d.%d binary", major, le.Uint32(data[24:])), "re-save the model as JSON: booster.save_model(\"model.json\")")
 	}
-	if math.IsNaN(float64(m.baseScore)) || math.IsInf(float64(m.baseScore), 0) {
-		return nil, refuse(xgbWhat, "base_score is %v", m.baseScore)
+	if math.IsNaN(float64(m.BaseScore)) || math.IsInf(float64(m.BaseScore), 0) {
+		return nil, refuse(what, "base_score is %v", m.BaseScore)
 	}
 	if numFeature == 0 || int64(numFeature) > int64(lim.MaxFeatures) {
-		return nil, refuse(xgbWhat, "%d features (limit %d)", numFeature, lim.MaxFeatures)
+		return nil, refuse(what, "%d features (limit %d)", numFeature, lim.MaxFeatures)
 	}
-	m.numFeatures = int(numFeature)
+	m.NumFeatures = int(numFeature)
 	off = xgbLearnerParamSize
 	str := func(what string, max uint64) (string, error) {
 		if err := need(8, what+" length"); err != nil {
@@ -81,7 +61,7 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 		n := le.Uint64(data[off:])
 		off += 8
 		if n > max {
-			return "", refuse(xgbWhat, "%s declared %d bytes long (limit %d)", what, n, max)
+			return "", refuse(what, "%s declared %d bytes long (limit %d)", what, n, max)
 		}
 		if err := need(int64(n), what); err != nil {
 			return "", err
@@ -89,32 +69,30 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 		s := data[off : off+int64(n)]
 		off += int64(n)
 		if !printable(s) {
-			return "", refuse(xgbWhat, "%s is not text", what)
+			return "", refuse(what, "%s is not text", what)
 		}
 		return string(s), nil
 	}
 	var err error
-	if m.objective, err = str("objective name", 256); err != nil {
+	if m.Objective, err = str("objective name", 256); err != nil {
 		return nil, err
 	}
-	if m.booster, err = str("booster name", 64); err != nil {
+	if m.Booster, err = str("booster name", 64); err != nil {
 		return nil, err
 	}
-	switch m.booster {
+	switch m.Booster {
 	case "gbtree", "dart":
 	case "gblinear":
 		return nil, refuse("XGBoost gblinear model", "linear boosters are not supported; prevoir imports tree boosters (gbtree, dart)")
 	default:
-		return nil, refuse(xgbWhat, "unknown booster %q (gbtree, dart)", m.booster)
+		return nil, refuse(what, "unknown booster %q (gbtree, dart)", m.Booster)
 	}
-	if numClass > 1 || len(m.objective) > 6 && m.objective[:6] == "multi:" {
-		return nil, refuse(fmt.Sprintf("XGBoost multiclass model (%d classes, objective %s)", numClass, m.objective), "prevoir's tasks score one value per row")
+	if numClass > 1 || len(m.Objective) > 6 && m.Objective[:6] == "multi:" {
+		return nil, refuse(fmt.Sprintf("XGBoost multiclass model (%d classes, objective %s)", numClass, m.Objective), "prevoir's tasks score one value per row")
 	}
-	lo, ok := xgbObjectives[m.objective]
-	if !ok {
-		return nil, refuse(xgbWhat, "objective %q is not supported (binary:logistic, reg:logistic, reg:squarederror, count:poisson, reg:gamma, reg:tweedie)", m.objective)
+	if _, ok := xgbObjectives[m.Objective]; !ok {
+		return nil, refuse(what, "objective %q is not supported (binary:logistic, reg:logistic, reg:squarederror, count:poisson, reg:gamma, reg:tweedie)", m.Objective)
 	}
-	m.link, m.output = lo[0], lo[1]
 
 	if err := need(xgbGBTreeParamSize, "the gbtree header"); err != nil {
 		return nil, err
@@ -126,24 +104,33 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 	leafVec := int32(le.Uint32(data[off+28:]))
 	off += xgbGBTreeParamSize
 	if numTrees <= 0 || int64(numTrees) > int64(lim.MaxTrees) {
-		return nil, refuse(xgbWhat, "declares %d trees (limit %d)", uint32(numTrees), lim.MaxTrees)
+		return nil, refuse(what, "declares %d trees (limit %d)", uint32(numTrees), lim.MaxTrees)
 	}
 	if minBytes := int64(numTrees) * (xgbTreeParamSize + xgbNodeSize + xgbStatSize + 4); minBytes > size-off {
-		return nil, refuse(xgbWhat, "declares %d trees: that needs at least %d more bytes, the file has %d (truncated or corrupt)", numTrees, minBytes, size-off)
+		return nil, refuse(what, "declares %d trees: that needs at least %d more bytes, the file has %d (truncated or corrupt)", numTrees, minBytes, size-off)
 	}
-	if numRoots != 1 {
-		return nil, refuse(xgbWhat, "%d roots per tree (only 1 is supported)", numRoots)
+	// XGBoost 1.0.0rc1 deprecated num_output_group (and num_roots) in
+	// this header and wrote 0: its output groups are then num_class's.
+	rc1 := outGroups == 0 && numClass <= 1
+	if rc1 {
+		what = xgbRC1What
+		m.Version = "1.0.0rc1 (legacy binary)"
+		outGroups = 1
+	}
+	if numRoots != 1 && !(rc1 && numRoots == 0) {
+		return nil, refuse(what, "%d roots per tree (only 1 is supported)", numRoots)
 	}
 	if outGroups != 1 {
 		return nil, refuse(fmt.Sprintf("XGBoost multiclass model (%d output groups)", outGroups), "prevoir's tasks score one value per row")
 	}
 	if leafVec != 0 {
-		return nil, refuse(xgbWhat, "vector leaves (size_leaf_vector %d) are not supported", leafVec)
+		return nil, refuse(what, "vector leaves (size_leaf_vector %d) are not supported", leafVec)
 	}
 	if gbFeature < 0 || uint32(gbFeature) > numFeature {
-		return nil, refuse(xgbWhat, "gbtree has %d features, the header %d", gbFeature, numFeature)
+		return nil, refuse(what, "gbtree has %d features, the header %d", gbFeature, numFeature)
 	}
-	m.patched = append([]byte(nil), data...)
+	m.Trees = make([]xgbjson.Tree, 0, numTrees)
+	nodes := int64(0)
 	for i := int32(0); i < numTrees; i++ {
 		if err := need(xgbTreeParamSize, fmt.Sprintf("tree %d header", i)); err != nil {
 			return nil, err
@@ -153,22 +140,20 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 		tFeature := int32(le.Uint32(data[off+16:]))
 		tLeafVec := int32(le.Uint32(data[off+20:]))
 		off += xgbTreeParamSize
-		if tRoots != 1 || tLeafVec != 0 || tFeature < 0 || uint32(tFeature) > numFeature {
-			return nil, refuse(xgbWhat, "tree %d: unsupported header (roots %d, leaf vector %d, features %d)", i, tRoots, tLeafVec, tFeature)
+		if (tRoots != 1 && !(rc1 && tRoots == 0)) || tLeafVec != 0 || tFeature < 0 || uint32(tFeature) > numFeature {
+			return nil, refuse(what, "tree %d: unsupported header (roots %d, leaf vector %d, features %d)", i, tRoots, tLeafVec, tFeature)
 		}
 		if nNodes < 1 || int64(nNodes) > 2*int64(lim.MaxLeaves) {
-			return nil, refuse(xgbWhat, "tree %d declares %d nodes (limit %d)", i, nNodes, 2*lim.MaxLeaves)
+			return nil, refuse(what, "tree %d declares %d nodes (limit %d)", i, nNodes, 2*lim.MaxLeaves)
 		}
 		if err := need(int64(nNodes)*(xgbNodeSize+xgbStatSize), fmt.Sprintf("tree %d's %d nodes", i, nNodes)); err != nil {
 			return nil, err
 		}
-		m.nodes += int64(nNodes)
-		if m.nodes > lim.MaxNodes {
-			return nil, refuse(xgbWhat, "more than %d nodes over all trees (limit)", lim.MaxNodes)
+		nodes += int64(nNodes)
+		if nodes > lim.MaxNodes {
+			return nil, refuse(what, "more than %d nodes over all trees (limit)", lim.MaxNodes)
 		}
-		if err := m.checkTree(data[off:off+int64(nNodes)*xgbNodeSize], off, i); err != nil {
-			return nil, err
-		}
+		m.Trees = append(m.Trees, xgbTree(data[off:off+int64(nNodes)*xgbNodeSize]))
 		off += int64(nNodes) * (xgbNodeSize + xgbStatSize)
 	}
 	if err := need(int64(numTrees)*4, "tree_info"); err != nil {
@@ -176,18 +161,18 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 	}
 	for i := int64(0); i < int64(numTrees); i++ {
 		if v := le.Uint32(data[off+4*i:]); v != 0 {
-			return nil, refuse(xgbWhat, "tree %d belongs to output group %d (multiclass?)", i, v)
+			return nil, refuse(what, "tree %d belongs to output group %d (multiclass?)", i, v)
 		}
 	}
 	off += int64(numTrees) * 4
-	if m.booster == "dart" {
+	if m.Booster == "dart" {
 		if err := need(8, "dart weight_drop length"); err != nil {
 			return nil, err
 		}
 		n := le.Uint64(data[off:])
 		off += 8
 		if n != uint64(numTrees) {
-			return nil, refuse(xgbWhat, "dart: %d weight_drop values for %d trees", n, numTrees)
+			return nil, refuse(what, "dart: %d weight_drop values for %d trees", n, numTrees)
 		}
 		if err := need(int64(n)*4, "dart weight_drop"); err != nil {
 			return nil, err
@@ -195,66 +180,114 @@ func parseXGBoostBinary(data []byte, lim Limits) (*xgbModel, error) {
 		for k := int64(0); k < int64(n); k++ {
 			w := math.Float32frombits(le.Uint32(data[off+4*k:]))
 			if math.IsNaN(float64(w)) || math.IsInf(float64(w), 0) {
-				return nil, refuse(xgbWhat, "dart weight_drop %d is %v", k, w)
+				return nil, refuse(what, "dart weight_drop %d is %v", k, w)
+			}
+			// XGBoost adds each dart tree's output times its weight,
+			// the product rounded to float32.
+			t := m.Trees[k]
+			for j, l := range t.Left {
+				if l == -1 {
+					t.Value[j] = float32(t.Value[j] * w)
+				}
 			}
 		}
+		off += int64(n) * 4
 	}
-	m.trees = int(numTrees)
+	if rc1 {
+		if err := xgbTrailer(data, off, le.Uint32(data[12:]) != 0, le.Uint32(data[16:]) != 0, m); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
-// checkTree validates one tree's nodes (at file offset base) and patches
-// its thresholds in m.patched.
-func (m *xgbModel) checkTree(nodes []byte, base int64, tree int32) error {
+// xgbTrailer reads what follows the trees of a 1.0.0rc1 legacy binary:
+// the extra attributes (contain_extra_attrs) and the evaluation metrics
+// (contain_eval_metrics), each a uint64 count then uint64-length-prefixed
+// strings. Anything else is refused: the file is read only when every
+// byte is understood.
+func xgbTrailer(data []byte, off int64, attrs, metrics bool, m *xgbjson.Model) error {
 	le := binary.LittleEndian
-	n := int32(len(nodes) / xgbNodeSize)
-	bad := func(format string, args ...any) error {
-		return refuse(xgbWhat, "tree %d: %s", tree, fmt.Sprintf(format, args...))
-	}
-	node := func(k int32) (left, right int32, sindex uint32, info float32) {
-		b := nodes[k*xgbNodeSize:]
-		return int32(le.Uint32(b[4:])), int32(le.Uint32(b[8:])), le.Uint32(b[12:]), math.Float32frombits(le.Uint32(b[16:]))
-	}
-	if l, _, _, v := node(0); l == -1 {
-		if n != 1 {
-			return bad("root is a leaf but the tree has %d nodes", n)
+	size := int64(len(data))
+	str := func(part string) (string, error) {
+		if size-off < 8 {
+			return "", refuse(xgbRC1What, "truncated in %s", part)
 		}
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return bad("leaf value %v", v)
+		n := le.Uint64(data[off:])
+		off += 8
+		if n > 1<<20 || int64(n) > size-off {
+			return "", refuse(xgbRC1What, "%s declared %d bytes long, %d left", part, n, size-off)
 		}
-		return nil
+		s := data[off : off+int64(n)]
+		off += int64(n)
+		if !printable(s) {
+			return "", refuse(xgbRC1What, "%s is not text", part)
+		}
+		return string(s), nil
 	}
-	seen := make([]bool, n)
-	seen[0] = true
-	stack := []int32{0}
-	for len(stack) > 0 {
-		k := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		l, r, sindex, v := node(k)
-		if l == -1 {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return bad("leaf %d value %v", k, v)
+	count := func(part string, each int64) (int64, error) {
+		if size-off < 8 {
+			return 0, refuse(xgbRC1What, "truncated in %s", part)
+		}
+		n := le.Uint64(data[off:])
+		off += 8
+		if n > uint64(size-off)/uint64(each) {
+			return 0, refuse(xgbRC1What, "%d %s declared, %d bytes left", n, part, size-off)
+		}
+		return int64(n), nil
+	}
+	if attrs {
+		n, err := count("attributes", 16)
+		if err != nil {
+			return err
+		}
+		for range n {
+			k, err := str("an attribute name")
+			if err != nil {
+				return err
 			}
-			continue
-		}
-		if l <= 0 || l >= n || r <= 0 || r >= n || l == r {
-			return bad("node %d has children %d, %d (of %d nodes)", k, l, r, n)
-		}
-		if f := sindex & (1<<31 - 1); f >= uint32(m.numFeatures) {
-			return bad("node %d splits on feature %d of %d", k, f, m.numFeatures)
-		}
-		if math.IsNaN(float64(v)) {
-			return bad("node %d threshold is NaN", k)
-		}
-		for _, c := range [2]int32{l, r} {
-			if seen[c] {
-				return bad("node %d is reached twice", c)
+			v, err := str("attribute " + k)
+			if err != nil {
+				return err
 			}
-			seen[c] = true
-			stack = append(stack, c)
+			if k == "best_iteration" {
+				m.Warnings = append(m.Warnings, fmt.Sprintf("the file records best_iteration=%s (early stopping): prevoir scores every tree, as Booster.predict does", v))
+			}
 		}
-		t := math.Nextafter32(v, float32(math.Inf(-1)))
-		le.PutUint32(m.patched[base+int64(k)*xgbNodeSize+16:], math.Float32bits(t))
+	}
+	if metrics {
+		n, err := count("evaluation metrics", 8)
+		if err != nil {
+			return err
+		}
+		for range n {
+			if _, err := str("an evaluation metric"); err != nil {
+				return err
+			}
+		}
+	}
+	if off != size {
+		return refuse(xgbRC1What, "%d bytes after the model that prevoir does not understand", size-off)
 	}
 	return nil
+}
+
+// xgbTree decodes one tree's nodes (parent, left, right, split index
+// with the default-left bit, split condition or leaf value); newForest32
+// validates them.
+func xgbTree(nodes []byte) xgbjson.Tree {
+	le := binary.LittleEndian
+	n := len(nodes) / xgbNodeSize
+	t := xgbjson.Tree{Left: make([]int32, n), Right: make([]int32, n), Feature: make([]int32, n), Value: make([]float32, n), DefaultLeft: make([]bool, n)}
+	for k := range n {
+		b := nodes[k*xgbNodeSize:]
+		t.Left[k], t.Right[k] = int32(le.Uint32(b[4:])), int32(le.Uint32(b[8:]))
+		sindex := le.Uint32(b[12:])
+		t.Feature[k], t.DefaultLeft[k] = int32(sindex&(1<<31-1)), sindex>>31 != 0
+		t.Value[k] = math.Float32frombits(le.Uint32(b[16:]))
+		if t.Left[k] == -1 {
+			t.Right[k], t.Feature[k] = -1, 0
+		}
+	}
+	return t
 }

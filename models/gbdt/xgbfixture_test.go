@@ -74,3 +74,30 @@ var stumpTrees = [][]xnode{
 	{{1, 2, 0, 0.5}, {-1, -1, 0, -1}, {-1, -1, 0, 1}},
 	{{1, 2, 1 | 1<<31, 2}, {-1, -1, 0, 0.25}, {-1, -1, 0, -0.25}},
 }
+
+// xgbRC1 turns an xgbBinary model into the legacy layout XGBoost
+// 1.0.0rc1 wrote: num_output_group and the num_roots fields deprecated
+// (0), and the extra attributes after the trees.
+func xgbRC1(b []byte, objective, booster string, trees [][]xnode, attrs map[string]string) []byte {
+	le := binary.LittleEndian
+	b = append([]byte(nil), b...)
+	gb := 136 + 8 + len(objective) + 8 + len(booster)
+	le.PutUint32(b[gb+4:], 0)  // deprecated num_roots
+	le.PutUint32(b[gb+24:], 0) // deprecated num_output_group
+	off := gb + 160
+	for _, t := range trees {
+		le.PutUint32(b[off:], 0) // deprecated num_roots
+		off += 148 + len(t)*36
+	}
+	if attrs != nil {
+		le.PutUint32(b[12:], 1) // contain_extra_attrs
+		b = le.AppendUint64(b, uint64(len(attrs)))
+		for k, v := range attrs {
+			b = le.AppendUint64(b, uint64(len(k)))
+			b = append(b, k...)
+			b = le.AppendUint64(b, uint64(len(v)))
+			b = append(b, v...)
+		}
+	}
+	return b
+}

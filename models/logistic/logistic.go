@@ -18,10 +18,12 @@ const (
 	Link   = "logit"
 )
 
-func init() {
-	models.RegisterKind(models.KindLogistic, func(ctx context.Context, card *models.Card, _ datasets.Object) (models.Model, error) {
+// Kind is the "logistic" kind for a models.Kinds list: its Loader builds
+// the model from the card alone (New).
+func Kind() models.Kind {
+	return models.Kind{Name: models.KindLogistic, Load: func(_ context.Context, card *models.Card, _ datasets.Object) (models.Model, error) {
 		return New(card)
-	})
+	}}
 }
 
 // termKind says how a design column is computed from the inputs.

@@ -159,13 +159,14 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
-// TestLoad checks that the package registers its kind with models.Load.
+// TestLoad checks that Kind loads a logistic card through models.Kinds.
 func TestLoad(t *testing.T) {
 	card, err := logistic.ParseDocument([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := models.Load(t.Context(), card, nil)
+	kinds := models.Kinds{logistic.Kind()}
+	m, err := kinds.Load(t.Context(), card, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load returned %T", m)
 	}
 	card.Kind = "tensorflow"
-	if _, err := models.Load(t.Context(), card, nil); !errors.Is(err, models.ErrUnsupported) {
+	if _, err := kinds.Load(t.Context(), card, nil); !errors.Is(err, models.ErrUnsupported) {
 		t.Errorf("unknown kind: err = %v, want ErrUnsupported", err)
 	}
 }

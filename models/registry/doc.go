@@ -29,9 +29,7 @@
 //
 // # Kinds
 //
-// Load builds a version's Model with models.Load, which dispatches on the
-// card's kind to the Loader registered by models.RegisterKind. This
-// package imports package logistic, so "logistic" always loads; package
-// gbdt registers "lightgbm" and "xgboost" from its init when a binary
-// imports it.
+// Load builds a version's Model with the Loader of the card's kind among
+// Options.Kinds, an explicit list: logistic only by default; cmd/prevoir
+// adds gbdt.Kinds() ("lightgbm" and "xgboost").
 package registry

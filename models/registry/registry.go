@@ -18,7 +18,7 @@ import (
 
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/models"
-	_ "github.com/prevoir/prevoir/models/logistic" // the native kind always loads
+	"github.com/prevoir/prevoir/models/logistic"
 )
 
 // Object names inside a version folder, and the aliases document.
@@ -67,6 +67,9 @@ type Options struct {
 	// MaxAttempts bounds the retries of a version allocation or an alias
 	// update; 0 means 200.
 	MaxAttempts int
+	// Kinds are the kinds of model Register accepts and Load builds; nil
+	// means logistic only.
+	Kinds models.Kinds
 }
 
 // Registry is the set of models in a Store. It is safe for concurrent use,
@@ -83,6 +86,9 @@ func New(st datasets.Store, opts Options) *Registry {
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 200
+	}
+	if opts.Kinds == nil {
+		opts.Kinds = models.Kinds{logistic.Kind()}
 	}
 	return &Registry{st: st, opts: opts}
 }
@@ -170,7 +176,7 @@ type File struct {
 // the card as stored. Register fills the card's Name, Version,
 // SchemaFingerprint, File, Created (when zero: now) and PrevoirVersion
 // (when empty); it does not change the caller's card. The card's kind must
-// be one models.Load knows; a card registered without a file must load.
+// be one of Options.Kinds; a card registered without a file must load.
 func (r *Registry) Register(ctx context.Context, name string, card *models.Card, file *File) (*models.Card, error) {
 	if err := ValidName(name); err != nil {
 		return nil, err
@@ -197,11 +203,11 @@ func (r *Registry) Register(ctx context.Context, name string, card *models.Card,
 		}
 		c.File = file.Name
 	}
-	if !knownKind(c.Kind) {
-		return nil, fmt.Errorf("registry register %s: %w: kind %q (this binary knows %s)", name, models.ErrUnsupported, c.Kind, strings.Join(models.Kinds(), ", "))
+	if r.opts.Kinds.Lookup(c.Kind) == nil {
+		return nil, fmt.Errorf("registry register %s: %w: kind %q (this binary knows %s)", name, models.ErrUnsupported, c.Kind, strings.Join(r.opts.Kinds.Names(), ", "))
 	}
 	if file == nil {
-		if _, err := models.Load(ctx, &c, nil); err != nil {
+		if _, err := r.opts.Kinds.Load(ctx, &c, nil); err != nil {
 			return nil, fmt.Errorf("registry register %s: %w", name, err)
 		}
 	}
@@ -225,15 +231,6 @@ func (r *Registry) Register(ctx context.Context, name string, card *models.Card,
 		return nil, fmt.Errorf("registry register %s@%d: card: %w", name, v, err)
 	}
 	return &c, nil
-}
-
-func knownKind(kind string) bool {
-	for _, k := range models.Kinds() {
-		if k == kind {
-			return true
-		}
-	}
-	return false
 }
 
 // reservation is the content of _reserved.json.
@@ -606,7 +603,7 @@ func (r *Registry) Load(ctx context.Context, name string, version int) (models.M
 		}
 		defer file.Close()
 	}
-	m, err := models.Load(ctx, c, file)
+	m, err := r.opts.Kinds.Load(ctx, c, file)
 	if err != nil {
 		return nil, fmt.Errorf("registry load %s@%d: %w", name, version, err)
 	}

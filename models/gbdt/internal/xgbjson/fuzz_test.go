@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/prevoir/prevoir/models"
 )
 
 // seeds adds small fixtures to a fuzz corpus: the tiny dart model and
@@ -42,29 +44,34 @@ func seeds(f *testing.F, ubj bool) {
 	}
 }
 
-// checkRead asserts what any input must give: a model or a *RefusedError,
+// checkRead asserts what any input must give: a model or a *models.RefusedError,
 // never a panic; and a model that is well formed.
 func checkRead(t *testing.T, m *Model, err error) {
 	if err != nil {
-		var re *RefusedError
+		var re *models.RefusedError
 		if !errors.As(err, &re) {
-			t.Fatalf("error %v (%T) is not a *RefusedError", err, err)
+			t.Fatalf("error %v (%T) is not a *models.RefusedError", err, err)
 		}
 		return
 	}
 	for i, tr := range m.Trees {
-		n := len(tr.SplitFeature)
-		if len(tr.LeafValue) != n+1 || len(tr.Threshold) != n || len(tr.DecisionType) != n ||
-			len(tr.LeftChild) != n || len(tr.RightChild) != n {
+		n := len(tr.Left)
+		if n == 0 || len(tr.Right) != n || len(tr.Feature) != n || len(tr.Value) != n || len(tr.DefaultLeft) != n {
 			t.Fatalf("tree %d: inconsistent arrays", i)
 		}
 		for j := range n {
-			for _, c := range []int32{tr.LeftChild[j], tr.RightChild[j]} {
-				if c >= 0 && (c <= int32(j) || int(c) >= n) || c < 0 && int(^c) > n {
+			if tr.Left[j] == -1 {
+				if tr.Right[j] != -1 {
+					t.Fatalf("tree %d node %d: one child", i, j)
+				}
+				continue
+			}
+			for _, c := range []int32{tr.Left[j], tr.Right[j]} {
+				if c <= int32(j) || int(c) >= n {
 					t.Fatalf("tree %d node %d: child %d", i, j, c)
 				}
 			}
-			if f := tr.SplitFeature[j]; f < 0 || int(f) >= m.NumFeatures {
+			if f := tr.Feature[j]; f < 0 || int(f) >= m.NumFeatures {
 				t.Fatalf("tree %d node %d: feature %d", i, j, f)
 			}
 		}

@@ -157,8 +157,8 @@ func TestLaterVersions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v.x %s: %v", v, enc.name, err)
 			}
-			if m.BaseMargin != orig.BaseMargin || len(m.Trees) != len(orig.Trees) {
-				t.Fatalf("%v.x %s: base margin %v, %d trees; 1.7: %v, %d", v, enc.name, m.BaseMargin, len(m.Trees), orig.BaseMargin, len(orig.Trees))
+			if m.BaseScore != orig.BaseScore || len(m.Trees) != len(orig.Trees) {
+				t.Fatalf("%v.x %s: base score %v, %d trees; 1.7: %v, %d", v, enc.name, m.BaseScore, len(m.Trees), orig.BaseScore, len(orig.Trees))
 			}
 			for i, row := range ref.rows {
 				if a, b := margin(m, row), margin(orig, row); a != b {
@@ -183,6 +183,10 @@ func TestLaterVersions(t *testing.T) {
 		}, `"num_roots"`},
 		{"objective param", func(d doc) { obj(d, "learner", "objective", "reg_loss_param")["huber_slope"] = "1" }, `"huber_slope"`},
 		{"objective object", func(d doc) { obj(d, "learner", "objective")["lambdarank_param"] = map[string]any{} }, `"lambdarank_param"`},
+		// 1.0 wrote leaf_child_counts; a 2.x/3.x file must not have it.
+		{"1.0 field in 3.x", func(d doc) {
+			obj(d, "learner", "gradient_booster", "model", "trees", 1)["leaf_child_counts"] = []any{}
+		}, `"leaf_child_counts"`},
 	}
 	for _, c := range unknown {
 		d := loadDoc(t, "binary_logistic")
@@ -197,9 +201,9 @@ func TestLaterVersions(t *testing.T) {
 
 func wantRefused(t *testing.T, name string, err error, words ...string) {
 	t.Helper()
-	var re *RefusedError
+	var re *models.RefusedError
 	if !errors.As(err, &re) || !errors.Is(err, models.ErrUnsupported) {
-		t.Errorf("%s: error %v, want a *RefusedError", name, err)
+		t.Errorf("%s: error %v, want a *models.RefusedError", name, err)
 		return
 	}
 	for _, w := range words {
@@ -363,9 +367,8 @@ func TestLimits(t *testing.T) {
 }
 
 // TestFloat32Rule shows the fixtures exercise XGBoost's `x < t in
-// float32` rule: scoring them with t itself as the `<=` threshold, or
-// without rounding inputs to float32, gets boundary rows wrong; the
-// converted thresholds get none wrong.
+// float32` rule: scoring them with `x <= t`, or without rounding inputs
+// to float32, gets boundary rows wrong; the rule itself gets none wrong.
 func TestFloat32Rule(t *testing.T) {
 	var naive, unrounded int
 	for _, fx := range fixtures {
@@ -374,50 +377,52 @@ func TestFloat32Rule(t *testing.T) {
 		alt := *m
 		alt.Trees = make([]Tree, len(m.Trees))
 		for i, tr := range m.Trees {
-			tr.Threshold = make([]float64, len(m.Trees[i].Threshold))
-			for j, th := range m.Trees[i].Threshold {
-				tr.Threshold[j] = float64(math.Nextafter32(float32(th), float32(math.Inf(1))))
+			tr.Value = append([]float32(nil), tr.Value...)
+			for j := range tr.Value {
+				if tr.Left[j] != -1 { // x < next float32 above t is x <= t
+					tr.Value[j] = math.Nextafter32(tr.Value[j], float32(math.Inf(1)))
+				}
 			}
 			alt.Trees[i] = tr
 		}
 		for i, row := range ref.rows {
 			tol := 1e-5 * math.Max(1, math.Abs(ref.margin[i]))
-			if math.Abs(margin(&alt, row)-ref.margin[i]) > tol {
+			if math.Abs(float64(margin(&alt, row))-ref.margin[i]) > tol {
 				naive++
 			}
-			s := m.BaseMargin
-			for k := range m.Trees {
-				s += evalTree(&m.Trees[k], row)
-			}
-			if math.Abs(s-ref.margin[i]) > tol {
+			if math.Abs(unroundedMargin(m, row)-ref.margin[i]) > tol {
 				unrounded++
 			}
 		}
 	}
-	t.Logf("rows scored wrong: %d with t as threshold, %d without float32 inputs", naive, unrounded)
+	t.Logf("rows scored wrong: %d with x <= t, %d without float32 inputs", naive, unrounded)
 	if naive == 0 || unrounded == 0 {
 		t.Errorf("the fixtures do not exercise the float32 rule: %d, %d rows differ", naive, unrounded)
 	}
 }
 
-func TestThreshold(t *testing.T) {
-	for _, tt := range []float32{0, -0.0, 1, -1, 0.1, 1e-45, -1e-45, math.MaxFloat32, -math.MaxFloat32,
-		float32(math.Inf(1)), 16777216, 0.008356229} {
-		th, err := threshold(tt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// x < t in float32 exactly when float64(x) <= th, for x near t.
-		for _, x := range []float32{tt, math.Nextafter32(tt, float32(math.Inf(-1))), math.Nextafter32(tt, float32(math.Inf(1))),
-			0, float32(math.Inf(-1)), float32(math.Inf(1))} {
-			if (x < tt) != (float64(x) <= th) {
-				t.Errorf("t=%v x=%v: x<t is %v, x<=%v is %v", tt, x, x < tt, th, float64(x) <= th)
+// unroundedMargin scores a row comparing float64 inputs with the float32
+// conditions, a mistake the fixtures must catch.
+func unroundedMargin(m *Model, row []float64) float64 {
+	s := float64(margin(m, make([]float64, len(row)))) // base margin plus trees at 0
+	for i := range m.Trees {
+		s -= float64(evalTree(&m.Trees[i], make([]float32, len(row))))
+	}
+	for i := range m.Trees {
+		t := &m.Trees[i]
+		k := int32(0)
+		for t.Left[k] != -1 {
+			v := row[t.Feature[k]]
+			switch {
+			case v < float64(t.Value[k]):
+				k = t.Left[k]
+			case v != v && t.DefaultLeft[k]:
+				k = t.Left[k]
+			default:
+				k = t.Right[k]
 			}
 		}
+		s += float64(t.Value[k])
 	}
-	for _, tt := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
-		if _, err := threshold(tt); err == nil {
-			t.Errorf("threshold(%v) accepted", tt)
-		}
-	}
+	return s
 }
