@@ -65,7 +65,7 @@ func ReadVersioned(ctx context.Context, st Store, key string) (b []byte, etag st
 // commits its tables' new versions (kept under _manifests/) with one
 // compare-and-swap of _dataset.json.
 type DatasetManifest struct {
-	FormatVersion int `json:"format_version"`
+	FormatVersion int    `json:"format_version"`
 	Dataset       string `json:"dataset"`
 	// Seq counts the dataset's commits; Run and CreatedAt are the last one's.
 	Seq       int       `json:"seq"`

@@ -3,8 +3,8 @@ package features
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
