@@ -17,6 +17,7 @@ func init() {
 	register(versionCommand)
 	register(completionCommand)
 	register(storeCommand)
+	registerSub("store", storeGCCommand)
 	register(statusCommand)
 }
 
