@@ -124,14 +124,21 @@ type datasetInputs struct {
 
 func readInputs(ctx context.Context, st datasets.Store, dataset string) (*datasetInputs, error) {
 	in := &datasetInputs{}
+	// The versions the dataset's commit point names, as kept (the same
+	// bytes as their _manifest.json copies).
+	d, err := datasets.ReadDatasetManifest(ctx, st, dataset)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", dataset, err)
+	}
 	for _, tab := range []string{"orders", "events", "loyalty"} {
-		b, err := datasets.ReadAll(ctx, st, datasets.ManifestKey(dataset, tab))
-		if errors.Is(err, fs.ErrNotExist) {
+		ref, ok := d.Tables[tab]
+		if !ok {
 			if tab == "orders" {
-				return nil, fmt.Errorf("dataset %s has no orders table: %w", dataset, err)
+				return nil, fmt.Errorf("dataset %s has no orders table: %w", dataset, fs.ErrNotExist)
 			}
 			continue
 		}
+		b, err := datasets.ReadAll(ctx, st, ref.Manifest)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s/%s: %w", dataset, tab, err)
 		}
