@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
 	"strings"
 	"time"
 )
@@ -324,13 +323,4 @@ func chain(ctx context.Context, st Store, key string) ([]*Manifest, []string, er
 		key = m.Previous
 	}
 	return ms, keys, nil
-}
-
-func sortedTables(d *DatasetManifest) []string {
-	out := make([]string, 0, len(d.Tables))
-	for t := range d.Tables {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }
