@@ -17,7 +17,7 @@ MINIO         := $(PREVOIR_TOOLS)/minio
 TEST_TIMEOUT ?= 60m
 FUZZTIME     ?= 60s
 
-.PHONY: all build run test test-unit lint bench minio fuzz clean
+.PHONY: all build run test test-unit lint bench minio fuzz clean crashtest
 
 all: build
 
@@ -63,6 +63,14 @@ lint:
 # run; writes docs/BENCHMARKS.md.
 bench: build
 	bash bench/run.sh
+
+# The crash-test suite at length (cmd/prevoir/crashtest): CRASH_TRIALS
+# SIGKILLs per command, store and kill mode, and races of several
+# processes, on a folder and on MinIO; writes docs/RELIABILITY.md. `make
+# test` runs the same suite with 2 trials each.
+CRASH_TRIALS ?= 100
+crashtest: minio
+	$(GO) test -count=1 -timeout 0 -run 'Test(Kill|Race)' ./cmd/prevoir/crashtest -crash.trials $(CRASH_TRIALS) -crash.report $(CURDIR)/docs/RELIABILITY.md
 
 minio: $(MINIO)
 

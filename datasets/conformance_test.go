@@ -58,6 +58,7 @@ var conformanceCases = []struct {
 	{"cancellation", testCancellation},
 	{"invalid_keys", testInvalidKeys},
 	{"delete", testDelete},
+	{"temporaries", testTemporaries},
 }
 
 func runConformance(t *testing.T, newStore storeFactory) {
@@ -537,5 +538,85 @@ func testDelete(t *testing.T, s datasets.Store) {
 	put(t, s, "d/a", []byte("now an object"))
 	if got, _ := s.List(ctx, ""); fmt.Sprint(keys(got)) != "[d/a]" {
 		t.Fatalf("reuse after delete: %v", keys(got))
+	}
+}
+
+// stallingReader yields n bytes, then blocks until release is closed and
+// fails: a writer killed mid-Put.
+type stallingReader struct {
+	n       int64
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (r *stallingReader) Read(p []byte) (int, error) {
+	if r.n > 0 {
+		k := min(int64(len(p)), r.n)
+		r.n -= k
+		return int(k), nil
+	}
+	r.once.Do(func() { close(r.started) })
+	<-r.release
+	return 0, errors.New("writer killed")
+}
+
+// testTemporaries: a Put that stalls leaves a temporary that List hides
+// and Temporaries shows (a killed writer's leftover); RemoveTemporary
+// removes it, and refuses a key that names an object.
+func testTemporaries(t *testing.T, s datasets.Store) {
+	ctx := context.Background()
+	sc, ok := s.(datasets.Scavenger)
+	if !ok {
+		t.Fatalf("%T does not implement datasets.Scavenger", s)
+	}
+	put(t, s, "tmp/visible", []byte("v"))
+	if got, err := sc.Temporaries(ctx, ""); err != nil || len(got) != 0 {
+		t.Fatalf("Temporaries of a quiet store = %v, %v", got, err)
+	}
+	// More than one S3 part, so the upload is multipart and stays open.
+	r := &stallingReader{n: 17 << 20, started: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Put(ctx, "tmp/stalled", r, -1, datasets.PutOptions{})
+		done <- err
+	}()
+	<-r.started
+	var temps []datasets.ObjectInfo
+	// Listed by the object's own key as prefix: MinIO lists incomplete
+	// uploads only by exact object name (AWS S3 by any prefix).
+	for try := 0; try < 100; try++ {
+		var err error
+		if temps, err = sc.Temporaries(ctx, "tmp/stalled"); err != nil {
+			t.Fatal(err)
+		}
+		if len(temps) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(temps) != 1 || len(temps[0].Key) < 4 || temps[0].Key[:4] != "tmp/" || temps[0].ModTime.IsZero() {
+		t.Fatalf("Temporaries during a stalled Put = %+v, want one under tmp/", temps)
+	}
+	if got, _ := sc.Temporaries(ctx, "other/"); len(got) != 0 {
+		t.Fatalf("Temporaries(other/) = %v", got)
+	}
+	if objs, _ := s.List(ctx, ""); fmt.Sprint(keys(objs)) != "[tmp/visible]" {
+		t.Fatalf("List shows %v", keys(objs))
+	}
+	if err := sc.RemoveTemporary(ctx, temps[0].Key); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sc.Temporaries(ctx, ""); err != nil || len(got) != 0 {
+		t.Fatalf("Temporaries after RemoveTemporary = %v, %v", got, err)
+	}
+	close(r.release)
+	if err := <-done; err == nil {
+		t.Fatal("a Put whose body failed succeeded")
+	}
+	if err := sc.RemoveTemporary(ctx, "tmp/visible"); err == nil {
+		if _, serr := s.Stat(ctx, "tmp/visible"); serr != nil {
+			t.Fatalf("RemoveTemporary removed an object: %v", serr)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -198,6 +199,10 @@ type Validation struct {
 	Parts    int      `json:"parts"`
 	Rows     int64    `json:"rows"`
 	Problems []string `json:"problems"`
+	// Orphans are the table's objects no committed manifest lists: parts
+	// and kept copies of killed or losing runs, and temporaries. They are
+	// not problems (readers never see them); `prevoir store gc` removes them.
+	Orphans []string `json:"orphans"`
 }
 
 // Validate re-reads every part of every table of a dataset: each must
@@ -213,6 +218,10 @@ func Validate(ctx context.Context, st Store, dataset string) ([]Validation, erro
 	if len(tables) == 0 {
 		return nil, fmt.Errorf("validate %s: %w", dataset, ErrNoDataset)
 	}
+	orphans, err := tableOrphans(ctx, st, dataset)
+	if err != nil {
+		return nil, fmt.Errorf("validate %s: %w", dataset, err)
+	}
 	var out []Validation
 	bad := 0
 	for _, t := range tables {
@@ -220,7 +229,10 @@ func Validate(ctx context.Context, st Store, dataset string) ([]Validation, erro
 		if err != nil {
 			return nil, err
 		}
-		v := Validation{Table: t, Parts: len(m.Parts), Problems: []string{}}
+		v := Validation{Table: t, Parts: len(m.Parts), Problems: []string{}, Orphans: orphans[t]}
+		if v.Orphans == nil {
+			v.Orphans = []string{}
+		}
 		for _, p := range m.Parts {
 			rows, probs := validatePart(ctx, st, m, p)
 			v.Rows += rows
@@ -234,6 +246,35 @@ func Validate(ctx context.Context, st Store, dataset string) ([]Validation, erro
 	}
 	if bad > 0 {
 		return out, fmt.Errorf("validate %s: %d problems", dataset, bad)
+	}
+	return out, nil
+}
+
+// tableOrphans returns the orphans of a dataset (OrphansOf, and
+// temporaries) by table.
+func tableOrphans(ctx context.Context, st Store, dataset string) (map[string][]string, error) {
+	prefix := "datasets/" + dataset + "/"
+	objs, err := st.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	orphans, err := OrphansOf(ctx, st, dataset, objs, nil)
+	if err != nil {
+		return nil, err
+	}
+	if sc, ok := st.(Scavenger); ok {
+		temps, err := sc.Temporaries(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		orphans = append(orphans, temps...)
+	}
+	out := map[string][]string{}
+	for _, o := range orphans {
+		segs := strings.Split(o.Key, "/")
+		if len(segs) > 3 {
+			out[segs[2]] = append(out[segs[2]], o.Key)
+		}
 	}
 	return out, nil
 }

@@ -96,8 +96,9 @@ type Manifest struct {
 	Parts []Part `json:"parts"`
 	// Sources lists every source file imported into this version.
 	Sources []Source `json:"sources"`
-
-	etag string // of the stored current manifest, for compare-and-swap
+	// Origin identifies what produced the rows independently of the run
+	// (the generator's options, see synth.Options.RunID), empty otherwise.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Zone returns the manifest's time zone.
@@ -160,25 +161,27 @@ var ErrFormatVersion = errors.New("unsupported format version")
 // table between this writer's read of the manifest and its commit.
 var ErrConflict = errors.New("concurrent commit")
 
-// ReadManifest reads a table's current manifest. A table never committed
-// gives an error for which errors.Is(err, fs.ErrNotExist) is true.
+// ReadManifest reads the version of a table that the dataset's commit
+// point (_dataset.json) names. A table never committed gives an error for
+// which errors.Is(err, fs.ErrNotExist) is true.
 func ReadManifest(ctx context.Context, st Store, dataset, table string) (*Manifest, error) {
-	key := ManifestKey(dataset, table)
-	// Stat before reading: if another run commits in between, the ETag is
-	// older than the content and the compare-and-swap fails safely.
-	info, err := st.Stat(ctx, key)
+	d, err := ReadDatasetManifest(ctx, st, dataset)
 	if err != nil {
 		return nil, fmt.Errorf("manifest %s/%s: %w", dataset, table, err)
 	}
-	b, err := ReadAll(ctx, st, key)
-	if err != nil {
-		return nil, fmt.Errorf("manifest %s/%s: %w", dataset, table, err)
+	return d.Manifest(ctx, st, table)
+}
+
+// Manifest reads the committed version of table that d names.
+func (d *DatasetManifest) Manifest(ctx context.Context, st Store, table string) (*Manifest, error) {
+	ref, ok := d.Tables[table]
+	if !ok {
+		return nil, fmt.Errorf("manifest %s/%s: table not committed: %w", d.Dataset, table, fs.ErrNotExist)
 	}
-	m, err := decodeManifest(b, key)
+	m, err := ReadManifestKey(ctx, st, ref.Manifest)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("manifest %s/%s: %w", d.Dataset, table, err)
 	}
-	m.etag = info.ETag
 	return m, nil
 }
 
@@ -210,34 +213,15 @@ func encodeManifest(m *Manifest) []byte {
 	return append(b, '\n')
 }
 
-// commitManifest makes m the table's current version: a compare-and-swap
-// on _manifest.json against prev (absent when prev is nil), then a kept
-// copy under _manifests/. The swap is the commit point.
+// commitManifest makes m the table's next version: CommitTables with one
+// table.
 func commitManifest(ctx context.Context, st Store, prev, m *Manifest) (committed bool, err error) {
-	b := encodeManifest(m)
-	opts := PutOptions{IfAbsent: true, ContentType: "application/json"}
-	if prev != nil {
-		if prev.etag == "" {
-			return false, fmt.Errorf("commit %s/%s: the previous manifest was not read from the store", m.Dataset, m.Table)
-		}
-		opts = PutOptions{IfMatch: prev.etag, ContentType: "application/json"}
-	}
-	info, err := PutBytes(ctx, st, ManifestKey(m.Dataset, m.Table), b, opts)
-	if err != nil {
-		if errors.Is(err, ErrPreconditionFailed) {
-			return false, fmt.Errorf("commit %s/%s: %w: another run changed the table; nothing was committed, retry", m.Dataset, m.Table, ErrConflict)
-		}
-		return false, fmt.Errorf("commit %s/%s: %w", m.Dataset, m.Table, err)
-	}
-	m.etag = info.ETag
-	if _, err := PutBytes(ctx, st, HistoryKey(m.Dataset, m.Table, m.Seq), b, PutOptions{ContentType: "application/json"}); err != nil {
-		return true, fmt.Errorf("commit %s/%s: committed, but keeping manifest %d for lineage: %w", m.Dataset, m.Table, m.Seq, err)
-	}
-	return true, nil
+	return CommitTables(ctx, st, m.Dataset, m.Run, []TableVersion{{Base: prev, Next: m}}, m.CreatedAt)
 }
 
 // ListDatasets returns the names of the datasets in the store: the
-// folders under datasets/ with at least one table manifest, sorted.
+// folders under datasets/ with a _dataset.json (or, written before it
+// existed, a table manifest), sorted.
 func ListDatasets(ctx context.Context, st Store) ([]string, error) {
 	objs, err := st.List(ctx, "datasets/")
 	if err != nil {
@@ -246,29 +230,23 @@ func ListDatasets(ctx context.Context, st Store) ([]string, error) {
 	seen := map[string]bool{}
 	for _, o := range objs {
 		parts := strings.Split(o.Key, "/")
-		if len(parts) == 4 && parts[3] == "_manifest.json" {
+		if len(parts) == 3 && parts[2] == "_dataset.json" || len(parts) == 4 && parts[3] == "_manifest.json" {
 			seen[parts[1]] = true
 		}
 	}
 	return sortedKeys(seen), nil
 }
 
-// ListTables returns the committed tables of a dataset, in TableNames order.
+// ListTables returns the committed tables of a dataset, in TableNames
+// order: those its _dataset.json names.
 func ListTables(ctx context.Context, st Store, dataset string) ([]string, error) {
-	objs, err := st.List(ctx, "datasets/"+dataset+"/")
+	d, err := ReadDatasetManifest(ctx, st, dataset)
 	if err != nil {
 		return nil, fmt.Errorf("list dataset %s: %w", dataset, err)
 	}
-	seen := map[string]bool{}
-	for _, o := range objs {
-		parts := strings.Split(o.Key, "/")
-		if len(parts) == 4 && parts[3] == "_manifest.json" {
-			seen[parts[2]] = true
-		}
-	}
 	var out []string
 	for _, t := range TableNames {
-		if seen[t] {
+		if _, ok := d.Tables[t]; ok {
 			out = append(out, t)
 		}
 	}

@@ -169,3 +169,17 @@ func readAll(ctx context.Context, s Store, key string) ([]byte, error) {
 func PutBytes(ctx context.Context, s Store, key string, b []byte, opts PutOptions) (ObjectInfo, error) {
 	return s.Put(ctx, key, bytes.NewReader(b), int64(len(b)), opts)
 }
+
+// Scavenger is implemented by backends whose writes can leave temporary
+// objects behind when the writing process is killed (the local backend's
+// .prevoir-tmp-* files, S3's incomplete multipart uploads). List never
+// shows them; `prevoir store gc` finds and removes them through it.
+type Scavenger interface {
+	// Temporaries lists the temporary objects under prefix, sorted by Key:
+	// for each, Key names it for RemoveTemporary (it is not a valid store
+	// key), Size is what it holds so far, ModTime when it was last written.
+	Temporaries(ctx context.Context, prefix string) ([]ObjectInfo, error)
+	// RemoveTemporary removes a temporary object Temporaries listed. A
+	// missing one is not an error; a Key that names no temporary is.
+	RemoveTemporary(ctx context.Context, key string) error
+}

@@ -23,9 +23,10 @@ import (
 type WriterOptions struct {
 	// Dataset is the dataset the table belongs to (required).
 	Dataset string
-	// Run names this writer's parts: part-<Run>-<n>.parquet. The default,
-	// NewRunID(), is unique; a deterministic producer (the generator)
-	// derives its own from its inputs.
+	// Run names this writer's parts: part-<Run>-<n>.parquet. It must be
+	// unique to this run (the commit protocol: a run deletes only its own
+	// parts, so no other run may name a part alike); the default is
+	// NewRunID().
 	Run string
 	// SpillRows is how many rows are buffered before they are sorted and
 	// written as parts, one per month present (default 1<<15). Up to two
@@ -573,13 +574,35 @@ type CommitOptions struct {
 	LineTypes *LineTypeRules
 	// Now is the commit time (default time.Now).
 	Now time.Time
+	// Origin is recorded (see Manifest.Origin).
+	Origin string
 }
 
 // Commit flushes, then makes the written parts visible: the table's next
-// manifest version, written after every part. If Commit fails before the
-// manifest is swapped, it aborts (deletes the parts) and the table is
-// unchanged.
+// version, committed by the commit protocol (CommitTables) after every
+// part is written. If the version cannot be visible after a failure, Commit
+// aborts (deletes this run's parts) and the table is unchanged; a part a
+// committed manifest may list is never deleted.
 func (w *Writer[T]) Commit(ctx context.Context, c CommitOptions) (*Manifest, error) {
+	m, err := w.Prepare(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	committed, err := CommitTables(ctx, w.st, w.opts.Dataset, w.opts.Run, []TableVersion{{Base: c.Base, Next: m}}, m.CreatedAt)
+	w.Settle(ctx, committed)
+	if err != nil {
+		if committed {
+			return m, err
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+// Prepare flushes and returns the table's next version without committing
+// it, for a caller that commits several tables together (CommitTables),
+// then calls Settle. A failed flush aborts.
+func (w *Writer[T]) Prepare(ctx context.Context, c CommitOptions) (*Manifest, error) {
 	if w.done {
 		return nil, errors.New("writer: commit after commit or abort")
 	}
@@ -587,18 +610,16 @@ func (w *Writer[T]) Commit(ctx context.Context, c CommitOptions) (*Manifest, err
 		w.Abort(ctx)
 		return nil, err
 	}
-	m := w.manifest(c)
-	committed, err := commitManifest(ctx, w.st, c.Base, m)
-	if err != nil {
-		if !committed {
-			w.Abort(ctx)
-			return nil, err
-		}
-		w.done = true
-		return m, err
+	return w.manifest(c), nil
+}
+
+// Settle ends a prepared writer after its commit: when the version may be
+// visible (committed), its parts stay; otherwise they are deleted.
+func (w *Writer[T]) Settle(ctx context.Context, committed bool) {
+	if !committed {
+		w.Abort(ctx)
 	}
 	w.done = true
-	return m, nil
 }
 
 func (w *Writer[T]) manifest(c CommitOptions) *Manifest {
@@ -621,6 +642,7 @@ func (w *Writer[T]) manifest(c CommitOptions) *Manifest {
 		LineTypes:     c.LineTypes,
 		Parts:         []Part{},
 		Sources:       []Source{},
+		Origin:        c.Origin,
 	}
 	if m.TZ == "" {
 		m.TZ = "UTC"

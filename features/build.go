@@ -124,14 +124,21 @@ type datasetInputs struct {
 
 func readInputs(ctx context.Context, st datasets.Store, dataset string) (*datasetInputs, error) {
 	in := &datasetInputs{}
+	// The versions the dataset's commit point names, as kept (the same
+	// bytes as their _manifest.json copies).
+	d, err := datasets.ReadDatasetManifest(ctx, st, dataset)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", dataset, err)
+	}
 	for _, tab := range []string{"orders", "events", "loyalty"} {
-		b, err := datasets.ReadAll(ctx, st, datasets.ManifestKey(dataset, tab))
-		if errors.Is(err, fs.ErrNotExist) {
+		ref, ok := d.Tables[tab]
+		if !ok {
 			if tab == "orders" {
-				return nil, fmt.Errorf("dataset %s has no orders table: %w", dataset, err)
+				return nil, fmt.Errorf("dataset %s has no orders table: %w", dataset, fs.ErrNotExist)
 			}
 			continue
 		}
+		b, err := datasets.ReadAll(ctx, st, ref.Manifest)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s/%s: %w", dataset, tab, err)
 		}
@@ -372,11 +379,16 @@ func Build(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	}
 	o = p.opts
 	res := &Result{Dataset: o.Dataset, Task: o.Task, AsOf: p.asOfName, Spec: p.spec, Prefix: p.prefix, Shard: o.Shard, Shards: o.Shards}
-	if !o.Force && o.Shards == 1 {
-		if m, err := readManifestKey(ctx, st, p.prefix+"_manifest.json"); err == nil && sameInputs(m.Inputs, p.in.inputs) {
-			res.Reused, res.Committed, res.Rows, res.Manifest = true, true, m.Rows, m
-			return res, nil
-		}
+	// The ETag of the manifest this build replaces ("" when none): the
+	// commit swaps it, so a build that read an older table never
+	// overwrites a newer one (the commit protocol).
+	cur, etag, err := readCurrent(ctx, st, p.prefix+"_manifest.json")
+	if err != nil {
+		return nil, fmt.Errorf("features build: %w", err)
+	}
+	if !o.Force && o.Shards == 1 && cur != nil && sameInputs(cur.Inputs, p.in.inputs) {
+		res.Reused, res.Committed, res.Rows, res.Manifest = true, true, cur.Rows, cur
+		return res, nil
 	}
 	sup, err := privacy.Load(ctx, st)
 	if err != nil {
@@ -405,12 +417,37 @@ func Build(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 		}
 		return res, nil
 	}
-	if err := commitManifest(ctx, st, m); err != nil {
-		deleteKeys(ctx, st, partKeys(parts))
+	won, mine, err := commitManifest(ctx, st, m, etag)
+	if !mine {
+		deleteKeys(ctx, st, partKeys(parts)) // this run's own orphans
+	}
+	if err != nil {
 		return nil, fmt.Errorf("features build %s: %w", p.prefix, err)
 	}
-	res.Committed, res.Manifest = true, m
+	if won != m {
+		// Another build of the same table from the same dataset versions
+		// committed first: its table is this one's.
+		res.Reused, res.Rows = true, won.Rows
+	}
+	res.Committed, res.Manifest = true, won
 	return res, nil
+}
+
+// readCurrent reads a feature table's manifest and the ETag of those
+// bytes; nil and "" when there is none.
+func readCurrent(ctx context.Context, st datasets.Store, key string) (*Manifest, string, error) {
+	b, etag, err := datasets.ReadVersioned(ctx, st, key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := decodeManifest(b, key)
+	if err != nil {
+		return nil, "", err
+	}
+	return m, etag, nil
 }
 
 func sameInputs(a, b []Input) bool { return slices.Equal(a, b) }
@@ -434,34 +471,32 @@ func receiptKey(prefix string, i, n int) string {
 	return fmt.Sprintf("%s_shards/%d/%05d.json", prefix, n, i)
 }
 
-// commitManifest writes the manifest (the commit point), then deletes the
-// folder's parts no longer listed: a rerun replaces a table cleanly.
-func commitManifest(ctx context.Context, st datasets.Store, m *Manifest) error {
+// commitManifest commits m by the commit protocol: a compare-and-swap of
+// _manifest.json against etag (the manifest m's build read, "" for none).
+// It returns the committed manifest: m, or, when another run committed a
+// table from the same inputs first, that run's. mine reports whether m may
+// be committed: when false, m's parts are orphans of this run. A winner
+// built from other inputs makes it an error wrapping datasets.ErrConflict.
+// Parts of a replaced table are left for `prevoir store gc`: a reader may
+// still be reading them.
+func commitManifest(ctx context.Context, st datasets.Store, m *Manifest, etag string) (won *Manifest, mine bool, err error) {
 	key := m.Key()
-	if _, err := datasets.PutBytes(ctx, st, key, encodeJSON(m), datasets.PutOptions{ContentType: "application/json"}); err != nil {
-		return err
+	_, err = datasets.SwapObject(ctx, st, key, encodeJSON(m), etag)
+	if err == nil {
+		return m, true, nil
 	}
-	prefix := strings.TrimSuffix(key, "_manifest.json")
-	objs, err := st.List(ctx, prefix)
-	if err != nil {
-		return nil // committed; stale parts stay until the next build
-	}
-	keep := map[string]bool{}
-	for _, p := range m.Parts {
-		keep[p.Key] = true
-	}
-	var stale []string
-	for _, o := range objs {
-		rest := strings.TrimPrefix(o.Key, prefix)
-		if strings.HasPrefix(rest, "part-") && !keep[o.Key] {
-			stale = append(stale, o.Key)
+	cur, _, rerr := readCurrent(context.WithoutCancel(ctx), st, key)
+	if !errors.Is(err, datasets.ErrConflict) {
+		// The swap may have happened despite the error.
+		if rerr != nil || cur != nil && cur.Run == m.Run {
+			return nil, true, err
 		}
-		if strings.HasPrefix(rest, "_shards/") {
-			stale = append(stale, o.Key)
-		}
+		return nil, false, err
 	}
-	deleteKeys(ctx, st, stale)
-	return nil
+	if rerr == nil && cur != nil && sameInputs(cur.Inputs, m.Inputs) && cur.Spec == m.Spec && cur.Fingerprint == m.Fingerprint {
+		return cur, false, nil
+	}
+	return nil, false, fmt.Errorf("%w; build again to use the new table", err)
 }
 
 func (p *plan) manifest(run string, now time.Time) *Manifest {
@@ -715,10 +750,25 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf, spec st
 	slices.SortFunc(m.Parts, func(a, b PartInfo) int { return strings.Compare(a.Key, b.Key) })
 	m.Shards = n
 	m.CreatedAt = now.UTC().Truncate(time.Second)
-	if err := commitManifest(ctx, st, m); err != nil {
+	_, etag, err := readCurrent(ctx, st, m.Key())
+	if err != nil {
 		return nil, fmt.Errorf("features commit %s: %w", prefix, err)
 	}
-	return m, nil
+	// The shards' parts belong to the shard runs: a failed commit leaves
+	// them, listed by their receipts, for a retry.
+	won, _, err := commitManifest(ctx, st, m, etag)
+	if err != nil {
+		return nil, fmt.Errorf("features commit %s: %w", prefix, err)
+	}
+	if won == m {
+		// The receipts are spent; parts of a replaced table go to gc.
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = receiptKey(prefix, i, n)
+		}
+		deleteKeys(ctx, st, keys)
+	}
+	return won, nil
 }
 
 // ReadEntities reads an entity table (CSV or Parquet through

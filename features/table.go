@@ -160,6 +160,10 @@ func readManifestKey(ctx context.Context, st datasets.Store, key string) (*Manif
 	if err != nil {
 		return nil, fmt.Errorf("feature manifest %s: %w", key, err)
 	}
+	return decodeManifest(b, key)
+}
+
+func decodeManifest(b []byte, key string) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("feature manifest %s: %w", key, err)

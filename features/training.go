@@ -2,7 +2,9 @@ package features
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"time"
 
@@ -90,10 +92,47 @@ func BuildTrainingSet(ctx context.Context, st datasets.Store, o Options, cutoffs
 		ts.Spec, ts.Params = r.Manifest.Spec, r.Manifest.Params
 	}
 	key := TrainingSetKey(o.Dataset, p.opts.Task, p.asOfName, cutoffs, step, ts.Spec)
-	if _, err := datasets.PutBytes(ctx, st, key, encodeJSON(ts), datasets.PutOptions{ContentType: "application/json"}); err != nil {
+	if err := commitTrainingSet(ctx, st, key, ts); err != nil {
 		return nil, "", fmt.Errorf("features build: training set: %w", err)
 	}
 	return ts, key, nil
+}
+
+// commitTrainingSet commits a training-set manifest by the commit
+// protocol: a compare-and-swap against the one read just before. A race
+// lost to a run that committed the same tables is that run's training set;
+// lost to other tables (a table was rebuilt from newer data in between), it
+// is an error wrapping datasets.ErrConflict. The manifest lists no parts of
+// its own: nothing is deleted.
+func commitTrainingSet(ctx context.Context, st datasets.Store, key string, ts *TrainingSet) error {
+	_, etag, err := datasets.ReadVersioned(ctx, st, key)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	_, err = datasets.SwapObject(ctx, st, key, encodeJSON(ts), etag)
+	if !errors.Is(err, datasets.ErrConflict) {
+		return err
+	}
+	b, rerr := datasets.ReadAll(ctx, st, key)
+	var cur TrainingSet
+	if rerr == nil && jsonUnmarshal(b, &cur) == nil && sameTables(cur.Tables, ts.Tables) {
+		return nil
+	}
+	return fmt.Errorf("%w; build again", err)
+}
+
+// sameTables reports whether two training sets list the same table
+// versions (manifest and rows; whether a build reused one does not matter).
+func sameTables(a, b []TrainingTable) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Manifest != b[i].Manifest || a[i].Rows != b[i].Rows || a[i].AsOf != b[i].AsOf {
+			return false
+		}
+	}
+	return true
 }
 
 // ReadTrainingSet reads a training-set manifest and the manifests of its

@@ -166,7 +166,11 @@ func openStore(c *cli.Context) (datasets.Store, error) {
 }
 
 func openStoreURL(ctx context.Context, url string) (datasets.Store, error) {
-	return stores.Open(ctx, url, stores.Options{S3: s3.ConfigFromEnv(os.Getenv)})
+	st, err := stores.Open(ctx, url, stores.Options{S3: s3.ConfigFromEnv(os.Getenv)})
+	if err != nil {
+		return nil, err
+	}
+	return withKillSwitch(st), nil
 }
 
 // wantJSON reports whether --json was given.

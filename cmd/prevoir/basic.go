@@ -149,6 +149,7 @@ func storeCommand() *cli.Command {
 		Name:  "store",
 		Usage: "low-level access to the store's objects",
 		Subcommands: []*cli.Command{
+			storeGCCommand(), // store.go
 			{
 				Name:      "ls",
 				Usage:     "list objects (recursive, sorted) under a prefix",

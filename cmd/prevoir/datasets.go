@@ -148,6 +148,9 @@ func datasetsCommand() *cli.Command {
 						for _, p := range v.Problems {
 							fmt.Fprintf(out(c), "  %s\n", p)
 						}
+						if len(v.Orphans) > 0 {
+							fmt.Fprintf(out(c), "  %d orphaned objects (not read; prevoir store gc removes them)\n", len(v.Orphans))
+						}
 					}
 					return verr
 				},

@@ -19,6 +19,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -171,11 +172,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if err := mkdirAll(dir); err != nil {
 		return datasets.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}
-	tmp, err := os.CreateTemp(dir, datasets.TempPrefix+"tmp-"+randSuffix()+"-*")
+	tmp, err := createTemp(dir, filepath.Base(p))
 	for try := 0; err != nil && errors.Is(err, fs.ErrNotExist) && try < 5; try++ {
 		// A concurrent Delete pruned the folder between MkdirAll and here.
 		if err = mkdirAll(dir); err == nil {
-			tmp, err = os.CreateTemp(dir, datasets.TempPrefix+"tmp-"+randSuffix()+"-*")
+			tmp, err = createTemp(dir, filepath.Base(p))
 		}
 	}
 	if err != nil {
@@ -376,6 +377,103 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		if os.Remove(dir) != nil {
 			break
 		}
+	}
+	return nil
+}
+
+// A Put's temporary is named .prevoir-tmp-<12 hex>-<the object's name, at
+// most tempNameMax bytes>, so Temporaries can say which key it was for.
+const tempNameMax = 128
+
+func createTemp(dir, base string) (*os.File, error) {
+	if len(base) > tempNameMax {
+		base = base[:tempNameMax]
+	}
+	for try := 0; ; try++ {
+		f, err := os.OpenFile(filepath.Join(dir, datasets.TempPrefix+"tmp-"+randSuffix()+"-"+base), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil || !errors.Is(err, fs.ErrExist) || try == 10 {
+			return f, err
+		}
+	}
+}
+
+// tempFile reports whether a file name is a Put's temporary.
+func tempFile(name string) bool { return strings.HasPrefix(name, datasets.TempPrefix+"tmp-") }
+
+// tempTarget returns the key (possibly cut short) a temporary at key was
+// written for.
+func tempTarget(key string) string {
+	dir, name := path.Split(key)
+	name = strings.TrimPrefix(name, datasets.TempPrefix+"tmp-")
+	if len(name) > 13 && name[12] == '-' {
+		name = name[13:]
+	}
+	return dir + name
+}
+
+// Temporaries lists the temporary files of Puts (.prevoir-tmp-*) under
+// prefix: those of a killed process stay until removed. Key is the file's
+// path relative to the root, '/'-separated.
+func (s *Store) Temporaries(ctx context.Context, prefix string) ([]datasets.ObjectInfo, error) {
+	if err := datasets.ValidPrefix(prefix); err != nil {
+		return nil, err
+	}
+	start := s.root
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		start = filepath.Join(s.root, filepath.FromSlash(prefix[:i]))
+	}
+	var out []datasets.ObjectInfo
+	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !tempFile(d.Name()) {
+			return nil
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(tempTarget(key), prefix) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // removed while listing
+		}
+		out = append(out, datasets.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime().UTC()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list temporaries %q: %w", prefix, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// RemoveTemporary removes a temporary file Temporaries listed.
+func (s *Store) RemoveTemporary(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir, name := path.Split(key)
+	if !tempFile(name) || strings.Contains(key, "\\") || strings.Contains(key, "..") {
+		return fmt.Errorf("remove temporary %q: %w: not a temporary", key, datasets.ErrInvalidKey)
+	}
+	if dir != "" {
+		if err := datasets.ValidPrefix(dir); err != nil {
+			return fmt.Errorf("remove temporary %q: %w", key, err)
+		}
+	}
+	if err := os.Remove(filepath.Join(s.root, filepath.FromSlash(key))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove temporary %s: %w", key, err)
 	}
 	return nil
 }

@@ -466,3 +466,47 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// Temporaries lists the incomplete multipart uploads under prefix: those
+// of a killed process stay (and are billed) until removed. Key is the
+// store key the upload was writing. AWS S3 lists them by any prefix; MinIO
+// only by an object's exact key, so on MinIO a prefix finds none, and
+// MinIO's own expiry of stale uploads (24 h by default) removes them.
+func (s *Store) Temporaries(ctx context.Context, prefix string) ([]datasets.ObjectInfo, error) {
+	if err := datasets.ValidPrefix(prefix); err != nil {
+		return nil, err
+	}
+	full := prefix
+	if s.prefix != "" {
+		full = s.prefix + "/" + prefix
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends minio-go's listing if we return early
+	var out []datasets.ObjectInfo
+	for u := range s.client.ListIncompleteUploads(ctx, s.bucket, full, true) {
+		if u.Err != nil {
+			return nil, fmt.Errorf("list temporaries %s/%s: %w", s.URL(), prefix, translate(u.Err))
+		}
+		key, ok := s.keyOf(u.Key)
+		if !ok || !strings.HasPrefix(key, prefix) {
+			continue
+		}
+		out = append(out, datasets.ObjectInfo{Key: key, Size: u.Size, ModTime: u.Initiated.UTC()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// RemoveTemporary aborts the incomplete multipart uploads of key.
+func (s *Store) RemoveTemporary(ctx context.Context, key string) error {
+	name, err := s.objectName(key)
+	if err != nil {
+		return err
+	}
+	if err := s.client.RemoveIncompleteUpload(ctx, s.bucket, name); err != nil {
+		if terr := translate(err); !errors.Is(terr, fs.ErrNotExist) {
+			return fmt.Errorf("remove temporary %s: %w", s.at(key), terr)
+		}
+	}
+	return nil
+}

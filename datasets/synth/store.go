@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func Generate(ctx context.Context, st datasets.Store, o Options, so StoreOptions
 		if err != nil {
 			return Result{}, err
 		}
-		if origin == nil || origin.Run != runID {
+		if origin == nil || (origin.Origin != runID && origin.Run != runID) {
 			same = false
 		}
 	}
@@ -84,6 +85,7 @@ func Generate(ctx context.Context, st datasets.Store, o Options, so StoreOptions
 			res := Result{Summary: newSummary(newWorld(o)), Reused: true}
 			res.Lines = bases["orders"].Rows
 			for _, t := range existing {
+				datasets.SyncCurrent(ctx, st, bases[t]) // a kill after the commit may have left a copy behind
 				res.Tables = append(res.Tables, datasets.ManifestKey(o.Name, t))
 			}
 			return res, nil
@@ -93,12 +95,20 @@ func Generate(ctx context.Context, st datasets.Store, o Options, so StoreOptions
 		return Result{}, fmt.Errorf("generate %s: %w in %s (tables: %s); pass --replace, or another --name",
 			o.Name, ErrExists, st.URL(), strings.Join(existing, ", "))
 	}
-	if err := removeOrphans(ctx, st, o.Name, runID, bases); err != nil {
-		return Result{}, err
-	}
 
+	for _, t := range existing {
+		if !slices.Contains(generatedTables, t) {
+			// Replacing the generated tables would leave this one from
+			// another origin beside them.
+			return Result{}, fmt.Errorf("generate %s: table %s is not generated; remove the dataset or use another --name", o.Name, t)
+		}
+	}
+	// The parts are named by this run (the generation's id and a unique
+	// suffix): parts of a killed run are never reused nor deleted here,
+	// `prevoir store gc` collects them.
+	rid := runID + "-" + datasets.NewRunID()
 	w := newWorld(o)
-	s, err := newStoreSink(ctx, st, w)
+	s, err := newStoreSink(ctx, st, w, rid)
 	if err != nil {
 		return Result{}, err
 	}
@@ -119,23 +129,28 @@ func Generate(ctx context.Context, st datasets.Store, o Options, so StoreOptions
 	if now.IsZero() {
 		now = time.Now()
 	}
-	// Every table is flushed before the first manifest is written, so a
-	// failure leaves no table half-written.
-	for _, t := range generatedTables {
-		if err := s.flush(ctx, t); err != nil {
-			s.abort(ctx)
-			return Result{}, err
-		}
-	}
+	// Every table is flushed, then all become visible together with one
+	// commit of the dataset: a kill before it leaves no table visible.
+	var vs []datasets.TableVersion
 	for _, t := range generatedTables {
 		c := datasets.CommitOptions{Base: bases[t], Replace: true, Operation: "generate",
-			TZ: "UTC", Currency: Currency, Columns: generatedColumns[t], Now: now}
+			TZ: "UTC", Currency: Currency, Columns: generatedColumns[t], Now: now, Origin: runID}
 		if t == "orders" {
 			c.LineTypes = &datasets.LineTypeRules{FeeCodes: []string{}, AdjustmentCodes: []string{}}
 		}
-		if err := s.commit(ctx, t, c); err != nil {
-			return res, fmt.Errorf("generate %s: %w", o.Name, err)
+		m, err := s.prepare(ctx, t, c)
+		if err != nil {
+			s.abort(ctx)
+			return Result{}, fmt.Errorf("generate %s: %w", o.Name, err)
 		}
+		vs = append(vs, datasets.TableVersion{Base: bases[t], Next: m})
+	}
+	committed, err := datasets.CommitTables(ctx, st, o.Name, rid, vs, now)
+	s.settle(ctx, committed)
+	if err != nil {
+		return res, fmt.Errorf("generate %s: %w", o.Name, err)
+	}
+	for _, t := range generatedTables {
 		res.Tables = append(res.Tables, datasets.ManifestKey(o.Name, t))
 	}
 	return res, nil
@@ -150,30 +165,6 @@ var generatedColumns = map[string][]string{
 	"promotions": {"promo_id", "product_id", "category", "warehouse", "start", "end", "announced_at", "discount"},
 	"loyalty":    {"customer_id", "timestamp", "points", "reason", "order_id"},
 	"consent":    {"customer_id", "channel", "opted_in", "timestamp"},
-}
-
-// removeOrphans deletes objects of run under the dataset that no current
-// manifest lists: parts of a crashed generation with the same options
-// (identical content), which would block the new parts' if-absent puts.
-func removeOrphans(ctx context.Context, st datasets.Store, name, run string, bases map[string]*datasets.Manifest) error {
-	objs, err := st.List(ctx, "datasets/"+name+"/")
-	if err != nil {
-		return err
-	}
-	listed := map[string]bool{}
-	for _, m := range bases {
-		for _, p := range m.Parts {
-			listed[p.Key] = true
-		}
-	}
-	for _, ob := range objs {
-		if strings.Contains(ob.Key, "/part-"+run+"-") && !listed[ob.Key] {
-			if err := st.Delete(ctx, ob.Key); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // feeder hands rows to one table's writer on its own goroutine, so the
@@ -244,7 +235,7 @@ type rows struct {
 	consent   []datasets.Consent
 }
 
-func newStoreSink(ctx context.Context, st datasets.Store, w *world) (*storeSink, error) {
+func newStoreSink(ctx context.Context, st datasets.Store, w *world, run string) (*storeSink, error) {
 	s := &storeSink{w: w, st: st, sum: newSummary(w)}
 	// The generator emits each customer's whole history at once, so a
 	// spill spans every month and is cut into one part per month: bigger
@@ -252,7 +243,7 @@ func newStoreSink(ctx context.Context, st datasets.Store, w *world) (*storeSink,
 	// parts from being tiny. At 200,000 customers, 32Ki-row spills made
 	// 5,648 parts in 10.2 s; 128Ki, 1,469 parts in 6.5 s (424 MiB peak);
 	// 256Ki, 749 parts in 6.1 s but 596 MiB.
-	opts := datasets.WriterOptions{Dataset: w.o.Name, Run: w.o.RunID(), SpillRows: 1 << 17}
+	opts := datasets.WriterOptions{Dataset: w.o.Name, Run: run, SpillRows: 1 << 17}
 	var err error
 	s.orders, err = datasets.NewWriter(st, datasets.Orders, opts)
 	if err == nil {
@@ -321,45 +312,37 @@ func (s *storeSink) abort(ctx context.Context) {
 	s.promos.Abort(ctx)
 }
 
-func (s *storeSink) flush(ctx context.Context, table string) error {
+// prepare flushes one table's writer and returns its next version.
+func (s *storeSink) prepare(ctx context.Context, table string, c datasets.CommitOptions) (*datasets.Manifest, error) {
 	switch table {
 	case "orders":
-		return s.orders.Flush(ctx)
+		return s.orders.Prepare(ctx, c)
 	case "customers":
-		return s.customers.Flush(ctx)
+		return s.customers.Prepare(ctx, c)
 	case "events":
-		return s.events.Flush(ctx)
+		return s.events.Prepare(ctx, c)
 	case "loyalty":
-		return s.loyalty.Flush(ctx)
+		return s.loyalty.Prepare(ctx, c)
 	case "consent":
-		return s.consent.Flush(ctx)
+		return s.consent.Prepare(ctx, c)
 	case "products":
-		return s.products.Flush(ctx)
+		return s.products.Prepare(ctx, c)
 	case "promotions":
-		return s.promos.Flush(ctx)
+		return s.promos.Prepare(ctx, c)
 	}
-	return fmt.Errorf("unknown table %s", table)
+	return nil, fmt.Errorf("unknown table %s", table)
 }
 
-func (s *storeSink) commit(ctx context.Context, table string, c datasets.CommitOptions) error {
-	var err error
-	switch table {
-	case "orders":
-		_, err = s.orders.Commit(ctx, c)
-	case "customers":
-		_, err = s.customers.Commit(ctx, c)
-	case "events":
-		_, err = s.events.Commit(ctx, c)
-	case "loyalty":
-		_, err = s.loyalty.Commit(ctx, c)
-	case "consent":
-		_, err = s.consent.Commit(ctx, c)
-	case "products":
-		_, err = s.products.Commit(ctx, c)
-	case "promotions":
-		_, err = s.promos.Commit(ctx, c)
-	}
-	return err
+// settle keeps every writer's parts when the commit may be visible, and
+// deletes them otherwise.
+func (s *storeSink) settle(ctx context.Context, committed bool) {
+	s.orders.Settle(ctx, committed)
+	s.customers.Settle(ctx, committed)
+	s.events.Settle(ctx, committed)
+	s.loyalty.Settle(ctx, committed)
+	s.consent.Settle(ctx, committed)
+	s.products.Settle(ctx, committed)
+	s.promos.Settle(ctx, committed)
 }
 
 // static writes the catalogue, the promotions and the world's truth files.

@@ -217,17 +217,31 @@ func (r *Registry) Register(ctx context.Context, name string, card *models.Card,
 		return nil, err
 	}
 	c.Version = v
+	// The commit protocol: the version folder is this run's (reserved
+	// if-absent), the card is its manifest (if-absent, written last). A
+	// failure before the card deletes this run's model file; the
+	// reservation stays, as for a removed version (numbers are not reused).
+	abort := func() {
+		if file != nil {
+			r.st.Delete(context.WithoutCancel(ctx), versionKey(name, v, file.Name))
+		}
+	}
 	if file != nil {
 		if _, err := r.st.Put(ctx, versionKey(name, v, file.Name), file.Body, file.Size, datasets.PutOptions{IfAbsent: true}); err != nil {
+			abort()
 			return nil, fmt.Errorf("registry register %s@%d: model file: %w", name, v, err)
 		}
 	}
 	b, err := json.MarshalIndent(&c, "", "  ")
 	if err != nil {
+		abort()
 		return nil, fmt.Errorf("registry register %s@%d: card: %w", name, v, err)
 	}
 	b = append(b, '\n')
 	if _, err := datasets.PutBytes(ctx, r.st, versionKey(name, v, CardFile), b, datasets.PutOptions{IfAbsent: true, ContentType: "application/json"}); err != nil {
+		if _, serr := r.st.Stat(context.WithoutCancel(ctx), versionKey(name, v, CardFile)); errors.Is(serr, fs.ErrNotExist) {
+			abort()
+		}
 		return nil, fmt.Errorf("registry register %s@%d: card: %w", name, v, err)
 	}
 	return &c, nil
