@@ -14,7 +14,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/prevoir/prevoir/datasets"
-	"github.com/prevoir/prevoir/datasets/privacy"
 	"github.com/prevoir/prevoir/datasets/stores"
 )
 
@@ -343,12 +342,6 @@ func runImport(c *cli.Context) error {
 		prev := debug.SetMemoryLimit(int64(c.Int("memory-limit")) << 20)
 		defer debug.SetMemoryLimit(prev)
 	}
-	// Forgotten customers stay forgotten: their lines are dropped.
-	sup, err := privacy.Load(c.Context, st)
-	if err != nil {
-		return err
-	}
-	opts.Suppressed = sup.Filter()
 	start := time.Now()
 	res, err := datasets.Import(c.Context, st, sources, opts)
 	if err != nil {

@@ -1,12 +1,10 @@
 package synth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -229,10 +227,8 @@ type storeSink struct {
 	fLoyalty   *feeder[datasets.LoyaltyEntry]
 	fConsent   *feeder[datasets.Consent]
 
-	latentW   *io.PipeWriter
-	latentErr chan error
-	latentKey string
-	sum       Summary
+	latent *datasets.CustomerCSV // _latent/customers.csv.gz, forgotten customers dropped
+	sum    Summary
 }
 
 // rows is a batch's canonical rows.
@@ -281,20 +277,10 @@ func newStoreSink(ctx context.Context, st datasets.Store, w *world) (*storeSink,
 	s.fEvents = newFeeder(ctx, s.events)
 	s.fLoyalty = newFeeder(ctx, s.loyalty)
 	s.fConsent = newFeeder(ctx, s.consent)
-	// The latent customers stream into the store as they are simulated.
-	pr, pw := io.Pipe()
-	s.latentW, s.latentErr = pw, make(chan error, 1)
-	s.latentKey = LatentKey(w.o.Name, LatentCustomers)
-	go func() {
-		_, err := st.Put(context.WithoutCancel(ctx), s.latentKey, pr, -1, datasets.PutOptions{ContentType: "application/gzip"})
-		pr.CloseWithError(err)
-		s.latentErr <- err
-	}()
-	var hdr bytes.Buffer
-	if err := gzipMember(&hdr, []byte(w.latentHeader())); err != nil {
-		return nil, err
-	}
-	if _, err := pw.Write(hdr.Bytes()); err != nil {
+	// The latent customers stream into the store as they are simulated,
+	// as a customer file of the dataset (forgotten customers dropped).
+	s.latent, err = datasets.NewCustomerCSV(ctx, st, LatentKey(w.o.Name, LatentCustomers), w.latentHeader())
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -307,10 +293,9 @@ func (s *storeSink) closeFeeders() error {
 
 func (s *storeSink) abort(ctx context.Context) {
 	s.closeFeeders()
-	if s.latentW != nil {
-		s.latentW.CloseWithError(errors.New("generation aborted"))
-		<-s.latentErr
-		s.latentW = nil
+	if s.latent != nil {
+		s.latent.Abort(errors.New("generation aborted"))
+		s.latent = nil
 	}
 	s.orders.Abort(ctx)
 	s.customers.Abort(ctx)
@@ -413,15 +398,9 @@ func (s *storeSink) finish(ctx context.Context) error {
 	if err := s.closeFeeders(); err != nil {
 		return err
 	}
-	err := s.latentW.Close()
-	if perr := <-s.latentErr; perr != nil {
-		err = perr
-	}
-	s.latentW = nil
-	if err != nil {
-		return fmt.Errorf("write %s: %w", s.latentKey, err)
-	}
-	return nil
+	err := s.latent.Close()
+	s.latent = nil
+	return err
 }
 
 // micros converts seconds since the history start to stored microseconds.
@@ -513,13 +492,10 @@ func (s *storeSink) encode(b *batch) error {
 		r.customers[i] = datasets.Customer{CustomerID: ids[i], SignupAt: &signups[i], Warehouse: w.whName[c.home],
 			Channel: channelNames[c.channel], Segment: seg, BirthYear: &years[i]}
 	}
-	var lat bytes.Buffer
 	b.enc[1] = w.appendLatent(b.enc[1][:0], b)
-	if err := gzipMember(&lat, b.enc[1]); err != nil {
-		return err
-	}
-	b.enc[2] = append(b.enc[2][:0], lat.Bytes()...)
-	return nil
+	var err error
+	b.latent, err = s.latent.Encode(b.enc[2], b.enc[1])
+	return err
 }
 
 func (s *storeSink) write(b *batch) error {
@@ -531,8 +507,7 @@ func (s *storeSink) write(b *batch) error {
 	s.fLoyalty.send(r.loyalty)
 	s.fConsent.send(r.consent)
 	s.fCustomers.send(r.customers)
-	_, err := s.latentW.Write(b.enc[2])
-	return err
+	return s.latent.Write(b.latent)
 }
 
 // latentProducts is products.csv: each product's category, popularity rank
