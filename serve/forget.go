@@ -19,6 +19,7 @@ func Layers(st datasets.Store, now time.Time) []privacy.Rewriter {
 	return []privacy.Rewriter{
 		privacy.DatasetsRewriter(st, now), // dataset tables and customer files (the generator's truth)
 		features.Forgetter{Store: st},     // feature tables and shard receipts
+		privacy.FilesRewriter(st),         // CSV files with a customer_id column written into the store (predictions)
 	}
 }
 
