@@ -124,4 +124,3 @@ func eachFile(ctx context.Context, st datasets.Store, fn func(key string, header
 	}
 	return nil
 }
-
