@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/local"
+	"github.com/prevoir/prevoir/datasets/privacy"
 	"github.com/prevoir/prevoir/datasets/privacy/privacytest"
 	"github.com/prevoir/prevoir/datasets/synth"
 	"github.com/prevoir/prevoir/features"
@@ -113,5 +115,44 @@ func TestWritersDropForgotten(t *testing.T) {
 	// The latent truth of the generator is kept for the other customers.
 	if l, err := synth.LatentFor(ctx, st, "gen", "000008"); err != nil || l == nil {
 		t.Errorf("latent truth of 000008: %v %v", l, err)
+	}
+}
+
+// TestFeatureBuildDropsForgotten: a customer tombstoned while their rows
+// are still in the dataset (a forget whose rewrite has not run yet) gets
+// no feature row.
+func TestFeatureBuildDropsForgotten(t *testing.T) {
+	ctx := context.Background()
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synth.Generate(ctx, st, synth.Options{Name: "gen", Customers: 300, Days: 200, Seed: 7}, synth.StoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tombstoneOnly := privacy.RewriterFunc{Name: "none",
+		Func:     func(context.Context, privacy.IDs) ([]privacy.Rewrite, error) { return nil, nil },
+		FindFunc: func(context.Context, privacy.IDs) ([]string, error) { return nil, nil }}
+	if _, err := privacy.Forget(ctx, st, []string{"000007"}, time.Now(), tombstoneOnly); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := features.Build(ctx, st, features.Options{Dataset: "gen", AsOf: "2024-12-01"}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := privacytest.Holding(ctx, st, "000007")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDataset := 0
+	for _, k := range keys {
+		if strings.HasPrefix(k, "features/") {
+			t.Errorf("feature object %s holds a forgotten customer", k)
+		}
+		if strings.HasPrefix(k, "datasets/") {
+			inDataset++
+		}
+	}
+	if inDataset == 0 {
+		t.Error("the dataset holds no row of 000007: the test proves nothing")
 	}
 }
