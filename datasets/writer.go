@@ -238,15 +238,20 @@ func (w *Writer[T]) writeOwned(ctx context.Context, rows []T, release func()) (d
 		return 0, err
 	}
 	if w.check != nil {
-		kept := rows[:0]
+		// Compact in place; rows before the first dropped one stay put.
+		n := 0
 		for i := range rows {
-			if !w.check.forgotten(w.t.key(&rows[i])) {
-				kept = append(kept, rows[i])
+			if w.check.forgotten(w.t.key(&rows[i])) {
+				continue
 			}
+			if n != i {
+				rows[n] = rows[i]
+			}
+			n++
 		}
-		dropped = int64(len(rows) - len(kept))
-		clear(rows[len(kept):])
-		rows = kept
+		dropped = int64(len(rows) - n)
+		clear(rows[n:])
+		rows = rows[:n]
 		w.suppressed += dropped
 	}
 	if len(rows) == 0 {
