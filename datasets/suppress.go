@@ -187,3 +187,25 @@ func (c *forgetCheck) forgotten(id string) bool {
 // customerKeyed reports whether rows keyed by keyColumn are customer rows,
 // which every writer filters by the tombstones.
 func customerKeyed(keyColumn string) bool { return keyColumn == "customer_id" }
+
+// ErrForgottenDuringWrite is returned by Commit when customers were
+// forgotten after the writer loaded the tombstones: its parts may hold
+// their rows, so nothing is committed. It is an ErrConflict: run the
+// write again.
+var ErrForgottenDuringWrite = fmt.Errorf("customers were forgotten during this write: %w", ErrConflict)
+
+// recheckSuppressions fails when tombstones were added since the writer
+// loaded them (tombstones are only ever added, so the count tells).
+func (w *Writer[T]) recheckSuppressions(ctx context.Context) error {
+	if !w.supLoaded || !customerKeyed(w.t.KeyColumn) {
+		return nil
+	}
+	f, err := LoadForgotten(ctx, w.st)
+	if err != nil {
+		return fmt.Errorf("writer: suppressions: %w", err)
+	}
+	if f.Len() != w.supLen {
+		return ErrForgottenDuringWrite
+	}
+	return nil
+}

@@ -87,6 +87,7 @@ type Writer[T any] struct {
 	// a customer-keyed table, and forgotten customers' rows are dropped
 	// there, whoever the caller (docs/PRIVACY.md).
 	supLoaded  bool
+	supLen     int          // tombstones when loaded
 	check      *forgetCheck // nil: no one to drop
 	suppressed int64
 
@@ -196,7 +197,7 @@ func (w *Writer[T]) loadSuppressions(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("writer: suppressions: %w", err)
 		}
-		w.check = f.newCheck()
+		w.check, w.supLen = f.newCheck(), f.Len()
 	}
 	w.supLoaded = true
 	return nil
@@ -663,6 +664,10 @@ func (w *Writer[T]) Commit(ctx context.Context, c CommitOptions) (*Manifest, err
 		return nil, errors.New("writer: commit after commit or abort")
 	}
 	if err := w.Flush(ctx); err != nil {
+		w.Abort(ctx)
+		return nil, err
+	}
+	if err := w.recheckSuppressions(ctx); err != nil {
 		w.Abort(ctx)
 		return nil, err
 	}
