@@ -96,8 +96,12 @@ func TestWritersDropForgotten(t *testing.T) {
 
 	// The generator and a feature build on its history.
 	for _, s := range []datasets.Store{st, plain} {
-		if _, err := synth.Generate(ctx, s, synth.Options{Name: "gen", Customers: 300, Days: 200, Seed: 7}, synth.StoreOptions{}); err != nil {
+		gres, err := synth.Generate(ctx, s, synth.Options{Name: "gen", Customers: 300, Days: 200, Seed: 7}, synth.StoreOptions{})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if (gres.Suppressed > 0) != (s == st) {
+			t.Errorf("generate: %d rows suppressed", gres.Suppressed)
 		}
 		if _, err := features.Build(ctx, s, features.Options{Dataset: "gen", AsOf: "2024-12-01"}); err != nil {
 			t.Fatal(err)

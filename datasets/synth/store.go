@@ -37,6 +37,10 @@ type Result struct {
 	Reused bool `json:"reused"`
 	// Tables lists the manifests committed.
 	Tables []string `json:"tables"`
+	// Suppressed counts the rows of customers forgotten in the store
+	// before that were not stored (table rows and latent truth lines;
+	// docs/PRIVACY.md). Summary counts what was simulated.
+	Suppressed int64 `json:"suppressed"`
 }
 
 // generated tables, in commit order (orders last: a dataset whose orders
@@ -112,7 +116,7 @@ func Generate(ctx context.Context, st datasets.Store, o Options, so StoreOptions
 		s.abort(ctx)
 		return Result{}, err
 	}
-	res := Result{Summary: s.sum}
+	res := Result{Summary: s.sum, Suppressed: s.suppressed()}
 	now := so.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -227,8 +231,9 @@ type storeSink struct {
 	fLoyalty   *feeder[datasets.LoyaltyEntry]
 	fConsent   *feeder[datasets.Consent]
 
-	latent *datasets.CustomerCSV // _latent/customers.csv.gz, forgotten customers dropped
-	sum    Summary
+	latent           *datasets.CustomerCSV // _latent/customers.csv.gz, forgotten customers dropped
+	latentSuppressed int64
+	sum              Summary
 }
 
 // rows is a batch's canonical rows.
@@ -399,8 +404,15 @@ func (s *storeSink) finish(ctx context.Context) error {
 		return err
 	}
 	err := s.latent.Close()
+	s.latentSuppressed = s.latent.Suppressed()
 	s.latent = nil
 	return err
+}
+
+// suppressed counts the rows of forgotten customers the writers dropped.
+func (s *storeSink) suppressed() int64 {
+	return s.latentSuppressed + s.orders.Suppressed() + s.customers.Suppressed() + s.events.Suppressed() +
+		s.loyalty.Suppressed() + s.consent.Suppressed()
 }
 
 // micros converts seconds since the history start to stored microseconds.
