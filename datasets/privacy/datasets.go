@@ -32,6 +32,33 @@ func DatasetsRewriter(st datasets.Store, at time.Time) Rewriter {
 		}}
 }
 
+// customerTable is what forget and show do with one customer-keyed table.
+type customerTable struct {
+	forget func(ctx context.Context, st datasets.Store, ds string, ids IDs, at time.Time) (*Rewrite, error)
+	rows   func(ctx context.Context, st datasets.Store, ds string, ids IDs, fn func(key string, row map[string]any) error) error
+}
+
+func customerTableOf[T any](t *datasets.Table[T]) customerTable {
+	return customerTable{
+		forget: func(ctx context.Context, st datasets.Store, ds string, ids IDs, at time.Time) (*Rewrite, error) {
+			return forgetTable(ctx, st, ds, t, ids, at)
+		},
+		rows: func(ctx context.Context, st datasets.Store, ds string, ids IDs, fn func(key string, row map[string]any) error) error {
+			return subjectRows(ctx, st, ds, t, ids, fn)
+		},
+	}
+}
+
+// customerTables are the canonical tables keyed by customer, by name: the
+// one list forget and show walk (the others are keyed by product).
+var customerTables = map[string]customerTable{
+	datasets.Orders.Name:       customerTableOf(datasets.Orders),
+	datasets.Customers.Name:    customerTableOf(datasets.Customers),
+	datasets.Events.Name:       customerTableOf(datasets.Events),
+	datasets.Loyalty.Name:      customerTableOf(datasets.Loyalty),
+	datasets.ConsentTable.Name: customerTableOf(datasets.ConsentTable),
+}
+
 // findDatasets returns the parts of customer-keyed tables and the
 // customer files holding a row of ids.
 func findDatasets(ctx context.Context, st datasets.Store, ids IDs) ([]string, error) {
@@ -57,22 +84,11 @@ func forgetDatasets(ctx context.Context, st datasets.Store, ids IDs, at time.Tim
 			return out, err
 		}
 		for _, t := range tables {
-			var rw *Rewrite
-			switch t {
-			case "orders":
-				rw, err = forgetTable(ctx, st, ds, datasets.Orders, ids, at)
-			case "customers":
-				rw, err = forgetTable(ctx, st, ds, datasets.Customers, ids, at)
-			case "events":
-				rw, err = forgetTable(ctx, st, ds, datasets.Events, ids, at)
-			case "loyalty":
-				rw, err = forgetTable(ctx, st, ds, datasets.Loyalty, ids, at)
-			case "consent":
-				rw, err = forgetTable(ctx, st, ds, datasets.ConsentTable, ids, at)
-			default:
-				// products, promotions, stock: keyed by product, no customer column
-				continue
+			ct, ok := customerTables[t]
+			if !ok {
+				continue // products, promotions, stock: keyed by product
 			}
+			rw, err := ct.forget(ctx, st, ds, ids, at)
 			if rw != nil {
 				out = append(out, *rw)
 			}

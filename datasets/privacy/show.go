@@ -108,20 +108,11 @@ func eachSubjectRow(ctx context.Context, st datasets.Store, ids IDs, fn func(ds,
 			return err
 		}
 		for _, t := range tables {
-			each := func(key string, row map[string]any) error { return fn(ds, t, key, row) }
-			switch t {
-			case "orders":
-				err = subjectRows(ctx, st, ds, datasets.Orders, ids, each)
-			case "customers":
-				err = subjectRows(ctx, st, ds, datasets.Customers, ids, each)
-			case "events":
-				err = subjectRows(ctx, st, ds, datasets.Events, ids, each)
-			case "loyalty":
-				err = subjectRows(ctx, st, ds, datasets.Loyalty, ids, each)
-			case "consent":
-				err = subjectRows(ctx, st, ds, datasets.ConsentTable, ids, each)
+			ct, ok := customerTables[t]
+			if !ok {
+				continue
 			}
-			if err != nil {
+			if err := ct.rows(ctx, st, ds, ids, func(key string, row map[string]any) error { return fn(ds, t, key, row) }); err != nil {
 				return err
 			}
 		}
