@@ -188,6 +188,26 @@ func (c *forgetCheck) forgotten(id string) bool {
 // which every writer filters by the tombstones.
 func customerKeyed(keyColumn string) bool { return keyColumn == "customer_id" }
 
+// Suppressed returns how many rows of forgotten customers were dropped.
+func (w *Writer[T]) Suppressed() int64 { return w.suppressed }
+
+// loadSuppressions reads the store's tombstones once, for a table of
+// customer rows.
+func (w *Writer[T]) loadSuppressions(ctx context.Context) error {
+	if w.supLoaded {
+		return nil
+	}
+	if customerKeyed(w.t.KeyColumn) {
+		f, err := LoadForgotten(ctx, w.st)
+		if err != nil {
+			return fmt.Errorf("writer: suppressions: %w", err)
+		}
+		w.check, w.supLen = f.newCheck(), f.Len()
+	}
+	w.supLoaded = true
+	return nil
+}
+
 // ErrForgottenDuringWrite is returned by Commit when customers were
 // forgotten after the writer loaded the tombstones: its parts may hold
 // their rows, so nothing is committed. It is an ErrConflict: run the

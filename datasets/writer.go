@@ -183,26 +183,6 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	return w.failed()
 }
 
-// Suppressed returns how many rows of forgotten customers were dropped.
-func (w *Writer[T]) Suppressed() int64 { return w.suppressed }
-
-// loadSuppressions reads the store's tombstones once, for a table of
-// customer rows.
-func (w *Writer[T]) loadSuppressions(ctx context.Context) error {
-	if w.supLoaded {
-		return nil
-	}
-	if customerKeyed(w.t.KeyColumn) {
-		f, err := LoadForgotten(ctx, w.st)
-		if err != nil {
-			return fmt.Errorf("writer: suppressions: %w", err)
-		}
-		w.check, w.supLen = f.newCheck(), f.Len()
-	}
-	w.supLoaded = true
-	return nil
-}
-
 // write buffers a copy of rows.
 func (w *Writer[T]) write(ctx context.Context, rows []T) error {
 	for len(rows) > 0 {
