@@ -58,11 +58,6 @@ type ImportOptions struct {
 	Rejects io.Writer
 	// LineTypes are the rules deriving line_type (orders).
 	LineTypes LineTypeRules
-	// Suppressed, when not nil, drops the rows of customers it reports
-	// (forgotten customers): they are counted, never stored. It is called
-	// from several goroutines and must not keep the string it is given
-	// (its bytes are reused).
-	Suppressed func(customerID string) bool
 	// Writer tunes the part writer (Dataset is set from this struct).
 	Writer WriterOptions
 	// Workers is the number of parsing goroutines (default GOMAXPROCS).
@@ -485,7 +480,6 @@ type plan[T any] struct {
 	bindings []binding
 	mapped   []bool
 	nfields  int // fields per record (header or first record)
-	skipKey  bool
 	layout   string
 }
 
@@ -588,7 +582,6 @@ func (im *importer[T]) newPlan(path string, header []string, nfields int, header
 	} else if !slices.Equal(cols, im.columns) {
 		return nil, ferr("columns %s don't match the existing dataset %s table %s (%s); map the same columns, or import with --mode replace or into another dataset", strings.Join(cols, ","), im.opts.Dataset, im.t.Name, strings.Join(im.columns, ","))
 	}
-	p.skipKey = im.t.KeyColumn == "customer_id"
 	return p, nil
 }
 
@@ -659,11 +652,10 @@ type chunkJob[T any] struct {
 }
 
 type chunkResult[T any] struct {
-	release    func() // returns the chunk's buffer once its rows are written
-	rows       []T
-	bad        []badRow
-	suppressed int64
-	fatal      error
+	release func() // returns the chunk's buffer once its rows are written
+	rows    []T
+	bad     []badRow
+	fatal   error
 }
 
 type badRow struct {
@@ -838,9 +830,12 @@ func (im *importer[T]) accept(ctx context.Context, res *chunkResult[T], st *file
 	if res.fatal != nil {
 		return res.fatal
 	}
-	st.rows += int64(len(res.rows))
-	st.suppressed += res.suppressed
-	return im.w.writeOwned(ctx, res.rows, res.release)
+	// The writer drops forgotten customers' rows (docs/PRIVACY.md).
+	n := int64(len(res.rows))
+	dropped, err := im.w.writeOwned(ctx, res.rows, res.release)
+	st.rows += n - dropped
+	st.suppressed += dropped
+	return err
 }
 
 // worker parses chunks for one goroutine.
@@ -1022,12 +1017,6 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 			bad(src, v, err.Error(), nil)
 			dropLast(res)
 			return true
-		}
-	}
-	if p.skipKey && p.im.opts.Suppressed != nil {
-		if k := t.key(r); k != "" && p.im.opts.Suppressed(k) {
-			dropLast(res)
-			res.suppressed++
 		}
 	}
 	return true

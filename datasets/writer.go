@@ -84,6 +84,14 @@ type Writer[T any] struct {
 	flight chan struct{} // spills in flight: two, so both cores stay busy while one spill's last part encodes
 	wg     sync.WaitGroup
 
+	// Suppressions: the tombstones are loaded at the first row written to
+	// a customer-keyed table, and forgotten customers' rows are dropped
+	// there, whoever the caller (docs/PRIVACY.md).
+	supLoaded  bool
+	supLen     int          // tombstones when loaded
+	check      *forgetCheck // nil: no one to drop
+	suppressed int64
+
 	mu      sync.Mutex
 	parts   []Part
 	written []string
@@ -146,10 +154,38 @@ func (w *Writer[T]) fail(err error) {
 
 // Write buffers a copy of rows, spilling parts every SpillRows rows: the
 // parts depend on the order of the rows, not on how they were batched.
+// Rows of forgotten customers (the store's tombstones, loaded at the
+// first write) are dropped and counted (Suppressed).
 func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	if w.done {
 		return errors.New("writer: write after commit or abort")
 	}
+	if err := w.loadSuppressions(ctx); err != nil {
+		return err
+	}
+	if w.check == nil {
+		return w.write(ctx, rows)
+	}
+	// Copy the runs of kept rows between dropped ones.
+	for len(rows) > 0 {
+		i := 0
+		for i < len(rows) && !w.check.forgotten(w.t.key(&rows[i])) {
+			i++
+		}
+		if err := w.write(ctx, rows[:i]); err != nil {
+			return err
+		}
+		if i < len(rows) {
+			w.suppressed++
+			i++
+		}
+		rows = rows[i:]
+	}
+	return w.failed()
+}
+
+// write buffers a copy of rows.
+func (w *Writer[T]) write(ctx context.Context, rows []T) error {
 	for len(rows) > 0 {
 		if w.cur == nil {
 			w.cur = w.getRows(copyBatch)
@@ -174,13 +210,37 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 
 // writeOwned buffers rows without copying: the writer owns them now.
 // release, if not nil, is called once they are written (not on failure):
-// the memory their strings point into may then be reused.
-func (w *Writer[T]) writeOwned(ctx context.Context, rows []T, release func()) error {
+// the memory their strings point into may then be reused. Rows of
+// forgotten customers are dropped in place; it returns how many.
+func (w *Writer[T]) writeOwned(ctx context.Context, rows []T, release func()) (dropped int64, err error) {
+	if w.done {
+		return 0, errors.New("writer: write after commit or abort")
+	}
+	if err := w.loadSuppressions(ctx); err != nil {
+		return 0, err
+	}
+	if w.check != nil {
+		// Compact in place; rows before the first dropped one stay put.
+		n := 0
+		for i := range rows {
+			if w.check.forgotten(w.t.key(&rows[i])) {
+				continue
+			}
+			if n != i {
+				rows[n] = rows[i]
+			}
+			n++
+		}
+		dropped = int64(len(rows) - n)
+		clear(rows[n:])
+		rows = rows[:n]
+		w.suppressed += dropped
+	}
 	if len(rows) == 0 {
 		if release != nil {
 			release()
 		}
-		return w.failed()
+		return dropped, w.failed()
 	}
 	if release != nil {
 		w.releases = append(w.releases, release)
@@ -192,9 +252,9 @@ func (w *Writer[T]) writeOwned(ctx context.Context, rows []T, release func()) er
 	w.batches = append(w.batches, rows)
 	w.buffered += len(rows)
 	if w.buffered >= w.opts.SpillRows {
-		return w.spill(ctx)
+		return dropped, w.spill(ctx)
 	}
-	return w.failed()
+	return dropped, w.failed()
 }
 
 // sortEntry locates one buffered row with its sort key: 24 bytes, so a
@@ -607,6 +667,10 @@ func (w *Writer[T]) Prepare(ctx context.Context, c CommitOptions) (*Manifest, er
 		return nil, errors.New("writer: commit after commit or abort")
 	}
 	if err := w.Flush(ctx); err != nil {
+		w.Abort(ctx)
+		return nil, err
+	}
+	if err := w.recheckSuppressions(ctx); err != nil {
 		w.Abort(ctx)
 		return nil, err
 	}

@@ -22,17 +22,16 @@ type Forgetter struct {
 // Layer returns "features".
 func (f Forgetter) Layer() string { return "features" }
 
-// Forget rewrites every feature table holding one of ids. A table without
-// any of them is left as it is, so running it again changes nothing.
-func (f Forgetter) Forget(ctx context.Context, ids privacy.IDs) ([]privacy.Rewrite, error) {
+// tables calls fn with the key and manifest of every feature table and
+// uncommitted shard receipt.
+func (f Forgetter) tables(ctx context.Context, fn func(key string, m *Manifest) error) error {
 	objs, err := f.Store.List(ctx, "features/")
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
+			return nil
 		}
-		return nil, err
+		return err
 	}
-	var out []privacy.Rewrite
 	for _, o := range objs {
 		segs := strings.Split(o.Key, "/")
 		isManifest := len(segs) == 6 && segs[5] == "_manifest.json"
@@ -42,26 +41,66 @@ func (f Forgetter) Forget(ctx context.Context, ids privacy.IDs) ([]privacy.Rewri
 		}
 		m, err := readManifestKey(ctx, f.Store, o.Key)
 		if err != nil {
-			return out, err
+			return err
 		}
-		rw, err := forgetTable(ctx, f.Store, o.Key, m, ids)
-		if err != nil {
-			return out, err
+		if err := fn(o.Key, m); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// Find returns the parts of feature tables holding a row of one of ids.
+func (f Forgetter) Find(ctx context.Context, ids privacy.IDs) ([]string, error) {
+	var keys []string
+	err := f.tables(ctx, func(_ string, m *Manifest) error {
+		idCol := customerColumn(m)
+		if idCol < 0 {
+			return nil
+		}
+		for _, p := range m.Parts {
+			found := false
+			err := readPartRows(ctx, f.Store, m.Schema, p.Key, func(row []any) error {
+				if id, _ := row[idCol].(string); !found && ids.Has(id) {
+					found = true
+					keys = append(keys, p.Key)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return keys, err
+}
+
+func customerColumn(m *Manifest) int {
+	for i, c := range m.Schema {
+		if c.Name == "customer_id" {
+			return i
+		}
+	}
+	return -1
+}
+
+// Forget rewrites every feature table holding one of ids. A table without
+// any of them is left as it is, so running it again changes nothing.
+func (f Forgetter) Forget(ctx context.Context, ids privacy.IDs) ([]privacy.Rewrite, error) {
+	var out []privacy.Rewrite
+	err := f.tables(ctx, func(key string, m *Manifest) error {
+		rw, err := forgetTable(ctx, f.Store, key, m, ids)
 		if rw != nil {
 			out = append(out, *rw)
 		}
-	}
-	return out, nil
+		return err
+	})
+	return out, err
 }
 
 func forgetTable(ctx context.Context, st datasets.Store, key string, m *Manifest, ids privacy.IDs) (*privacy.Rewrite, error) {
-	idCol := -1
-	for i, c := range m.Schema {
-		if c.Name == "customer_id" {
-			idCol = i
-		}
-	}
+	idCol := customerColumn(m)
 	if idCol < 0 {
 		return nil, nil
 	}

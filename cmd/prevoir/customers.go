@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -10,17 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/privacy"
-	"github.com/prevoir/prevoir/datasets/synth"
 	"github.com/prevoir/prevoir/serve"
 )
-
-// forgetRewriters are the layers `customers forget` rewrites: serve knows
-// every layer that holds customer rows.
-func forgetRewriters(st datasets.Store, now time.Time) []privacy.Rewriter {
-	return serve.Rewriters(st, now)
-}
 
 // customerIDs returns the ids given as arguments and in --file (one per
 // line; blank lines and lines starting with '#' skipped).
@@ -113,7 +104,7 @@ func customersCommand() *cli.Command {
 						return err
 					}
 					now := time.Now().UTC().Truncate(time.Second)
-					rep, err := privacy.Forget(c.Context, st, ids, now, forgetRewriters(st, now)...)
+					rep, err := serve.Forget(c.Context, st, ids, now)
 					if wantJSON(c) && (err == nil || len(rep.Tombstones) > 0) {
 						if perr := printJSON(c, rep); perr != nil {
 							return perr
@@ -151,25 +142,9 @@ func customersCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					s, err := privacy.Show(c.Context, st, id)
+					s, err := serve.Show(c.Context, st, id)
 					if err != nil {
 						return err
-					}
-					names, err := datasets.ListDatasets(c.Context, st)
-					if err != nil {
-						return err
-					}
-					for _, ds := range names {
-						l, err := synth.LatentFor(c.Context, st, ds, s.CustomerID)
-						if err != nil && !errors.Is(err, os.ErrNotExist) {
-							return err
-						}
-						if l != nil {
-							if s.Extra == nil {
-								s.Extra = map[string]any{}
-							}
-							s.Extra["latent/"+ds] = l
-						}
 					}
 					if wantJSON(c) {
 						return printJSON(c, s)
@@ -186,14 +161,14 @@ func customersCommand() *cli.Command {
 						}
 						fmt.Fprintf(w, "consent: %s %s at %s\n", state, r.Channel, r.At.Format(time.RFC3339))
 					}
-					if len(s.Tables) == 0 && len(s.Extra) == 0 {
-						fmt.Fprintln(w, "no stored table holds rows of this customer")
+					if len(s.Objects) == 0 {
+						fmt.Fprintln(w, "no stored object holds rows of this customer")
 					}
 					for _, t := range s.Tables {
 						fmt.Fprintf(w, "%s/%s: %d rows\n", t.Dataset, t.Table, len(t.Rows))
 					}
-					for k := range s.Extra {
-						fmt.Fprintf(w, "%s: generator truth (see --json)\n", k)
+					for _, o := range s.Objects {
+						fmt.Fprintf(w, "object %s (%s)\n", o.Key, o.Layer)
 					}
 					if len(s.Tables) > 0 {
 						fmt.Fprintln(w, "(--json prints every row)")

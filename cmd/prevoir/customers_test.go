@@ -9,8 +9,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/local"
 	"github.com/prevoir/prevoir/datasets/privacy"
+	"github.com/prevoir/prevoir/datasets/privacy/privacytest"
 )
+
+func openLocal(t *testing.T, dir string) datasets.Store {
+	t.Helper()
+	st, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
 
 // runGen runs the CLI in-process, returning stdout, stderr and the error.
 func runGen(t *testing.T, args ...string) (string, string, error) {
@@ -52,8 +64,29 @@ func TestGenerateForgetShowCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Tables) == 0 || s.Extra["latent/demo"] == nil {
+	latent := false
+	for _, tb := range s.Tables {
+		latent = latent || tb.Table == "_latent/customers.csv.gz"
+	}
+	if len(s.Tables) == 0 || !latent || len(s.Objects) == 0 {
 		t.Fatalf("show before forget: %s", out)
+	}
+	// Every object show lists holds the id; every object holding it is listed.
+	holding, err := privacytest.Holding(context.Background(), openLocal(t, store), "000007")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, o := range s.Objects {
+		listed[o.Key] = true
+	}
+	for _, k := range holding {
+		if !listed[k] {
+			t.Errorf("show does not list %s, which holds the customer", k)
+		}
+	}
+	if len(holding) != len(listed) {
+		t.Errorf("show lists %d objects, %d hold the id: %v", len(listed), len(holding), holding)
 	}
 	if strings.Contains(out, `"000008"`) {
 		t.Fatal("show reveals another customer")
@@ -82,8 +115,11 @@ func TestGenerateForgetShowCLI(t *testing.T) {
 	}
 	s = privacy.Subject{}
 	json.Unmarshal([]byte(out), &s)
-	if !s.Forgotten || len(s.Tables) != 0 || len(s.Extra) != 0 {
+	if !s.Forgotten || len(s.Tables) != 0 || len(s.Objects) != 0 {
 		t.Fatalf("show after forget: %s", out)
+	}
+	if holding, err := privacytest.Holding(context.Background(), openLocal(t, store), "000007"); err != nil || len(holding) != 0 {
+		t.Fatalf("after forget, objects hold the id in clear: %v (%v)", holding, err)
 	}
 
 	_, _, err = runGen(t, "--store", store, "customers", "opt-out", "000009", "--channel", "sms")

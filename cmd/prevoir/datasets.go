@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/prevoir/prevoir/datasets"
-	"github.com/prevoir/prevoir/datasets/privacy"
 	"github.com/prevoir/prevoir/datasets/stores"
 )
 
@@ -368,12 +367,6 @@ func runImport(c *cli.Context, a *importArgs) error {
 		prev := debug.SetMemoryLimit(int64(a.memoryLimit) << 20)
 		defer debug.SetMemoryLimit(prev)
 	}
-	// Forgotten customers stay forgotten: their lines are dropped.
-	sup, err := privacy.Load(c.Context, st)
-	if err != nil {
-		return err
-	}
-	opts.Suppressed = sup.Filter()
 	start := time.Now()
 	var total int64
 	for _, s := range sources {

@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/datasets/privacy"
 	"github.com/prevoir/prevoir/datasets/stores"
 	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/models"
@@ -107,6 +108,7 @@ version number, an alias or "latest" (the default).`,
 					&cli.StringFlag{Name: "output", Usage: "where to write the scores (CSV): a file, an s3://bucket/key URL, or '-' (the default) for stdout; a failed prediction leaves no output"},
 					&cli.StringSliceFlag{Name: "id", Usage: "a column copied to the output before the score (repeatable, in order)"},
 					&cli.StringFlag{Name: "output-kind", Value: "response", Usage: "response (probability, count or value) or raw (the framework's raw margin)"},
+					&cli.StringFlag{Name: "channel", Usage: "also drop customers opted out of `C` (email, sms, all); needs --id customer_id"},
 				},
 				Action: modelsPredict,
 			},
@@ -557,10 +559,24 @@ func modelsPredict(c *cli.Context) error {
 		return fmt.Errorf("models predict: %w", err)
 	}
 	defer in.Close()
+	// Forgotten customers, and those opted out of --channel, are not scored.
+	pst, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	fin, err := privacy.FilterInput(c.Context, pst, in, privacy.InputOptions{IDs: ids, Channel: c.String("channel")})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if fin.Dropped() > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "dropped %d rows: %d of forgotten customers, %d opted out of %s\n", fin.Dropped(), fin.Forgotten, fin.OptedOut, c.String("channel"))
+		}
+	}()
 	opts := models.PredictOptions{IDs: ids, Kind: kind}
 	if dest == "" || dest == "-" {
 		bw := bufio.NewWriterSize(out(c), 64<<10)
-		if _, err := models.Predict(c.Context, m, in, bw, opts); err != nil {
+		if _, err := models.Predict(c.Context, m, fin, bw, opts); err != nil {
 			return fmt.Errorf("models predict %s@%d: %w", name, v, err)
 		}
 		return bw.Flush()
@@ -568,7 +584,7 @@ func modelsPredict(c *cli.Context) error {
 	var rows int
 	write := func(w io.Writer) error {
 		var err error
-		rows, err = models.Predict(c.Context, m, in, w, opts)
+		rows, err = models.Predict(c.Context, m, fin, w, opts)
 		return err
 	}
 	if outBucket != "" {
@@ -580,7 +596,8 @@ func modelsPredict(c *cli.Context) error {
 		return fmt.Errorf("models predict %s@%d: %w", name, v, err)
 	}
 	if wantJSON(c) {
-		return printJSON(c, map[string]any{"model": name, "version": v, "input": c.String("input"), "output": dest, "rows": rows})
+		return printJSON(c, map[string]any{"model": name, "version": v, "input": c.String("input"), "output": dest, "rows": rows,
+			"dropped_forgotten": fin.Forgotten, "dropped_opted_out": fin.OptedOut})
 	}
 	fmt.Fprintf(c.App.ErrWriter, "scored %d rows with %s@%d into %s\n", rows, name, v, dest)
 	return nil

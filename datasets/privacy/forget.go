@@ -55,21 +55,25 @@ type Rewrite struct {
 	Rows int64 `json:"rows_removed"`
 }
 
-// Rewriter removes customers' rows from one layer of the store. Forget
-// calls each rewriter once with every id being forgotten; a rewriter that
-// finds none of them changes nothing and returns no Rewrite, so running
-// Forget again is harmless.
+// Rewriter is one layer of the store that holds customer rows, declaring
+// how they are found and forgotten. Forget calls each rewriter once with
+// every id being forgotten; a rewriter that finds none of them changes
+// nothing and returns no Rewrite, so running Forget again is harmless.
+// Show asks each where the customer's rows are.
 type Rewriter interface {
 	// Layer names the part of the store the rewriter covers.
 	Layer() string
 	// Forget removes every row of the customers in ids.
 	Forget(ctx context.Context, ids IDs) ([]Rewrite, error)
+	// Find returns the keys of the objects holding a row of one of ids.
+	Find(ctx context.Context, ids IDs) ([]string, error)
 }
 
-// RewriterFunc adapts a function to a Rewriter.
+// RewriterFunc adapts functions to a Rewriter.
 type RewriterFunc struct {
-	Name string
-	Func func(ctx context.Context, ids IDs) ([]Rewrite, error)
+	Name     string
+	Func     func(ctx context.Context, ids IDs) ([]Rewrite, error)
+	FindFunc func(ctx context.Context, ids IDs) ([]string, error)
 }
 
 // Layer returns f.Name.
@@ -78,6 +82,11 @@ func (f RewriterFunc) Layer() string { return f.Name }
 // Forget calls f.Func.
 func (f RewriterFunc) Forget(ctx context.Context, ids IDs) ([]Rewrite, error) {
 	return f.Func(ctx, ids)
+}
+
+// Find calls f.FindFunc.
+func (f RewriterFunc) Find(ctx context.Context, ids IDs) ([]string, error) {
+	return f.FindFunc(ctx, ids)
 }
 
 // ForgetReport is what Forget did.
@@ -99,9 +108,12 @@ type ForgetReport struct {
 // rewriter remove their rows, in order. Ids are normalised as imports
 // store them (datasets.NormalizeID); empty ids are refused. Running it
 // again is harmless: the tombstones exist and the rewriters find nothing.
-// Serve extends forget to features and publications by passing their
-// rewriters after the datasets' ones.
+// rewriters is the list of every layer holding customer rows (serve.Layers
+// builds it); an empty list is an error, since it would forget no row.
 func Forget(ctx context.Context, st datasets.Store, ids []string, at time.Time, rewriters ...Rewriter) (ForgetReport, error) {
+	if len(rewriters) == 0 {
+		return ForgetReport{}, errors.New("forget: no layer to forget from (empty rewriter list)")
+	}
 	for _, id := range ids {
 		if datasets.NormalizeID(id) == "" {
 			return ForgetReport{}, errors.New("forget: empty customer id")

@@ -2,18 +2,14 @@ package privacy
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io/fs"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
@@ -21,9 +17,9 @@ import (
 
 // Store keys (docs/PRIVACY.md).
 const (
-	Prefix       = "suppressions/"
-	SecretKey    = Prefix + "secret"
-	ForgottenKey = Prefix + "forgotten.json"
+	Prefix       = datasets.SuppressionsPrefix
+	SecretKey    = datasets.SuppressionSecret
+	ForgottenKey = datasets.ForgottenKey
 	ConsentKey   = Prefix + "consent.json"
 )
 
@@ -45,10 +41,7 @@ func ValidChannel(ch string) bool { return slices.Contains(Channels, ch) }
 
 // Tombstone records that a customer was forgotten: the HMAC of the id,
 // never the id.
-type Tombstone struct {
-	HMAC string    `json:"hmac"`
-	At   time.Time `json:"at"`
-}
+type Tombstone = datasets.Tombstone
 
 // ConsentRecord is an opt-out or opt-in given through prevoir.
 type ConsentRecord struct {
@@ -58,10 +51,7 @@ type ConsentRecord struct {
 	At      time.Time `json:"at"`
 }
 
-type forgottenFile struct {
-	FormatVersion int         `json:"format_version"`
-	Tombstones    []Tombstone `json:"tombstones"`
-}
+type forgottenFile = datasets.ForgottenFile
 
 type consentFile struct {
 	FormatVersion int             `json:"format_version"`
@@ -71,29 +61,20 @@ type consentFile struct {
 // Suppressions is a snapshot of a store's privacy records. The zero value
 // suppresses no one. It is safe for concurrent reads.
 type Suppressions struct {
-	secret    []byte
-	forgotten map[string]time.Time
+	forgotten *datasets.Forgotten
 	consent   map[string][]ConsentRecord
 }
 
 // Load reads the store's suppressions. A store without any is not an
 // error: the result suppresses no one.
 func Load(ctx context.Context, st datasets.Store) (*Suppressions, error) {
-	s := &Suppressions{forgotten: map[string]time.Time{}, consent: map[string][]ConsentRecord{}}
-	secret, err := readSecret(ctx, st)
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
-	}
+	f, err := datasets.LoadForgotten(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	s.secret = secret
-	var ff forgottenFile
-	if _, err := readJSON(ctx, st, ForgottenKey, &ff); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	for _, t := range ff.Tombstones {
-		s.forgotten[t.HMAC] = t.At
+	s := &Suppressions{forgotten: f, consent: map[string][]ConsentRecord{}}
+	if f.Secret() == nil {
+		return s, nil
 	}
 	var cf consentFile
 	if _, err := readJSON(ctx, st, ConsentKey, &cf); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -108,73 +89,36 @@ func Load(ctx context.Context, st datasets.Store) (*Suppressions, error) {
 // HMAC returns the hex HMAC-SHA256 of a customer id under the store's
 // secret, or "" when the store has no secret yet (nothing was recorded).
 func (s *Suppressions) HMAC(customerID string) string {
-	if s == nil || s.secret == nil {
+	if s == nil || s.forgotten.Secret() == nil {
 		return ""
 	}
-	return mac(s.secret, datasets.NormalizeID(customerID))
+	return mac(s.forgotten.Secret(), datasets.NormalizeID(customerID))
 }
 
-func mac(secret []byte, id string) string {
-	h := hmac.New(sha256.New, secret)
-	h.Write([]byte(id))
-	return hex.EncodeToString(h.Sum(nil))
-}
+func mac(secret []byte, id string) string { return datasets.CustomerMAC(secret, id) }
 
-// Forgotten reports whether the customer was forgotten: the import-time
-// filter. The empty id (anonymous lines) is never forgotten.
+// Forgotten reports whether the customer was forgotten. The empty id
+// (anonymous lines) is never forgotten.
 func (s *Suppressions) Forgotten(customerID string) bool {
-	if s == nil || len(s.forgotten) == 0 || customerID == "" {
-		return false
-	}
-	_, ok := s.forgotten[mac(s.secret, datasets.NormalizeID(customerID))]
-	return ok
+	return s != nil && s.forgotten.Has(customerID)
 }
 
-// Filter returns the import-time filter: a function reporting whether a
-// line of customerID must be dropped because the customer was forgotten.
-// It answers false at once when no one was forgotten. It is safe for
-// concurrent use (parse workers share it) and cheap on repeated ids: each
-// worker's hasher keeps a bounded cache of recent answers.
+// Filter returns a function reporting whether rows of customerID must be
+// dropped because the customer was forgotten (datasets.Forgotten.Filter):
+// safe for concurrent use, one HMAC per distinct id.
 func (s *Suppressions) Filter() func(customerID string) bool {
-	if s == nil || len(s.forgotten) == 0 {
+	if s == nil {
 		return func(string) bool { return false }
 	}
-	type state struct {
-		h     hash.Hash
-		sum   []byte
-		cache map[string]bool
-	}
-	pool := sync.Pool{New: func() any {
-		return &state{h: hmac.New(sha256.New, s.secret), cache: map[string]bool{}}
-	}}
-	return func(id string) bool {
-		if id == "" {
-			return false
-		}
-		st := pool.Get().(*state)
-		defer pool.Put(st)
-		if v, ok := st.cache[id]; ok {
-			return v
-		}
-		st.h.Reset()
-		st.h.Write([]byte(datasets.NormalizeID(id)))
-		st.sum = st.h.Sum(st.sum[:0])
-		_, v := s.forgotten[hex.EncodeToString(st.sum)]
-		if len(st.cache) >= 1<<16 {
-			clear(st.cache)
-		}
-		st.cache[id] = v
-		return v
-	}
+	return s.forgotten.Filter()
 }
 
 // ForgottenAt returns when the customer was forgotten, if they were.
 func (s *Suppressions) ForgottenAt(customerID string) (time.Time, bool) {
-	if s == nil || len(s.forgotten) == 0 {
+	if s == nil {
 		return time.Time{}, false
 	}
-	t, ok := s.forgotten[mac(s.secret, datasets.NormalizeID(customerID))]
-	return t, ok
+	return s.forgotten.At(customerID)
 }
 
 // Tombstones is the number of forgotten customers.
@@ -182,7 +126,7 @@ func (s *Suppressions) Tombstones() int {
 	if s == nil {
 		return 0
 	}
-	return len(s.forgotten)
+	return s.forgotten.Len()
 }
 
 // Consent returns the consent records given through prevoir for the
@@ -191,7 +135,7 @@ func (s *Suppressions) Consent(customerID string) []ConsentRecord {
 	if s == nil || len(s.consent) == 0 {
 		return nil
 	}
-	return slices.Clone(s.consent[mac(s.secret, datasets.NormalizeID(customerID))])
+	return slices.Clone(s.consent[mac(s.forgotten.Secret(), datasets.NormalizeID(customerID))])
 }
 
 // OptedOut reports whether the customer's latest record for channel (or
@@ -217,15 +161,7 @@ func (s *Suppressions) OptedOut(customerID, channel string, t time.Time) bool {
 
 // readSecret reads the store's secret.
 func readSecret(ctx context.Context, st datasets.Store) ([]byte, error) {
-	b, err := datasets.ReadAll(ctx, st, SecretKey)
-	if err != nil {
-		return nil, err
-	}
-	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(k) < 16 {
-		return nil, fmt.Errorf("%s: not a hex secret of at least 16 bytes", SecretKey)
-	}
-	return k, nil
+	return datasets.ReadSuppressionSecret(ctx, st)
 }
 
 // ensureSecret returns the store's secret, creating it (32 random bytes)

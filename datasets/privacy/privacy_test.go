@@ -100,13 +100,30 @@ func TestForgetTombstoneAndFilter(t *testing.T) {
 	}
 }
 
+// noLayer is a layer holding no customer row.
+var noLayer = privacy.RewriterFunc{Name: "none",
+	Func:     func(context.Context, privacy.IDs) ([]privacy.Rewrite, error) { return nil, nil },
+	FindFunc: func(context.Context, privacy.IDs) ([]string, error) { return nil, nil }}
+
 func TestForgetRefusesEmptyID(t *testing.T) {
 	st := newStore(t)
-	if _, err := privacy.Forget(context.Background(), st, []string{"1", ""}, t0); err == nil {
+	if _, err := privacy.Forget(context.Background(), st, []string{"1", ""}, t0, noLayer); err == nil {
 		t.Fatal("empty id accepted")
 	}
-	if _, err := privacy.Forget(context.Background(), st, nil, t0); err == nil {
+	if _, err := privacy.Forget(context.Background(), st, nil, t0, noLayer); err == nil {
 		t.Fatal("no id accepted")
+	}
+}
+
+// TestForgetRefusesEmptyList: forgetting through no layer would remove
+// no row, so it is an error, and no tombstone is written.
+func TestForgetRefusesEmptyList(t *testing.T) {
+	st := newStore(t)
+	if _, err := privacy.Forget(context.Background(), st, []string{"1"}, t0); err == nil || !strings.Contains(err.Error(), "no layer") {
+		t.Fatalf("forget over no layer: %v", err)
+	}
+	if objs, _ := st.List(context.Background(), ""); len(objs) != 0 {
+		t.Fatalf("forget over no layer wrote %v", objs)
 	}
 }
 
@@ -167,7 +184,7 @@ func TestConcurrentUpdates(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			if _, err := privacy.Forget(ctx, st, []string{string(rune('a' + i))}, t0); err != nil {
+			if _, err := privacy.Forget(ctx, st, []string{string(rune('a' + i))}, t0, noLayer); err != nil {
 				t.Error(err)
 			}
 		}()

@@ -110,7 +110,7 @@ func TestForgetGenerated(t *testing.T) {
 	}
 
 	at := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
-	rewriters := []privacy.Rewriter{privacy.DatasetsRewriter(st, at), LatentRewriter(st)}
+	rewriters := []privacy.Rewriter{privacy.DatasetsRewriter(st, at)}
 	rep, err := privacy.Forget(ctx, st, []string{victim}, at, rewriters...)
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func TestForgetGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := datasets.Import(ctx, st, srcs, datasets.ImportOptions{Dataset: ds, Table: "orders", Suppressed: sup.Filter()})
+	res, err := datasets.Import(ctx, st, srcs, datasets.ImportOptions{Dataset: ds, Table: "orders"})
 	if err != nil {
 		t.Fatal(err)
 	}

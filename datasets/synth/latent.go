@@ -2,7 +2,6 @@ package synth
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/csv"
@@ -210,19 +209,6 @@ func (w *world) appendLatent(buf []byte, b *batch) []byte {
 		buf = append(buf, '\n')
 	}
 	return buf
-}
-
-// gzipMember compresses p as one gzip member (no name, no time: the bytes
-// depend only on p). Concatenated members form one valid gzip stream.
-func gzipMember(dst *bytes.Buffer, p []byte) error {
-	zw, err := gzip.NewWriterLevel(dst, gzip.BestSpeed)
-	if err != nil {
-		return err
-	}
-	if _, err := zw.Write(p); err != nil {
-		return err
-	}
-	return zw.Close()
 }
 
 // LatentCustomer is one row of customers.csv.gz.

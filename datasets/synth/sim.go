@@ -3,6 +3,8 @@ package synth
 import (
 	"math"
 	"slices"
+
+	"github.com/prevoir/prevoir/datasets"
 )
 
 // Channels of an order.
@@ -112,9 +114,10 @@ type batch struct {
 	ledger  []ledgerEntry
 	consent []consentRec
 	custs   []custInfo
-	affs    []float64 // n * categories affinities, in customer order
-	enc     [][]byte  // per-output encoded bytes (CSV text, gzip members)
-	rows    *rows     // canonical rows for the store (a fresh set per batch)
+	affs    []float64         // n * categories affinities, in customer order
+	enc     [][]byte          // per-output encoded bytes (CSV text, gzip members)
+	rows    *rows             // canonical rows for the store (a fresh set per batch)
+	latent  datasets.CSVChunk // the latent customers' gzip member (store sink)
 }
 
 func (b *batch) reset(k, first, n int) {

@@ -1,12 +1,10 @@
 package synth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -40,6 +38,10 @@ type Result struct {
 	Reused bool `json:"reused"`
 	// Tables lists the manifests committed.
 	Tables []string `json:"tables"`
+	// Suppressed counts the rows of customers forgotten in the store
+	// before that were not stored (table rows and latent truth lines;
+	// docs/PRIVACY.md). Summary counts what was simulated.
+	Suppressed int64 `json:"suppressed"`
 }
 
 // generated tables, in commit order (orders last: a dataset whose orders
@@ -124,7 +126,7 @@ func Generate(ctx context.Context, st datasets.Store, o Options, so StoreOptions
 		s.abort(ctx)
 		return Result{}, err
 	}
-	res := Result{Summary: s.sum}
+	res := Result{Summary: s.sum, Suppressed: s.suppressed()}
 	now := so.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -220,10 +222,9 @@ type storeSink struct {
 	fLoyalty   *feeder[datasets.LoyaltyEntry]
 	fConsent   *feeder[datasets.Consent]
 
-	latentW   *io.PipeWriter
-	latentErr chan error
-	latentKey string
-	sum       Summary
+	latent           *datasets.CustomerCSV // _latent/customers.csv.gz, forgotten customers dropped
+	latentSuppressed int64
+	sum              Summary
 }
 
 // rows is a batch's canonical rows.
@@ -272,20 +273,10 @@ func newStoreSink(ctx context.Context, st datasets.Store, w *world, run string) 
 	s.fEvents = newFeeder(ctx, s.events)
 	s.fLoyalty = newFeeder(ctx, s.loyalty)
 	s.fConsent = newFeeder(ctx, s.consent)
-	// The latent customers stream into the store as they are simulated.
-	pr, pw := io.Pipe()
-	s.latentW, s.latentErr = pw, make(chan error, 1)
-	s.latentKey = LatentKey(w.o.Name, LatentCustomers)
-	go func() {
-		_, err := st.Put(context.WithoutCancel(ctx), s.latentKey, pr, -1, datasets.PutOptions{ContentType: "application/gzip"})
-		pr.CloseWithError(err)
-		s.latentErr <- err
-	}()
-	var hdr bytes.Buffer
-	if err := gzipMember(&hdr, []byte(w.latentHeader())); err != nil {
-		return nil, err
-	}
-	if _, err := pw.Write(hdr.Bytes()); err != nil {
+	// The latent customers stream into the store as they are simulated,
+	// as a customer file of the dataset (forgotten customers dropped).
+	s.latent, err = datasets.NewCustomerCSV(ctx, st, LatentKey(w.o.Name, LatentCustomers), w.latentHeader())
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -298,10 +289,9 @@ func (s *storeSink) closeFeeders() error {
 
 func (s *storeSink) abort(ctx context.Context) {
 	s.closeFeeders()
-	if s.latentW != nil {
-		s.latentW.CloseWithError(errors.New("generation aborted"))
-		<-s.latentErr
-		s.latentW = nil
+	if s.latent != nil {
+		s.latent.Abort(errors.New("generation aborted"))
+		s.latent = nil
 	}
 	s.orders.Abort(ctx)
 	s.customers.Abort(ctx)
@@ -396,15 +386,16 @@ func (s *storeSink) finish(ctx context.Context) error {
 	if err := s.closeFeeders(); err != nil {
 		return err
 	}
-	err := s.latentW.Close()
-	if perr := <-s.latentErr; perr != nil {
-		err = perr
-	}
-	s.latentW = nil
-	if err != nil {
-		return fmt.Errorf("write %s: %w", s.latentKey, err)
-	}
-	return nil
+	err := s.latent.Close()
+	s.latentSuppressed = s.latent.Suppressed()
+	s.latent = nil
+	return err
+}
+
+// suppressed counts the rows of forgotten customers the writers dropped.
+func (s *storeSink) suppressed() int64 {
+	return s.latentSuppressed + s.orders.Suppressed() + s.customers.Suppressed() + s.events.Suppressed() +
+		s.loyalty.Suppressed() + s.consent.Suppressed()
 }
 
 // micros converts seconds since the history start to stored microseconds.
@@ -496,13 +487,10 @@ func (s *storeSink) encode(b *batch) error {
 		r.customers[i] = datasets.Customer{CustomerID: ids[i], SignupAt: &signups[i], Warehouse: w.whName[c.home],
 			Channel: channelNames[c.channel], Segment: seg, BirthYear: &years[i]}
 	}
-	var lat bytes.Buffer
 	b.enc[1] = w.appendLatent(b.enc[1][:0], b)
-	if err := gzipMember(&lat, b.enc[1]); err != nil {
-		return err
-	}
-	b.enc[2] = append(b.enc[2][:0], lat.Bytes()...)
-	return nil
+	var err error
+	b.latent, err = s.latent.Encode(b.enc[2], b.enc[1])
+	return err
 }
 
 func (s *storeSink) write(b *batch) error {
@@ -514,8 +502,7 @@ func (s *storeSink) write(b *batch) error {
 	s.fLoyalty.send(r.loyalty)
 	s.fConsent.send(r.consent)
 	s.fCustomers.send(r.customers)
-	_, err := s.latentW.Write(b.enc[2])
-	return err
+	return s.latent.Write(b.latent)
 }
 
 // latentProducts is products.csv: each product's category, popularity rank
