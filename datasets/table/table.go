@@ -14,13 +14,15 @@
 // every record must have as many fields as the header.
 //
 // Parquet: the columns are the schema's top-level fields, which must be
-// flat (no groups, no repeated fields). Values become text: integers in
-// decimal, floating point in the shortest form that round-trips the stored
-// value (a FLOAT is widened to float64 first, as pandas and numpy do),
-// booleans as true/false, DATE as 2006-01-02, TIMESTAMP in RFC 3339 (UTC),
-// DECIMAL in plain decimal notation, byte arrays as they are. Rows are read
-// a row group at a time, a few hundred rows per read: memory is bounded by
-// the row group's pages, never by the whole file.
+// flat (no groups, no repeated fields). Values become text through
+// datasets.ParquetText, the conversion import uses too: integers in
+// decimal (unsigned ones as unsigned), DECIMAL in plain decimal notation,
+// DATE as 2006-01-02, TIMESTAMP and INT96 in ISO 8601 (Z when adjusted to
+// UTC), floating point in the shortest form that reads back as the stored
+// float32 or float64, booleans as true/false, UUID in 8-4-4-4-12 form,
+// strings as they are. Rows are read a row group at a time, a few hundred
+// rows per read: memory is bounded by the row group's pages, never by the
+// whole file.
 //
 // In both formats an empty cell, or a Parquet null, is the empty string:
 // a missing value.
