@@ -54,6 +54,10 @@ type ImportOptions struct {
 	// MaxBadRows is how many bad lines may be skipped before the import
 	// fails (default 0: any bad line fails it).
 	MaxBadRows int
+	// InvalidUTF8 says what to do with text that is not valid UTF-8 (every
+	// string stored must be): refuse it as a bad line (the default), or
+	// replace the invalid bytes with U+FFFD.
+	InvalidUTF8 InvalidUTF8
 	// Rejects, when not nil, receives every bad line as CSV.
 	Rejects io.Writer
 	// LineTypes are the rules deriving line_type (orders).
@@ -155,6 +159,10 @@ func (e *BadRowsError) Error() string {
 
 func (e *BadRowsError) Unwrap() error { return e.First }
 
+// ErrNoRows is a source with a header (or a Parquet schema) and no rows:
+// the import commits nothing.
+var ErrNoRows = errors.New("a header and no rows: nothing was imported")
+
 // Import reads sources into a table of the dataset and commits them as a
 // new manifest version. It is atomic: on any error the parts it wrote are
 // deleted and the store is as it was.
@@ -215,6 +223,13 @@ func importTable[T any](ctx context.Context, st Store, t *Table[T], sources []So
 		if t.fieldIndex(canon) < 0 {
 			return nil, fmt.Errorf("import: --map: %q is not a column of table %s (columns: %s)", canon, t.Name, strings.Join(t.columnNames(), ", "))
 		}
+	}
+	switch opts.InvalidUTF8 {
+	case "":
+		opts.InvalidUTF8 = InvalidUTF8Refuse
+	case InvalidUTF8Refuse, InvalidUTF8Replace:
+	default:
+		return nil, Fieldf("InvalidUTF8", string(opts.InvalidUTF8), "want refuse or replace")
 	}
 	if opts.MaxBadRows < 0 {
 		return nil, fmt.Errorf("import: --max-bad-rows %d: must be 0 or more", opts.MaxBadRows)
@@ -462,6 +477,9 @@ func (im *importer[T]) importFile(ctx context.Context, src SourceFile, base *Man
 		if err != nil {
 			return fr, Source{}, err
 		}
+	}
+	if stats.rows+stats.rejected+stats.suppressed == 0 {
+		return fr, Source{}, &FileError{Path: src.Path, Err: ErrNoRows}
 	}
 	// Hash to the end of the file (gzip may stop before trailing bytes;
 	// Parquet is read at random).
@@ -940,10 +958,22 @@ func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw
 		f := &t.fields[b.field]
 		v := fields[b.src]
 		switch f.kind {
-		case kString:
+		case kString, kID:
+			v, ok := validText(v, p.im.opts.InvalidUTF8)
+			if !ok {
+				bad(b.src, v, "not valid UTF-8 (refused; the invalid-UTF-8 policy replace would store U+FFFD instead)", nil)
+				dropLast(res)
+				return true
+			}
+			if f.kind == kID {
+				v = NormalizeID(v)
+				if reason := checkID(v); reason != "" {
+					bad(b.src, v, reason, nil)
+					dropLast(res)
+					return true
+				}
+			}
 			*f.str(r) = v
-		case kID:
-			*f.str(r) = NormalizeID(v)
 		case kTime, kOptTime:
 			v = trimSpace(v)
 			if v == "" && f.kind == kOptTime {

@@ -208,6 +208,7 @@ canonical column maps to it without --map. See docs/DATA.md for the schema and t
 			&cli.StringFlag{Name: "mode", Value: "append", Usage: "append (skip files already imported) or replace"},
 			&cli.IntFlag{Name: "max-bad-rows", Value: 0, Usage: "bad lines to skip before failing"},
 			&cli.StringFlag{Name: "rejects", Usage: "write bad lines to `FILE` (CSV)"},
+			&cli.StringFlag{Name: "invalid-utf8", Value: "refuse", Usage: "text that is not UTF-8: refuse (a bad line) or replace (with U+FFFD)"},
 			&cli.StringFlag{Name: "fee-codes", Usage: "product codes of fee lines, comma-separated, '*' suffix for a prefix (default " + strings.Join(datasets.DefaultFeeCodes, ",") + ")"},
 			&cli.StringFlag{Name: "adjustment-codes", Usage: "product codes of adjustment lines (default " + strings.Join(datasets.DefaultAdjustmentCodes, ",") + ")"},
 			&cli.StringFlag{Name: "cancel-prefix", Usage: "order ids starting with this are cancellations (returns)"},
@@ -228,6 +229,12 @@ func runImport(c *cli.Context) error {
 		TZ:         c.String("tz"),
 		Currency:   c.String("currency"),
 		MaxBadRows: c.Int("max-bad-rows"),
+	}
+	switch v := datasets.InvalidUTF8(c.String("invalid-utf8")); v {
+	case datasets.InvalidUTF8Refuse, datasets.InvalidUTF8Replace:
+		opts.InvalidUTF8 = v
+	default:
+		return usageErrorf("import: --invalid-utf8 %q: refuse or replace", v)
 	}
 	switch c.String("mode") {
 	case "append":
