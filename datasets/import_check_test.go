@@ -147,3 +147,37 @@ func TestImportHeaderOnly(t *testing.T) {
 		t.Errorf("parquet: err = %v, want ErrNoRows naming the file", err)
 	}
 }
+
+// TestImportSniffsDelimiter: without a delimiter, import detects it from
+// the header line with the table reader's rule (SniffDelimiter), skipping
+// a BOM and leading blank lines.
+func TestImportSniffsDelimiter(t *testing.T) {
+	for _, c := range []struct{ name, text string }{
+		{"semicolon.csv", "\ufeffcustomer_id;order_id;timestamp;product_id;quantity;category\nc2;o2;2024-01-03T10:00:00Z;p1;2.5;\"a;b\"\n"},
+		{"pipe.txt", "\n\r\ncustomer_id|order_id|timestamp|product_id|quantity|category\r\nc2|o2|2024-01-03T10:00:00Z|p1|2.5|\"a;b\"\r\n"},
+		{"tab.tsv", "customer_id\torder_id\ttimestamp\tproduct_id\tquantity\tcategory\nc2\to2\t2024-01-03T10:00:00Z\tp1\t2.5\ta;b\n"},
+	} {
+		st, res, err := importText(t, c.name, c.text, datasets.ImportOptions{})
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		var rows []datasets.Order
+		for _, p := range res.Manifest.Parts {
+			got, err := datasets.ReadPart(context.Background(), st, datasets.Orders, p.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, got...)
+		}
+		found := false
+		for _, o := range rows {
+			if o.OrderID == "o2" {
+				found = o.CustomerID == "c2" && o.Quantity == 2.5 && o.Category == "a;b"
+			}
+		}
+		if !found {
+			t.Errorf("%s: row o2 not read right: %+v", c.name, rows)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func (im *importer[T]) readParquet(ctx context.Context, src SourceFile, ra io.Re
 	if len(header) == 0 {
 		return stats, &FileError{Path: src.Path, Err: fmt.Errorf("no top-level columns")}
 	}
-	p, err := im.newPlan(src.Path, header, len(header), "")
+	p, err := im.newPlan(src.Path, TextFormat{}, header, len(header), "")
 	if err != nil {
 		return stats, err
 	}

@@ -183,7 +183,8 @@ func TestImportFailuresLeaveStoreUnchanged(t *testing.T) {
 		want string // regexp after the path
 	}{
 		{"truncated gzip", "truncated_gzip/orders.csv.gz", nil, `^:\d+: truncated or corrupt gzip stream \(unexpected EOF\): line \d+ is the last complete line$`},
-		{"wrong delimiter", "wrong_delimiter/orders.csv", nil, `^: missing column "CustomerID" \(mapped to customer_id\); the header has one column "InvoiceNo;StockCode;.*wrong delimiter\? the header line has 6 ';': pass --delimiter ';'$`},
+		{"wrong delimiter", "wrong_delimiter/orders.csv", func(o *datasets.ImportOptions) { o.Format.Delimiter = ',' }, `^: missing column "CustomerID" \(mapped to customer_id\); the header has one column "InvoiceNo;StockCode;.*wrong delimiter\? the header line has 6 ';' \(the delimiter is detected when none is given\)$`},
+		{"detected delimiter, decimal comma", "wrong_delimiter/orders.csv", nil, `^:2:5: column UnitPrice: value "2,55": not a number`},
 		{"missing column", "missing_column/orders.csv", nil, `^: missing column "InvoiceDate" \(mapped to timestamp\); the header has 6 columns "InvoiceNo", "StockCode"`},
 		{"unparsable date", "bad_date/orders.csv", nil, `^:3:4: column InvoiceDate: value "2010-13-01 08:26:00": not an ISO 8601 time .*pass --time-format`},
 		{"non-numeric quantity", "bad_quantity/orders.csv", nil, `^:3:3: column Quantity: value "six": not a number \(1 bad lines, more than --max-bad-rows 0; nothing was imported\)$`},

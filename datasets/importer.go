@@ -127,19 +127,27 @@ func (e *RowError) Error() string {
 
 func (e *RowError) Unwrap() error { return e.Err }
 
-// FileError is a problem with a whole source file (empty, missing column,
-// truncated): PATH: reason, or PATH:LINE: reason.
+// FileError is a problem at a place of a file: the whole file (empty,
+// missing column, truncated), a line, or a field. Error() is
+// "PATH: reason", "PATH:LINE: reason" or "PATH:LINE:COLUMN: reason": the
+// one form of file errors, shared by import and package datasets/table.
+// Column is the 1-based field; for a Parquet source, Line is the 1-based
+// row number.
 type FileError struct {
-	Path string
-	Line int64
-	Err  error
+	Path   string
+	Line   int64
+	Column int
+	Err    error
 }
 
 func (e *FileError) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.Line <= 0:
+		return fmt.Sprintf("%s: %v", e.Path, e.Err)
+	case e.Column <= 0:
 		return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err)
 	}
-	return fmt.Sprintf("%s: %v", e.Path, e.Err)
+	return fmt.Sprintf("%s:%d:%d: %v", e.Path, e.Line, e.Column, e.Err)
 }
 
 func (e *FileError) Unwrap() error { return e.Err }
@@ -500,6 +508,7 @@ type fileStats struct {
 type plan[T any] struct {
 	im       *importer[T]
 	path     string
+	format   TextFormat // of a text source (zero for Parquet)
 	bindings []binding
 	mapped   []bool
 	nfields  int // fields per record (header or first record)
@@ -514,22 +523,9 @@ type binding struct {
 	iso   bool   // a typed Parquet time, converted to ISO 8601 text
 }
 
-// delimiterFor returns the delimiter of a text source.
-func (im *importer[T]) format(path string) TextFormat {
-	f := im.opts.Format
-	if !f.Whitespace && f.Delimiter == 0 {
-		f.Delimiter = ','
-		lower := strings.ToLower(path)
-		if strings.HasSuffix(lower, ".tsv") || strings.HasSuffix(lower, ".tsv.gz") {
-			f.Delimiter = '\t'
-		}
-	}
-	return f
-}
-
 // newPlan maps a file's columns (header, or nfields when headerless).
-func (im *importer[T]) newPlan(path string, header []string, nfields int, headerLine string) (*plan[T], error) {
-	p := &plan[T]{im: im, path: path, mapped: make([]bool, len(im.t.fields)), nfields: nfields, layout: im.opts.TimeFormat}
+func (im *importer[T]) newPlan(path string, format TextFormat, header []string, nfields int, headerLine string) (*plan[T], error) {
+	p := &plan[T]{im: im, path: path, format: format, mapped: make([]bool, len(im.t.fields)), nfields: nfields, layout: im.opts.TimeFormat}
 	ferr := func(format string, args ...any) error {
 		return &FileError{Path: path, Err: fmt.Errorf(format, args...)}
 	}
@@ -540,7 +536,7 @@ func (im *importer[T]) newPlan(path string, header []string, nfields int, header
 				return 0, "", ferr("--map %s=%s: want #N with N >= 1", canon, spec)
 			}
 			if n > nfields {
-				return 0, "", ferr("missing column %s (mapped to %s): the file has %d columns%s", spec, canon, nfields, delimiterHint(headerLine, im.format(path)))
+				return 0, "", ferr("missing column %s (mapped to %s): the file has %d columns%s", spec, canon, nfields, delimiterHint(headerLine, format))
 			}
 			name := spec
 			if header != nil {
@@ -561,7 +557,7 @@ func (im *importer[T]) newPlan(path string, header []string, nfields int, header
 			}
 		}
 		if idx < 0 {
-			return 0, "", ferr("missing column %q (mapped to %s); the header has %s%s", spec, canon, quoteList(header), delimiterHint(headerLine, im.format(path)))
+			return 0, "", ferr("missing column %q (mapped to %s); the header has %s%s", spec, canon, quoteList(header), delimiterHint(headerLine, format))
 		}
 		return idx, spec, nil
 	}
@@ -597,7 +593,7 @@ func (im *importer[T]) newPlan(path string, header []string, nfields int, header
 			if header == nil {
 				src = fmt.Sprintf("the file has %d columns", nfields)
 			}
-			return nil, ferr("missing required %s: map it with --map %s=SOURCE (%s)%s", what, group[0], src, delimiterHint(headerLine, im.format(path)))
+			return nil, ferr("missing required %s: map it with --map %s=SOURCE (%s)%s", what, group[0], src, delimiterHint(headerLine, format))
 		}
 	}
 	cols := p.columnSet()
@@ -637,32 +633,22 @@ func quoteList(h []string) string {
 	return fmt.Sprintf("%d columns %s", len(h), s)
 }
 
-// delimiterHint suggests a delimiter when the header line holds another
-// likely one more often than the configured one.
+// delimiterHint suggests another delimiter when the header line holds
+// one (SniffDelimiter's choice) more often than the one it was split by.
 func delimiterHint(line string, f TextFormat) string {
 	if line == "" {
 		return ""
 	}
-	cur := byte(',')
+	cur := f.Delimiter
 	if f.Whitespace {
 		cur = ' '
-	} else if f.Delimiter != 0 {
-		cur = f.Delimiter
 	}
-	best, bestN := byte(0), strings.Count(line, string(cur))
-	for _, c := range []byte{',', ';', '\t', '|'} {
-		if c == cur {
-			continue
-		}
-		if n := strings.Count(line, string(c)); n > bestN {
-			best, bestN = c, n
-		}
-	}
-	if best == 0 {
+	best, n := SniffDelimiter(line)
+	if best == 0 || best == cur || n <= strings.Count(line, string(cur)) {
 		return ""
 	}
-	name := map[byte]string{',': "','", ';': "';'", '\t': "'\\t' (or a .tsv file)", '|': "'|'"}[best]
-	return fmt.Sprintf(" — wrong delimiter? the header line has %d %s: pass --delimiter %s", bestN, name, name)
+	name := map[byte]string{',': "','", ';': "';'", '\t': "tab", '|': "'|'"}[best]
+	return fmt.Sprintf(" — wrong delimiter? the header line has %d %s (the delimiter is detected when none is given)", n, name)
 }
 
 // chunkJob is a piece of a source for a parse worker.
@@ -691,12 +677,20 @@ type badRow struct {
 
 // readText parses a delimited text stream with parallel workers.
 func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader, gz bool) (fileStats, error) {
-	format := im.format(src.Path)
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	firstLine, err := startText(br)
+	if err != nil {
+		return fileStats{}, im.streamError(src.Path, 0, err, gz)
+	}
+	format := im.opts.Format.resolve(src.Path, firstLine)
 	size := im.opts.ChunkBytes
 	if !gz && src.Size > 0 && src.Size < int64(size) {
 		size = int(src.Size) + 1 // small files: no oversized buffer
 	}
-	cr := newChunkReader(r, format, size)
+	cr := newChunkReader(br, format, size)
 	cr.alloc = im.chunkBuf
 	first, firstBuf, err := cr.next()
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -737,11 +731,10 @@ func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader
 		header = nil
 	} else {
 		for i := range header {
-			header[i] = strings.TrimPrefix(header[i], "\ufeff") // a spreadsheet's BOM
 			header[i] = strings.TrimSpace(header[i])
 		}
 	}
-	p, err := im.newPlan(src.Path, header, nfields, headerLine)
+	p, err := im.newPlan(src.Path, format, header, nfields, headerLine)
 	if err != nil {
 		return fileStats{}, err
 	}
@@ -873,8 +866,7 @@ type worker[T any] struct {
 }
 
 func (p *plan[T]) newWorker() *worker[T] {
-	f := p.im.format(p.path)
-	return &worker[T]{p: p, sp: splitter{format: f}, tp: newTimeParser(p.layout, p.im.loc), isoTP: newTimeParser("", p.im.loc)}
+	return &worker[T]{p: p, sp: splitter{format: p.format}, tp: newTimeParser(p.layout, p.im.loc), isoTP: newTimeParser("", p.im.loc)}
 }
 
 func (w *worker[T]) parse(j *chunkJob[T]) *chunkResult[T] {

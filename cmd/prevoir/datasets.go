@@ -199,7 +199,7 @@ canonical column maps to it without --map. See docs/DATA.md for the schema and t
 			&cli.StringFlag{Name: "table", Value: "orders", Usage: "canonical table: " + strings.Join(datasets.TableNames, ", ")},
 			&cli.StringSliceFlag{Name: "map", Usage: "canonical=SOURCE[,...]: source column of a canonical column (SOURCE: header name, or #N)"},
 			&cli.StringFlag{Name: "map-file", Usage: "`FILE` of canonical=SOURCE lines ('#' starts a comment)"},
-			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `C`: ',', ';', '|', 'tab' (default ',', tab for .tsv)"},
+			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `C`: ',', ';', '|', 'tab' (default: detected from the header line)"},
 			&cli.BoolFlag{Name: "whitespace", Usage: "fields are separated by runs of spaces or tabs"},
 			&cli.BoolFlag{Name: "no-header", Usage: "the files have no header line (map with #N)"},
 			&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUT` of time columns, e.g. 02/01/06 for DD/MM/YY (default: ISO 8601 only)"},

@@ -53,7 +53,7 @@ the file's "prediction" column. See docs/GBDT.md.`,
 			&cli.StringFlag{Name: "task", Usage: "bind to this task's current feature schema (churn, ...)"},
 			&cli.StringFlag{Name: "schema", Usage: `bind to this schema: a JSON array of {"name": ..., "kind": "numeric"|"categorical"}`},
 			&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, lgb-text, lgb-json, xgb-bin, xgb-json or xgb-ubj"},
-			&cli.StringFlag{Name: "reference", Usage: `a CSV of feature columns and a "prediction" column the framework computed`},
+			&cli.StringFlag{Name: "reference", Usage: `a table (CSV, gzip or Parquet; a path or s3:// URL) of feature columns and a "prediction" column the framework computed`},
 			&cli.StringFlag{Name: "reference-kind", Value: "response", Usage: `what "prediction" holds: response or raw`},
 			&cli.Float64Flag{Name: "tolerance", Value: gbdt.DefaultTolerance, Usage: "reference check: |prevoir - framework| <= tolerance * max(1, |framework|)"},
 			&cli.StringFlag{Name: "max-bytes", Value: "256MiB", Usage: "the largest model file read (B, KiB, MiB, GiB)"},
@@ -112,12 +112,12 @@ func modelsImport(c *cli.Context) error {
 		return fmt.Errorf("models import: %w", err)
 	}
 	if ref := c.String("reference"); ref != "" {
-		rf, err := os.Open(ref)
+		rt, err := openInputTable(c.Context, ref)
 		if err != nil {
 			return fmt.Errorf("models import: --reference: %w", err)
 		}
-		defer rf.Close()
-		opts.Reference, opts.ReferenceName = rf, filepath.Base(ref)
+		defer rt.Close()
+		opts.Reference, opts.ReferenceName = rt, filepath.Base(ref)
 	}
 	path := c.String("file")
 	f, err := os.Open(path)

@@ -88,7 +88,7 @@ func (p *parquetSource) next() ([]string, error) {
 	for _, v := range row {
 		c := v.Column()
 		if c < 0 || c >= len(p.rec) {
-			return nil, &Error{Line: p.row, Err: fmt.Errorf("parquet: value of unknown column %d", c)}
+			return nil, &Error{Line: int64(p.row), Err: fmt.Errorf("parquet: value of unknown column %d", c)}
 		}
 		if !v.IsNull() {
 			p.rec[c] = p.conv[c](v)
@@ -121,7 +121,7 @@ func (p *parquetSource) fill() error {
 			err = nil
 		}
 		if err != nil {
-			return &Error{Line: p.row + 1, Err: fmt.Errorf("parquet: row group %d: %w", p.group, err)}
+			return &Error{Line: int64(p.row + 1), Err: fmt.Errorf("parquet: row group %d: %w", p.group, err)}
 		}
 		if n > 0 {
 			return nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/models"
 )
 
@@ -123,7 +124,7 @@ func FuzzImport(f *testing.F) {
 	})
 }
 
-// FuzzReference: the reference CSV reader never panics.
+// FuzzReference: the reference check over the table reader never panics.
 func FuzzReference(f *testing.F) {
 	m := importFile(f, filepath.Join(fixtures, "leaves", "model_simple.txt"), Options{})
 	if b, err := os.ReadFile(filepath.Join(fixtures, "fuzz", "reference.csv")); err == nil {
@@ -132,6 +133,10 @@ func FuzzReference(f *testing.F) {
 	f.Add([]byte("prediction\n1\n"))
 	f.Add([]byte("Column_1,Column_0,prediction,x\n\"1\",2,3,4\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = CheckReference(context.Background(), m, bytes.NewReader(b), "fuzz.csv", models.Response, 1e-6)
+		r, err := table.Open(bytes.NewReader(b), int64(len(b)), "fuzz.csv")
+		if err != nil {
+			return
+		}
+		_, _ = CheckReference(context.Background(), m, r, "fuzz.csv", models.Response, 1e-6)
 	})
 }

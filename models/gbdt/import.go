@@ -41,10 +41,11 @@ type Options struct {
 	// 0 means GOMAXPROCS.
 	Threads int
 
-	// Reference, when set, is a CSV of feature columns plus a
-	// "prediction" column: Import fails unless every score is within
-	// Tolerance of it (see CheckReference).
-	Reference io.Reader
+	// Reference, when set, is a table (CSV or Parquet, read by package
+	// datasets/table) of feature columns plus a "prediction" column:
+	// Import fails unless every score is within Tolerance of it (see
+	// CheckReference).
+	Reference Records
 	// ReferenceName is the reference file's name for the card.
 	ReferenceName string
 	// ReferenceKind says what "prediction" holds: the response (default)

@@ -2,7 +2,6 @@ package gbdt
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -34,24 +33,31 @@ func (e *ReferenceError) Unwrap() error { return ErrReferenceMismatch }
 
 const referenceChunk = 4096
 
-// CheckReference scores a reference CSV (a header of feature names plus a
-// "prediction" column, one row per case; an empty cell or NaN is a
+// Records is a table read a record at a time: package datasets/table's
+// Reader (the one reader of CSV and Parquet tables) satisfies it.
+type Records interface {
+	// Header returns the column names.
+	Header() []string
+	// Next returns the next record (one string per header column), or
+	// io.EOF after the last.
+	Next() ([]string, error)
+	// At places err at field col (0-based) of the last record, so that
+	// it reads file:line:column.
+	At(col int, err error) error
+}
+
+// CheckReference scores a reference table (a header of feature names plus
+// a "prediction" column, one row per case; an empty cell or NaN is a
 // missing value) with m and compares every score s with the framework's
 // prediction f: the check passes when |s - f| <= tol * max(1, |f|) on
 // every row. kind says whether "prediction" is the response or the raw
 // margin. The result is returned even when the check fails; the error is
 // then a *ReferenceError.
-func CheckReference(ctx context.Context, m models.Model, r io.Reader, name string, kind models.OutputKind, tol float64) (*models.ReferenceCheck, error) {
+func CheckReference(ctx context.Context, m models.Model, r Records, name string, kind models.OutputKind, tol float64) (*models.ReferenceCheck, error) {
 	if !(tol >= 0) {
 		return nil, fmt.Errorf("reference %s: tolerance %v", name, tol)
 	}
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("reference %s: header: %w", name, err)
-	}
-	header = append([]string(nil), header...)
+	header := r.Header()
 	predCol := -1
 	for i, h := range header {
 		if h == "prediction" {
@@ -101,24 +107,27 @@ func CheckReference(ctx context.Context, m models.Model, r io.Reader, name strin
 		vals, want = vals[:0], want[:0]
 		return ctx.Err()
 	}
-	line := 1
 	for {
-		rec, err := cr.Read()
+		rec, err := r.Next()
 		if err == io.EOF {
 			break
 		}
-		line++
 		if err != nil {
-			return nil, fmt.Errorf("reference %s: %w", name, err)
+			return nil, fmt.Errorf("reference: %w", err)
 		}
 		f, err := models.ParseValue(rec[predCol])
 		if err != nil || math.IsNaN(f) {
-			return nil, fmt.Errorf("reference %s:%d: prediction %q is not a number", name, line, rec[predCol])
+			return nil, fmt.Errorf("reference: %w", r.At(predCol, fmt.Errorf("prediction %q is not a number", rec[predCol])))
 		}
 		k := len(vals)
 		vals = vals[:k+cols]
 		if err := binder.Bind(vals[k:], rec); err != nil {
-			return nil, fmt.Errorf("reference %s:%d: %w", name, line, err)
+			col := 0
+			var be *models.BindError
+			if errors.As(err, &be) {
+				col = be.Column
+			}
+			return nil, fmt.Errorf("reference: %w", r.At(col, err))
 		}
 		want = append(want, f)
 		if len(want) == referenceChunk {

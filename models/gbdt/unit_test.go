@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
 )
@@ -142,7 +143,7 @@ func TestReferenceCheck(t *testing.T) {
 		return b.String()
 	}
 	ok := build(func(i int, p string) string { return p })
-	m := importFile(t, filepath.Join(dir, "rf_binary.txt"), Options{Reference: strings.NewReader(ok), ReferenceName: "ref.csv", Tolerance: 1e-12})
+	m := importFile(t, filepath.Join(dir, "rf_binary.txt"), Options{Reference: refTable(t, ok), ReferenceName: "ref.csv", Tolerance: 1e-12})
 	rc := m.Card().Source.Reference
 	if rc == nil || !rc.Passed || rc.Rows != 300 || rc.MaxDiff > 1e-15 || rc.File != "ref.csv" {
 		t.Errorf("reference check %+v", rc)
@@ -153,15 +154,25 @@ func TestReferenceCheck(t *testing.T) {
 		}
 		return p
 	})
-	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: strings.NewReader(bad), ReferenceName: "ref.csv"})
+	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: refTable(t, bad), ReferenceName: "ref.csv"})
 	var re *ReferenceError
 	if !errors.Is(err, ErrReferenceMismatch) || !errors.As(err, &re) || re.Row != 42 || re.Check.Passed {
 		t.Errorf("err = %v, want a mismatch at row 42", err)
 	}
-	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: strings.NewReader("Column_0,prediction\n1,0.5\n")})
+	_, err = importPath(filepath.Join(dir, "rf_binary.txt"), Options{Reference: refTable(t, "Column_0,prediction\n1,0.5\n")})
 	if !errors.Is(err, models.ErrSchemaMismatch) || !strings.Contains(err.Error(), "Column_1") {
 		t.Errorf("err = %v, want missing columns named", err)
 	}
+}
+
+// refTable opens a reference CSV held in text with the one table reader.
+func refTable(t testing.TB, text string) *table.Reader {
+	t.Helper()
+	r, err := table.Open(strings.NewReader(text), int64(len(text)), "ref.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // memObject is a datasets.Object over bytes.
