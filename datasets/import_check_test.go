@@ -181,3 +181,16 @@ func TestImportSniffsDelimiter(t *testing.T) {
 		}
 	}
 }
+
+// TestImportCurrency: the currency is an ISO 4217 code, refused as a
+// FieldError otherwise.
+func TestImportCurrency(t *testing.T) {
+	_, _, err := importText(t, "x.csv", checkHeader+"c2,o2,2024-01-03T10:00:00Z,p1,1,toys\n", datasets.ImportOptions{Currency: "gbp"})
+	if fe, ok := datasets.AsFieldError(err); !ok || fe.Field != "Currency" || !strings.Contains(err.Error(), "GBP") {
+		t.Errorf("gbp: err = %v, want a FieldError on Currency suggesting GBP", err)
+	}
+	_, _, err = importText(t, "x.csv", checkHeader+"c2,o2,2024-01-03T10:00:00Z,p1,1,toys\n", datasets.ImportOptions{Currency: "EURO"})
+	if fe, ok := datasets.AsFieldError(err); !ok || fe.Field != "Currency" {
+		t.Errorf("EURO: err = %v, want a FieldError on Currency", err)
+	}
+}

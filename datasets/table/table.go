@@ -36,12 +36,13 @@
 package table
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/prevoir/prevoir/datasets"
 )
