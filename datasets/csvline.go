@@ -465,13 +465,18 @@ type TextReader struct {
 // name, for errors and the .tsv rule; a zero format is resolved from the
 // first line.
 func NewTextReader(r io.Reader, name string, format TextFormat) (*TextReader, error) {
+	return newTextReader(r, name, format, 64<<10)
+}
+
+// newTextReader is NewTextReader with chunks of size bytes.
+func newTextReader(r io.Reader, name string, format TextFormat, size int) (*TextReader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	first, err := startText(br)
 	if err != nil {
 		return nil, &FileError{Path: name, Err: err}
 	}
 	format = format.resolve(name, first)
-	return &TextReader{name: name, format: format, cr: newChunkReader(br, format, 64<<10), sp: splitter{format: format}, next: 1}, nil
+	return &TextReader{name: name, format: format, cr: newChunkReader(br, format, size), sp: splitter{format: format}, next: 1}, nil
 }
 
 // Format is the format the text is read with (the sniffed delimiter).
