@@ -1,7 +1,6 @@
 package datasets
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -36,7 +35,8 @@ func sortedCodes(lists ...string) []string {
 }
 
 // ValidCurrency checks a dataset currency: empty (not stated) or an ISO
-// 4217 alphabetic code in capitals (GBP, USD, EUR).
+// 4217 alphabetic code in capitals (GBP, USD, EUR). The error is a
+// *FieldError on Currency.
 func ValidCurrency(code string) error {
 	if code == "" {
 		return nil
@@ -46,8 +46,8 @@ func ValidCurrency(code string) error {
 	}
 	if up := strings.ToUpper(code); up != code {
 		if _, ok := slices.BinarySearch(currencies, up); ok {
-			return fmt.Errorf("currency %q: ISO 4217 codes are capitals: %s", code, up)
+			return Fieldf("Currency", code, "ISO 4217 codes are capitals: %s", up)
 		}
 	}
-	return fmt.Errorf("currency %q: not an ISO 4217 code (such as GBP, USD, EUR)", code)
+	return Fieldf("Currency", code, "not an ISO 4217 code (such as GBP, USD, EUR)")
 }

@@ -248,7 +248,7 @@ func checkImportOptions[T any](t *Table[T], opts *ImportOptions) (*time.Location
 		opts.TZ = "UTC"
 	}
 	if err := ValidCurrency(opts.Currency); err != nil {
-		return nil, &FieldError{Field: "Currency", Value: opts.Currency, Msg: err.Error(), Err: err}
+		return nil, err
 	}
 	for _, canon := range sortedKeys(opts.Map) {
 		if t.fieldIndex(canon) < 0 {
