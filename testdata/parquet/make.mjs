@@ -4,10 +4,11 @@
 // datasets/table/parquet_test.go read them).
 //
 //   mkdir -p /tmp/duck && cd /tmp/duck && npm install @duckdb/node-api
-//   NODE_PATH=/tmp/duck/node_modules node make.mjs   (from this folder)
+//   cd REPO && cp testdata/parquet/make.mjs /tmp/duck/ && node /tmp/duck/make.mjs testdata/parquet
 //
-// or copy this script into /tmp/duck and run it there with the output
-// folder as its argument. Made with @duckdb/node-api 1.5.6 (DuckDB v1.5.6).
+// (ES modules resolve packages from the script's folder, so the script runs
+// beside node_modules; its argument is the output folder.) Made with
+// @duckdb/node-api 1.5.6 (DuckDB v1.5.6).
 import { DuckDBInstance } from '@duckdb/node-api';
 import path from 'node:path';
 
