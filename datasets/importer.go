@@ -31,8 +31,9 @@ type ImportOptions struct {
 	// or "#N" for the N-th column (1-based). A canonical column without an
 	// entry maps to the source column of the same name, if any.
 	Map map[string]string
-	// Format says how text sources split into fields. A zero Delimiter
-	// means ',' (or '\t' for a .tsv or .tsv.gz file).
+	// Format says how text sources split into fields. A zero format is
+	// detected per file from its first line (SniffDelimiter; tab for a
+	// .tsv whose header holds one; ',' when no delimiter occurs).
 	Format TextFormat
 	// NoHeader says the text sources have no header line: map with "#N".
 	NoHeader bool
