@@ -1,9 +1,11 @@
 package datasets
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/bits"
 	"strings"
@@ -363,4 +365,148 @@ func (c *chunkReader) cut() int {
 		start = false
 	}
 	return last
+}
+
+// Delimiters are the field delimiters SniffDelimiter chooses among, in
+// the order ties are broken.
+var Delimiters = []byte{',', ';', '\t', '|'}
+
+// SniffDelimiter returns the most frequent of Delimiters in a header line,
+// counted outside double quotes (ties go to the earlier), and its count;
+// 0, 0 when none occurs. It is the one delimiter detection, used by import
+// and by the table reader (train --table, models predict, --reference).
+func SniffDelimiter(line string) (delim byte, n int) {
+	var counts [256]int
+	quoted := false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '"':
+			quoted = !quoted
+		case !quoted:
+			counts[c]++
+		}
+	}
+	for _, d := range Delimiters {
+		if counts[d] > n {
+			delim, n = d, counts[d]
+		}
+	}
+	return delim, n
+}
+
+// resolve returns the format a text source is read with: f when it names
+// a delimiter or whitespace; otherwise the delimiter sniffed from the
+// header line, tab for a .tsv (or .tsv.gz) whose header holds one, and
+// ',' when nothing else applies.
+func (f TextFormat) resolve(name, header string) TextFormat {
+	if f.Whitespace || f.Delimiter != 0 {
+		return f
+	}
+	lower := strings.ToLower(name)
+	if (strings.HasSuffix(lower, ".tsv") || strings.HasSuffix(lower, ".tsv.gz")) && strings.IndexByte(header, '\t') >= 0 {
+		return TextFormat{Delimiter: '\t'}
+	}
+	if d, n := SniffDelimiter(header); n > 0 {
+		return TextFormat{Delimiter: d}
+	}
+	return TextFormat{Delimiter: ','}
+}
+
+// utf8BOM is the byte order mark some spreadsheets write first.
+const utf8BOM = "\xef\xbb\xbf"
+
+// startText skips a UTF-8 byte order mark at the start of br and returns
+// the first non-blank line (without its line end), peeked, not consumed;
+// a line longer than br's buffer is cut at the buffer's size.
+func startText(br *bufio.Reader) (string, error) {
+	if b, err := br.Peek(3); err == nil && string(b) == utf8BOM {
+		br.Discard(3)
+	}
+	for n := min(4096, br.Size()); ; n = min(2*n, br.Size()) {
+		b, err := br.Peek(n)
+		rest := b
+		for len(rest) > 0 {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				break
+			}
+			if line := bytes.TrimSuffix(rest[:i], []byte{'\r'}); len(line) > 0 {
+				return string(line), nil
+			}
+			rest = rest[i+1:]
+		}
+		if err != nil || n == br.Size() {
+			if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+				return "", err
+			}
+			return string(bytes.TrimSuffix(rest, []byte{'\r'})), nil
+		}
+	}
+}
+
+// TextReader reads the records of delimited text one at a time, with the
+// rules import reads text by (the same splitter and sniffer): a UTF-8 BOM
+// is skipped, the delimiter is sniffed from the first line when the
+// format names none, fields may be quoted (RFC 4180; text after a closing
+// quote is kept), lines end in LF or CRLF, blank lines are skipped. It is
+// the reader of package datasets/table. Not safe for concurrent use.
+type TextReader struct {
+	name   string
+	format TextFormat
+	cr     *chunkReader
+	sp     splitter
+	chunk  string
+	pos    int
+	next   int64 // line of the next byte of chunk
+	line   int64 // first line of the last record
+}
+
+// NewTextReader reads the text of r (decompressed). name is the file's
+// name, for errors and the .tsv rule; a zero format is resolved from the
+// first line.
+func NewTextReader(r io.Reader, name string, format TextFormat) (*TextReader, error) {
+	return newTextReader(r, name, format, 64<<10)
+}
+
+// newTextReader is NewTextReader with chunks of size bytes.
+func newTextReader(r io.Reader, name string, format TextFormat, size int) (*TextReader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	first, err := startText(br)
+	if err != nil {
+		return nil, &FileError{Path: name, Err: err}
+	}
+	format = format.resolve(name, first)
+	return &TextReader{name: name, format: format, cr: newChunkReader(br, format, size), sp: splitter{format: format}, next: 1}, nil
+}
+
+// Format is the format the text is read with (the sniffed delimiter).
+func (t *TextReader) Format() TextFormat { return t.format }
+
+// Line is the first line of the last record Read returned.
+func (t *TextReader) Line() int64 { return t.line }
+
+// Read returns the next record's fields, valid until the next call, or
+// io.EOF after the last. Errors are *FileError at a line.
+func (t *TextReader) Read() ([]string, error) {
+	for {
+		for t.pos < len(t.chunk) {
+			end, nls, blank, err := t.sp.next(t.chunk, t.pos)
+			t.line = t.next
+			t.pos, t.next = end, t.next+int64(nls)
+			if err != nil {
+				return nil, &FileError{Path: t.name, Line: t.line, Err: err}
+			}
+			if !blank {
+				return t.sp.fields, nil
+			}
+		}
+		chunk, _, err := t.cr.next()
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, &FileError{Path: t.name, Line: t.next, Err: fmt.Errorf("read: %w", err)}
+		}
+		t.chunk, t.pos = chunk, 0
+	}
 }

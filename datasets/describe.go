@@ -305,23 +305,8 @@ func validatePart(ctx context.Context, st Store, m *Manifest, p Part) (int64, []
 	}
 	// Order and months, through the table's own reader.
 	var orderProb error
-	switch m.Table {
-	case "orders":
-		orderProb = checkOrder(ctx, st, Orders, p)
-	case "events":
-		orderProb = checkOrder(ctx, st, Events, p)
-	case "customers":
-		orderProb = checkOrder(ctx, st, Customers, p)
-	case "products":
-		orderProb = checkOrder(ctx, st, Products, p)
-	case "stock":
-		orderProb = checkOrder(ctx, st, Stock, p)
-	case "promotions":
-		orderProb = checkOrder(ctx, st, Promotions, p)
-	case "loyalty":
-		orderProb = checkOrder(ctx, st, Loyalty, p)
-	case "consent":
-		orderProb = checkOrder(ctx, st, ConsentTable, p)
+	if d, err := LookupTable(m.Table); err == nil {
+		orderProb = d.checkPart(ctx, st, p)
 	}
 	if orderProb != nil {
 		probs = append(probs, fmt.Sprintf("%s: %v", p.Key, orderProb))

@@ -4,22 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/big"
-	"strconv"
-	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/format"
 )
 
 // readParquet imports a Parquet source: its top-level columns are the
 // header, each row a record; typed times need no --time-format.
 func (im *importer[T]) readParquet(ctx context.Context, src SourceFile, ra io.ReaderAt, size int64) (stats fileStats, err error) {
 	var f *parquet.File
-	if err := Guard("", func() (err error) {
-		f, err = parquet.OpenFile(ra, size)
-		return err
-	}); err != nil {
+	err = Guard("open Parquet", func() (err error) { f, err = parquet.OpenFile(ra, size); return err })
+	if err != nil {
 		return stats, &FileError{Path: src.Path, Err: fmt.Errorf("not a readable Parquet file: %v", err)}
 	}
 	// Top-level leaf columns only.
@@ -36,7 +30,7 @@ func (im *importer[T]) readParquet(ctx context.Context, src SourceFile, ra io.Re
 			continue
 		}
 		leaf, _ := f.Schema().Lookup(path...)
-		conv, iso := valueText(leaf.Node.Type())
+		conv, iso := ParquetText(leaf.Node.Type())
 		byIndex[i] = len(cols)
 		cols = append(cols, col{name: path[0], index: i, conv: conv, iso: iso})
 	}
@@ -47,7 +41,7 @@ func (im *importer[T]) readParquet(ctx context.Context, src SourceFile, ra io.Re
 	if len(header) == 0 {
 		return stats, &FileError{Path: src.Path, Err: fmt.Errorf("no top-level columns")}
 	}
-	p, err := im.newPlan(src.Path, header, len(header), "")
+	p, err := im.newPlan(src.Path, TextFormat{}, header, len(header), "")
 	if err != nil {
 		return stats, err
 	}
@@ -66,10 +60,7 @@ func (im *importer[T]) readParquet(ctx context.Context, src SourceFile, ra io.Re
 			}
 			var n int
 			var rerr error
-			if perr := Guard("read rows", func() error {
-				n, rerr = rows.ReadRows(buf)
-				return nil
-			}); perr != nil {
+			if perr := Guard("read Parquet rows", func() error { n, rerr = rows.ReadRows(buf); return nil }); perr != nil {
 				rows.Close()
 				return stats, &FileError{Path: src.Path, Line: line, Err: perr}
 			}
@@ -102,63 +93,4 @@ func (im *importer[T]) readParquet(ctx context.Context, src SourceFile, ra io.Re
 		rows.Close()
 	}
 	return stats, nil
-}
-
-// valueText returns how a Parquet value of type t becomes source text,
-// and whether that text is an ISO 8601 time.
-func valueText(t parquet.Type) (func(parquet.Value) string, bool) {
-	var lv format.LogicalTypeValue
-	if lt := t.LogicalType(); lt != nil {
-		lv = lt.Value
-	}
-	switch l := lv.(type) {
-	case *format.TimestampType:
-		unit := time.Microsecond
-		if l.Unit.Value != nil {
-			unit = l.Unit.Value.Duration()
-		}
-		toTime := func(v parquet.Value) time.Time {
-			x := v.Int64()
-			switch unit {
-			case time.Millisecond:
-				return time.UnixMilli(x)
-			case time.Nanosecond:
-				return time.Unix(0, x)
-			}
-			return time.UnixMicro(x)
-		}
-		if l.IsAdjustedToUTC {
-			return func(v parquet.Value) string { return toTime(v).UTC().Format("2006-01-02T15:04:05.999999999Z") }, true
-		}
-		return func(v parquet.Value) string { return toTime(v).UTC().Format("2006-01-02T15:04:05.999999999") }, true
-	case *format.DateType:
-		return func(v parquet.Value) string {
-			return time.Unix(int64(v.Int32())*86400, 0).UTC().Format("2006-01-02")
-		}, true
-	case *format.DecimalType:
-		if t.Kind() == parquet.Int32 || t.Kind() == parquet.Int64 {
-			scale := int(l.Scale)
-			den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
-			return func(v parquet.Value) string {
-				x := v.Int64()
-				if t.Kind() == parquet.Int32 {
-					x = int64(v.Int32())
-				}
-				return new(big.Rat).SetFrac(big.NewInt(x), den).FloatString(scale)
-			}, false
-		}
-	}
-	switch t.Kind() {
-	case parquet.Boolean:
-		return func(v parquet.Value) string { return strconv.FormatBool(v.Boolean()) }, false
-	case parquet.Int32:
-		return func(v parquet.Value) string { return strconv.FormatInt(int64(v.Int32()), 10) }, false
-	case parquet.Int64:
-		return func(v parquet.Value) string { return strconv.FormatInt(v.Int64(), 10) }, false
-	case parquet.Float:
-		return func(v parquet.Value) string { return strconv.FormatFloat(float64(v.Float()), 'g', -1, 32) }, false
-	case parquet.Double:
-		return func(v parquet.Value) string { return strconv.FormatFloat(v.Double(), 'g', -1, 64) }, false
-	}
-	return func(v parquet.Value) string { return string(v.ByteArray()) }, false
 }

@@ -12,12 +12,10 @@ import (
 	"hash"
 	"io"
 	"io/fs"
-	"math"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -33,8 +31,9 @@ type ImportOptions struct {
 	// or "#N" for the N-th column (1-based). A canonical column without an
 	// entry maps to the source column of the same name, if any.
 	Map map[string]string
-	// Format says how text sources split into fields. A zero Delimiter
-	// means ',' (or '\t' for a .tsv or .tsv.gz file).
+	// Format says how text sources split into fields. A zero format is
+	// detected per file from its first line (SniffDelimiter; tab for a
+	// .tsv whose header holds one; ',' when no delimiter occurs).
 	Format TextFormat
 	// NoHeader says the text sources have no header line: map with "#N".
 	NoHeader bool
@@ -54,6 +53,10 @@ type ImportOptions struct {
 	// MaxBadRows is how many bad lines may be skipped before the import
 	// fails (default 0: any bad line fails it).
 	MaxBadRows int
+	// InvalidUTF8 says what to do with text that is not valid UTF-8 (every
+	// string stored must be): refuse it as a bad line (the default), or
+	// replace the invalid bytes with U+FFFD.
+	InvalidUTF8 InvalidUTF8
 	// Rejects, when not nil, receives every bad line as CSV.
 	Rejects io.Writer
 	// LineTypes are the rules deriving line_type (orders).
@@ -96,83 +99,19 @@ type ImportResult struct {
 	Parts    int       `json:"parts"`
 }
 
-// RowError is a bad source line: PATH:LINE:FIELD: column NAME: value "X": reason.
-// Field is 1-based; for a Parquet source, Line is the 1-based row number.
-type RowError struct {
-	Path   string
-	Line   int64
-	Field  int
-	Column string
-	Value  string
-	Reason string
-	Err    error // the cause, when there is one (ErrAmbiguousTime)
-}
-
-func (e *RowError) Error() string {
-	v := e.Value
-	if len(v) > 80 {
-		v = v[:77] + "..."
-	}
-	return fmt.Sprintf("%s:%d:%d: column %s: value %q: %s", e.Path, e.Line, e.Field, e.Column, v, e.Reason)
-}
-
-func (e *RowError) Unwrap() error { return e.Err }
-
-// FileError is a problem with a whole source file (empty, missing column,
-// truncated): PATH: reason, or PATH:LINE: reason.
-type FileError struct {
-	Path string
-	Line int64
-	Err  error
-}
-
-func (e *FileError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err)
-	}
-	return fmt.Sprintf("%s: %v", e.Path, e.Err)
-}
-
-func (e *FileError) Unwrap() error { return e.Err }
-
-// BadRowsError fails an import with more bad lines than MaxBadRows.
-type BadRowsError struct {
-	// First is the first bad line; Count how many were seen before the
-	// import stopped.
-	First *RowError
-	Count int64
-	Max   int
-}
-
-func (e *BadRowsError) Error() string {
-	return fmt.Sprintf("%v (%d bad lines, more than --max-bad-rows %d; nothing was imported)", e.First, e.Count, e.Max)
-}
-
-func (e *BadRowsError) Unwrap() error { return e.First }
-
 // Import reads sources into a table of the dataset and commits them as a
 // new manifest version. It is atomic: on any error the parts it wrote are
 // deleted and the store is as it was.
 func Import(ctx context.Context, st Store, sources []SourceFile, opts ImportOptions) (*ImportResult, error) {
-	switch opts.Table {
-	case "", "orders":
-		return importTable(ctx, st, Orders, sources, opts)
-	case "customers":
-		return importTable(ctx, st, Customers, sources, opts)
-	case "products":
-		return importTable(ctx, st, Products, sources, opts)
-	case "events":
-		return importTable(ctx, st, Events, sources, opts)
-	case "stock":
-		return importTable(ctx, st, Stock, sources, opts)
-	case "promotions":
-		return importTable(ctx, st, Promotions, sources, opts)
-	case "loyalty":
-		return importTable(ctx, st, Loyalty, sources, opts)
-	case "consent":
-		return importTable(ctx, st, ConsentTable, sources, opts)
+	name := opts.Table
+	if name == "" {
+		name = "orders"
 	}
-	return nil, fmt.Errorf("import: unknown table %q (tables: %s)", opts.Table, strings.Join(TableNames, ", "))
+	d, err := LookupTable(name)
+	if err != nil {
+		return nil, Fieldf("Table", opts.Table, "%v", err)
+	}
+	return d.importFn(ctx, st, sources, opts)
 }
 
 // importer holds one import's state.
@@ -193,26 +132,9 @@ type importer[T any] struct {
 }
 
 func importTable[T any](ctx context.Context, st Store, t *Table[T], sources []SourceFile, opts ImportOptions) (*ImportResult, error) {
-	if err := ValidDatasetName(opts.Dataset); err != nil {
-		return nil, fmt.Errorf("import: %w", err)
-	}
-	if err := CheckTimeLayout(opts.TimeFormat); err != nil {
-		return nil, fmt.Errorf("import: %w", err)
-	}
-	loc, err := LoadZone(opts.TZ)
+	loc, err := checkImportOptions(t, &opts)
 	if err != nil {
-		return nil, fmt.Errorf("import: %w", err)
-	}
-	if opts.TZ == "" {
-		opts.TZ = "UTC"
-	}
-	for canon := range opts.Map {
-		if t.fieldIndex(canon) < 0 {
-			return nil, fmt.Errorf("import: --map: %q is not a column of table %s (columns: %s)", canon, t.Name, strings.Join(t.columnNames(), ", "))
-		}
-	}
-	if opts.MaxBadRows < 0 {
-		return nil, fmt.Errorf("import: --max-bad-rows %d: must be 0 or more", opts.MaxBadRows)
+		return nil, err
 	}
 	if len(sources) == 0 {
 		return nil, errors.New("import: no source files")
@@ -222,16 +144,6 @@ func importTable[T any](ctx context.Context, st Store, t *Table[T], sources []So
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
-	}
-	if opts.ChunkBytes <= 0 {
-		opts.ChunkBytes = 1 << 18
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-
 	base, err := ReadManifest(ctx, st, opts.Dataset, t.Name)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("import: %w", err)
@@ -244,16 +156,9 @@ func importTable[T any](ctx context.Context, st Store, t *Table[T], sources []So
 		if err := checkDatasetSettings(ctx, st, opts); err != nil {
 			return nil, err
 		}
-	}
-	if base != nil && !opts.Replace && len(base.Sources) > 0 {
-		if base.TZ != opts.TZ {
-			return nil, fmt.Errorf("import: --tz %s does not match the dataset's zone %s (dataset %s, table %s); use --tz %s, or --mode replace", opts.TZ, base.TZ, opts.Dataset, t.Name, base.TZ)
-		}
-		if base.Currency != opts.Currency {
-			return nil, fmt.Errorf("import: --currency %q does not match the dataset's currency %q; use --currency %q, or --mode replace", opts.Currency, base.Currency, base.Currency)
-		}
-		if t.Name == "orders" && base.LineTypes != nil && !sameRules(*base.LineTypes, rules) {
-			return nil, fmt.Errorf("import: the line type rules differ from the dataset's (fee codes %s; adjustment codes %s; cancel prefix %q); use the same, or --mode replace", strings.Join(base.LineTypes.FeeCodes, ","), strings.Join(base.LineTypes.AdjustmentCodes, ","), base.LineTypes.CancelPrefix)
+	} else if !opts.Replace && len(base.Sources) > 0 {
+		if err := checkAppend(base, opts, t.Name, rules); err != nil {
+			return nil, err
 		}
 	}
 
@@ -322,6 +227,70 @@ func importTable[T any](ctx context.Context, st Store, t *Table[T], sources []So
 	return im.res, nil
 }
 
+// checkImportOptions checks opts for table t and fills in the defaults;
+// it returns the zone naive times are read in. Errors are *FieldError.
+func checkImportOptions[T any](t *Table[T], opts *ImportOptions) (*time.Location, error) {
+	if err := ValidDatasetName(opts.Dataset); err != nil {
+		return nil, &FieldError{Field: "Dataset", Value: opts.Dataset, Msg: err.Error(), Err: err}
+	}
+	if err := CheckTimeLayout(opts.TimeFormat); err != nil {
+		return nil, &FieldError{Field: "TimeFormat", Value: opts.TimeFormat, Msg: err.Error(), Err: err}
+	}
+	loc, err := LoadZone(opts.TZ)
+	if err != nil {
+		return nil, &FieldError{Field: "TZ", Value: opts.TZ, Msg: err.Error(), Err: err}
+	}
+	if opts.TZ == "" {
+		opts.TZ = "UTC"
+	}
+	if err := ValidCurrency(opts.Currency); err != nil {
+		return nil, err
+	}
+	for _, canon := range sortedKeys(opts.Map) {
+		if t.fieldIndex(canon) < 0 {
+			return nil, Fieldf("Map", canon+"="+opts.Map[canon], "%q is not a column of table %s (columns: %s)", canon, t.Name, strings.Join(t.columnNames(), ", "))
+		}
+	}
+	switch opts.InvalidUTF8 {
+	case "":
+		opts.InvalidUTF8 = InvalidUTF8Refuse
+	case InvalidUTF8Refuse, InvalidUTF8Replace:
+	default:
+		return nil, Fieldf("InvalidUTF8", string(opts.InvalidUTF8), "want refuse or replace")
+	}
+	if opts.MaxBadRows < 0 {
+		return nil, Fieldf("MaxBadRows", strconv.Itoa(opts.MaxBadRows), "must be 0 or more")
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.ChunkBytes <= 0 {
+		opts.ChunkBytes = 1 << 18
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return loc, nil
+}
+
+// checkAppend refuses to append with another zone, currency or line type
+// rules than the table's.
+func checkAppend(base *Manifest, opts ImportOptions, table string, rules LineTypeRules) error {
+	if base.TZ != opts.TZ {
+		return &FieldError{Field: "TZ", Value: opts.TZ, With: []string{"Replace"},
+			Msg: fmt.Sprintf("does not match the zone %s of dataset %s table %s; import with that zone, or replace the table", base.TZ, opts.Dataset, table)}
+	}
+	if base.Currency != opts.Currency {
+		return &FieldError{Field: "Currency", Value: opts.Currency, With: []string{"Replace"},
+			Msg: fmt.Sprintf("does not match the currency %q of dataset %s table %s; import with that currency, or replace the table", base.Currency, opts.Dataset, table)}
+	}
+	if table == "orders" && base.LineTypes != nil && !sameRules(*base.LineTypes, rules) {
+		return &FieldError{Field: "LineTypes", With: []string{"Replace"},
+			Msg: fmt.Sprintf("the line type rules differ from the dataset's (fee codes %s; adjustment codes %s; cancel prefix %q); use the same, or replace the table", strings.Join(base.LineTypes.FeeCodes, ","), strings.Join(base.LineTypes.AdjustmentCodes, ","), base.LineTypes.CancelPrefix)}
+	}
+	return nil
+}
+
 func sameRules(a, b LineTypeRules) bool {
 	a, b = a.withDefaults(), b.withDefaults()
 	return slices.Equal(a.FeeCodes, b.FeeCodes) && slices.Equal(a.AdjustmentCodes, b.AdjustmentCodes) && a.CancelPrefix == b.CancelPrefix
@@ -340,10 +309,10 @@ func checkDatasetSettings(ctx context.Context, st Store, opts ImportOptions) err
 			return fmt.Errorf("import: %w", err)
 		}
 		if m.TZ != opts.TZ {
-			return fmt.Errorf("import: --tz %s does not match the zone %s of dataset %s (table %s); one dataset has one zone", opts.TZ, m.TZ, opts.Dataset, other)
+			return Fieldf("TZ", opts.TZ, "does not match the zone %s of dataset %s (table %s); one dataset has one zone", m.TZ, opts.Dataset, other)
 		}
 		if m.Currency != opts.Currency {
-			return fmt.Errorf("import: --currency %q does not match the currency %q of dataset %s (table %s); one dataset has one currency", opts.Currency, m.Currency, opts.Dataset, other)
+			return Fieldf("Currency", opts.Currency, "does not match the currency %q of dataset %s (table %s); one dataset has one currency", m.Currency, opts.Dataset, other)
 		}
 	}
 	return nil
@@ -458,6 +427,9 @@ func (im *importer[T]) importFile(ctx context.Context, src SourceFile, base *Man
 			return fr, Source{}, err
 		}
 	}
+	if stats.rows+stats.rejected+stats.suppressed == 0 {
+		return fr, Source{}, &FileError{Path: src.Path, Err: ErrNoRows}
+	}
 	// Hash to the end of the file (gzip may stop before trailing bytes;
 	// Parquet is read at random).
 	if _, err := io.Copy(io.Discard, br); err != nil {
@@ -471,586 +443,4 @@ func (im *importer[T]) importFile(ctx context.Context, src SourceFile, base *Man
 
 type fileStats struct {
 	rows, rejected, suppressed int64
-}
-
-// plan is how one file's fields become rows of T.
-type plan[T any] struct {
-	im       *importer[T]
-	path     string
-	bindings []binding
-	mapped   []bool
-	nfields  int // fields per record (header or first record)
-	layout   string
-}
-
-type binding struct {
-	field int    // canonical field index
-	src   int    // source field index
-	name  string // source column name, for errors
-	iso   bool   // a typed Parquet time, converted to ISO 8601 text
-}
-
-// delimiterFor returns the delimiter of a text source.
-func (im *importer[T]) format(path string) TextFormat {
-	f := im.opts.Format
-	if !f.Whitespace && f.Delimiter == 0 {
-		f.Delimiter = ','
-		lower := strings.ToLower(path)
-		if strings.HasSuffix(lower, ".tsv") || strings.HasSuffix(lower, ".tsv.gz") {
-			f.Delimiter = '\t'
-		}
-	}
-	return f
-}
-
-// newPlan maps a file's columns (header, or nfields when headerless).
-func (im *importer[T]) newPlan(path string, header []string, nfields int, headerLine string) (*plan[T], error) {
-	p := &plan[T]{im: im, path: path, mapped: make([]bool, len(im.t.fields)), nfields: nfields, layout: im.opts.TimeFormat}
-	ferr := func(format string, args ...any) error {
-		return &FileError{Path: path, Err: fmt.Errorf(format, args...)}
-	}
-	find := func(canon, spec string) (int, string, error) {
-		if strings.HasPrefix(spec, "#") {
-			n, err := strconv.Atoi(spec[1:])
-			if err != nil || n < 1 {
-				return 0, "", ferr("--map %s=%s: want #N with N >= 1", canon, spec)
-			}
-			if n > nfields {
-				return 0, "", ferr("missing column %s (mapped to %s): the file has %d columns%s", spec, canon, nfields, delimiterHint(headerLine, im.format(path)))
-			}
-			name := spec
-			if header != nil {
-				name = header[n-1]
-			}
-			return n - 1, name, nil
-		}
-		if header == nil {
-			return 0, "", ferr("--map %s=%s: the file has no header (--no-header): map columns by position, %s=#N", canon, spec, canon)
-		}
-		idx := -1
-		for i, h := range header {
-			if h == spec {
-				if idx >= 0 {
-					return 0, "", ferr("column %q (mapped to %s) appears twice in the header", spec, canon)
-				}
-				idx = i
-			}
-		}
-		if idx < 0 {
-			return 0, "", ferr("missing column %q (mapped to %s); the header has %s%s", spec, canon, quoteList(header), delimiterHint(headerLine, im.format(path)))
-		}
-		return idx, spec, nil
-	}
-	for fi, f := range im.t.fields {
-		spec, ok := im.opts.Map[f.name]
-		if !ok {
-			if header == nil {
-				continue
-			}
-			if !slices.Contains(header, f.name) {
-				continue
-			}
-			spec = f.name
-		}
-		idx, name, err := find(f.name, spec)
-		if err != nil {
-			return nil, err
-		}
-		p.bindings = append(p.bindings, binding{field: fi, src: idx, name: name})
-		p.mapped[fi] = true
-	}
-	for _, group := range im.t.Required {
-		ok := false
-		for _, c := range group {
-			ok = ok || p.mapped[im.t.fieldIndex(c)]
-		}
-		if !ok {
-			what := fmt.Sprintf("column %s", group[0])
-			if len(group) > 1 {
-				what = "any of the columns " + strings.Join(group, ", ")
-			}
-			src := "the header has " + quoteList(header)
-			if header == nil {
-				src = fmt.Sprintf("the file has %d columns", nfields)
-			}
-			return nil, ferr("missing required %s: map it with --map %s=SOURCE (%s)%s", what, group[0], src, delimiterHint(headerLine, im.format(path)))
-		}
-	}
-	cols := p.columnSet()
-	if im.columns == nil {
-		im.columns = cols
-	} else if !slices.Equal(cols, im.columns) {
-		return nil, ferr("columns %s don't match the existing dataset %s table %s (%s); map the same columns, or import with --mode replace or into another dataset", strings.Join(cols, ","), im.opts.Dataset, im.t.Name, strings.Join(im.columns, ","))
-	}
-	return p, nil
-}
-
-// columnSet lists the canonical columns a file provides, in schema order
-// (line_type is always provided for orders: derived when not mapped).
-func (p *plan[T]) columnSet() []string {
-	var out []string
-	for i, f := range p.im.t.fields {
-		if p.mapped[i] || (f.name == "line_type" && p.im.t.Name == "orders") {
-			out = append(out, f.name)
-		}
-	}
-	return out
-}
-
-func quoteList(h []string) string {
-	if len(h) == 0 {
-		return "no columns"
-	}
-	q := make([]string, len(h))
-	for i, s := range h {
-		q[i] = strconv.Quote(s)
-	}
-	s := strings.Join(q, ", ")
-	if len(h) == 1 {
-		return "one column " + s
-	}
-	return fmt.Sprintf("%d columns %s", len(h), s)
-}
-
-// delimiterHint suggests a delimiter when the header line holds another
-// likely one more often than the configured one.
-func delimiterHint(line string, f TextFormat) string {
-	if line == "" {
-		return ""
-	}
-	cur := byte(',')
-	if f.Whitespace {
-		cur = ' '
-	} else if f.Delimiter != 0 {
-		cur = f.Delimiter
-	}
-	best, bestN := byte(0), strings.Count(line, string(cur))
-	for _, c := range []byte{',', ';', '\t', '|'} {
-		if c == cur {
-			continue
-		}
-		if n := strings.Count(line, string(c)); n > bestN {
-			best, bestN = c, n
-		}
-	}
-	if best == 0 {
-		return ""
-	}
-	name := map[byte]string{',': "','", ';': "';'", '\t': "'\\t' (or a .tsv file)", '|': "'|'"}[best]
-	return fmt.Sprintf(" — wrong delimiter? the header line has %d %s: pass --delimiter %s", bestN, name, name)
-}
-
-// chunkJob is a piece of a source for a parse worker.
-type chunkJob[T any] struct {
-	data  string     // text chunk (whole records)
-	buf   []byte     // the bytes under data, returned to the pool after use
-	recs  [][]string // or pre-split records (Parquet)
-	line  int64      // line (or row) number of the first record
-	nls   int        // newlines in data (counted once, by the reader)
-	fatal error      // or the error that ended the stream
-	res   chan *chunkResult[T]
-}
-
-type chunkResult[T any] struct {
-	release func() // returns the chunk's buffer once its rows are written
-	rows    []T
-	bad     []badRow
-	fatal   error
-}
-
-type badRow struct {
-	err *RowError
-	raw string
-}
-
-// readText parses a delimited text stream with parallel workers.
-func (im *importer[T]) readText(ctx context.Context, src SourceFile, r io.Reader, gz bool) (fileStats, error) {
-	format := im.format(src.Path)
-	size := im.opts.ChunkBytes
-	if !gz && src.Size > 0 && src.Size < int64(size) {
-		size = int(src.Size) + 1 // small files: no oversized buffer
-	}
-	cr := newChunkReader(r, format, size)
-	cr.alloc = im.chunkBuf
-	first, firstBuf, err := cr.next()
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fileStats{}, im.streamError(src.Path, 0, err, gz)
-	}
-	data := first
-	// The header: the first non-blank record.
-	sp := &splitter{format: format}
-	pos, line := 0, int64(1)
-	var header []string
-	var headerLine string
-	for pos < len(data) {
-		start := pos
-		end, nls, blank, err := sp.next(data, pos)
-		recLine := line
-		pos, line = end, line+int64(nls)
-		if blank {
-			continue
-		}
-		if err != nil {
-			return fileStats{}, &FileError{Path: src.Path, Line: recLine, Err: err}
-		}
-		headerLine = strings.TrimRight(data[start:end], "\r\n")
-		header = make([]string, len(sp.fields))
-		for i, f := range sp.fields {
-			header[i] = strings.Clone(f) // the chunk's bytes are reused
-		}
-		if im.opts.NoHeader {
-			pos, line = start, recLine
-		}
-		break
-	}
-	if header == nil {
-		return fileStats{}, &FileError{Path: src.Path, Err: errors.New("empty file: no header and no lines")}
-	}
-	nfields := len(header)
-	if im.opts.NoHeader {
-		header = nil
-	} else {
-		for i := range header {
-			header[i] = strings.TrimPrefix(header[i], "\ufeff") // a spreadsheet's BOM
-			header[i] = strings.TrimSpace(header[i])
-		}
-	}
-	p, err := im.newPlan(src.Path, header, nfields, headerLine)
-	if err != nil {
-		return fileStats{}, err
-	}
-
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan *chunkJob[T], im.opts.Workers)
-	order := make(chan *chunkJob[T], 2*im.opts.Workers)
-	var wg sync.WaitGroup
-	for range im.opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pw := p.newWorker()
-			for j := range jobs {
-				j.res <- pw.parse(j)
-			}
-		}()
-	}
-	go func() {
-		defer close(jobs)
-		defer close(order)
-		send := func(j *chunkJob[T]) bool {
-			j.res = make(chan *chunkResult[T], 1)
-			select {
-			case order <- j:
-			case <-pctx.Done():
-				return false
-			}
-			if j.fatal != nil {
-				j.res <- &chunkResult[T]{fatal: j.fatal}
-				return true
-			}
-			select {
-			case jobs <- j:
-			case <-pctx.Done():
-				return false
-			}
-			return true
-		}
-		nls := strings.Count(data[pos:], "\n")
-		if !send(&chunkJob[T]{data: data[pos:], buf: firstBuf, line: line, nls: nls}) {
-			return
-		}
-		line += int64(nls)
-		for {
-			s, buf, err := cr.next()
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			if err != nil {
-				send(&chunkJob[T]{fatal: im.streamError(src.Path, line-1, err, gz)})
-				return
-			}
-			nls := strings.Count(s, "\n")
-			if !send(&chunkJob[T]{data: s, buf: buf, line: line, nls: nls}) {
-				return
-			}
-			line += int64(nls)
-		}
-	}()
-	stats, err := im.collect(ctx, pctx, order)
-	cancel()
-	for range order {
-	}
-	wg.Wait()
-	return stats, err
-}
-
-func (im *importer[T]) streamError(path string, lastLine int64, err error, gz bool) error {
-	if gz && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader)) {
-		return &FileError{Path: path, Line: lastLine, Err: fmt.Errorf("truncated or corrupt gzip stream (%v): line %d is the last complete line", err, lastLine)}
-	}
-	return &FileError{Path: path, Line: lastLine, Err: fmt.Errorf("read: %w", err)}
-}
-
-// collect takes parsed chunks in source order: counts bad lines against
-// the limit, writes rejects, and hands rows to the writer.
-// ctx is the import's, pctx the file pipeline's.
-func (im *importer[T]) collect(ctx, pctx context.Context, order <-chan *chunkJob[T]) (fileStats, error) {
-	var st fileStats
-	for j := range order {
-		var res *chunkResult[T]
-		select {
-		case res = <-j.res:
-		case <-pctx.Done():
-			return st, pctx.Err()
-		}
-		if err := im.accept(ctx, res, &st); err != nil {
-			return st, err
-		}
-	}
-	return st, ctx.Err()
-}
-
-// accept takes one parsed chunk, in source order.
-func (im *importer[T]) accept(ctx context.Context, res *chunkResult[T], st *fileStats) error {
-	for _, b := range res.bad {
-		im.bad++
-		st.rejected++
-		if im.first == nil {
-			im.first = b.err
-		}
-		if im.rejects != nil {
-			e := b.err
-			im.rejects.Write([]string{e.Path, strconv.FormatInt(e.Line, 10), strconv.Itoa(e.Field), e.Column, e.Value, e.Reason, b.raw})
-		}
-		if im.bad > int64(im.opts.MaxBadRows) {
-			return &BadRowsError{First: im.first, Count: im.bad, Max: im.opts.MaxBadRows}
-		}
-	}
-	if res.fatal != nil {
-		return res.fatal
-	}
-	// The writer drops forgotten customers' rows (docs/PRIVACY.md).
-	n := int64(len(res.rows))
-	dropped, err := im.w.writeOwned(ctx, res.rows, res.release)
-	st.rows += n - dropped
-	st.suppressed += dropped
-	return err
-}
-
-// worker parses chunks for one goroutine.
-type worker[T any] struct {
-	p     *plan[T]
-	sp    splitter
-	tp    *timeParser
-	isoTP *timeParser
-	fa    []float64
-	ia    []int64
-	vals  []string
-}
-
-func (p *plan[T]) newWorker() *worker[T] {
-	f := p.im.format(p.path)
-	return &worker[T]{p: p, sp: splitter{format: f}, tp: newTimeParser(p.layout, p.im.loc), isoTP: newTimeParser("", p.im.loc)}
-}
-
-func (w *worker[T]) parse(j *chunkJob[T]) *chunkResult[T] {
-	res := &chunkResult[T]{}
-	if j.buf != nil {
-		im, buf := w.p.im, j.buf
-		res.release = func() { im.chunkPool.put(buf[:0]) }
-	}
-	if j.recs != nil {
-		res.rows = make([]T, 0, len(j.recs))
-		for i, rec := range j.recs {
-			if !w.record(res, rec, j.line+int64(i), "") {
-				return res
-			}
-		}
-		return res
-	}
-	data := j.data
-	res.rows = w.p.im.w.getRows(j.nls + 1)
-	line := j.line
-	for pos := 0; pos < len(data); {
-		end, nls, blank, err := w.sp.next(data, pos)
-		raw := data[pos:end]
-		recLine := line
-		pos, line = end, line+int64(nls)
-		if blank {
-			continue
-		}
-		if err != nil {
-			n := len(w.sp.fields)
-			res.bad = append(res.bad, badRow{raw: strings.Clone(strings.TrimRight(raw, "\r\n")), err: &RowError{Path: w.p.path, Line: recLine, Field: n, Column: w.p.columnName(n - 1), Value: strings.Clone(w.sp.fields[n-1]), Reason: err.Error()}})
-			continue
-		}
-		if !w.record(res, w.sp.fields, recLine, raw) {
-			return res
-		}
-	}
-	return res
-}
-
-func (p *plan[T]) columnName(src int) string {
-	for _, b := range p.bindings {
-		if b.src == src {
-			return b.name
-		}
-	}
-	return "#" + strconv.Itoa(src+1)
-}
-
-// record turns one record's fields into a row; false stops the chunk (a
-// fatal error).
-func (w *worker[T]) record(res *chunkResult[T], fields []string, line int64, raw string) bool {
-	p := w.p
-	t := p.im.t
-	bad := func(src int, value, reason string, cause error) {
-		// Clones: the chunk's bytes are reused once its rows are written.
-		e := &RowError{Path: p.path, Line: line, Field: src + 1, Column: p.columnName(src), Value: strings.Clone(value), Reason: reason, Err: cause}
-		if raw == "" {
-			raw = strings.Join(fields, ",")
-		}
-		res.bad = append(res.bad, badRow{err: e, raw: strings.Clone(strings.TrimRight(raw, "\r\n"))})
-	}
-	if len(fields) != p.nfields {
-		if len(fields) > p.nfields {
-			bad(p.nfields, fields[p.nfields], fmt.Sprintf("extra field: the line has %d fields, the header %d (an unquoted delimiter in a value?)", len(fields), p.nfields), nil)
-		} else {
-			src := len(fields)
-			bad(src, "", fmt.Sprintf("missing field: the line has %d fields, the header %d", len(fields), p.nfields), nil)
-		}
-		return true
-	}
-	n := len(res.rows)
-	if n < cap(res.rows) {
-		res.rows = res.rows[:n+1]
-		res.rows[n] = *new(T) // a pooled batch holds old rows
-	} else {
-		res.rows = append(res.rows, *new(T))
-	}
-	r := &res.rows[n]
-	for _, b := range p.bindings {
-		f := &t.fields[b.field]
-		v := fields[b.src]
-		switch f.kind {
-		case kString:
-			*f.str(r) = v
-		case kID:
-			*f.str(r) = NormalizeID(v)
-		case kTime, kOptTime:
-			v = trimSpace(v)
-			if v == "" && f.kind == kOptTime {
-				continue
-			}
-			tp := w.tp
-			if b.iso {
-				tp = w.isoTP
-			}
-			us, err := tp.parse(v)
-			if err != nil {
-				if errors.Is(err, ErrAmbiguousTime) {
-					res.fatal = &RowError{Path: p.path, Line: line, Field: b.src + 1, Column: b.name, Value: strings.Clone(v), Reason: err.Error(), Err: err}
-					return false
-				}
-				bad(b.src, v, err.Error(), err)
-				dropLast(res)
-				return true
-			}
-			if f.kind == kTime {
-				*f.i64(r) = us
-			} else {
-				*f.pi64(r) = w.int64Ptr(us)
-			}
-		case kFloat, kOptFloat:
-			v = trimSpace(v)
-			if v == "" {
-				if f.kind == kOptFloat {
-					continue
-				}
-				bad(b.src, v, "empty: a number is required", nil)
-				dropLast(res)
-				return true
-			}
-			x, err := parseFloat(v)
-			if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
-				bad(b.src, v, "not a number", nil)
-				dropLast(res)
-				return true
-			}
-			if f.kind == kFloat {
-				*f.f64(r) = x
-			} else {
-				*f.pf64(r) = w.float64Ptr(x)
-			}
-		case kOptInt:
-			v = trimSpace(v)
-			if v == "" {
-				continue
-			}
-			x, err := strconv.ParseInt(NormalizeID(v), 10, 64)
-			if err != nil {
-				bad(b.src, v, "not an integer", nil)
-				dropLast(res)
-				return true
-			}
-			*f.pi64(r) = w.int64Ptr(x)
-		case kBool:
-			x, ok := parseBool(trimSpace(v))
-			if !ok {
-				bad(b.src, v, "not a boolean (true/false, yes/no, 1/0, in/out)", nil)
-				dropLast(res)
-				return true
-			}
-			*f.b(r) = x
-		}
-	}
-	if t.finish != nil {
-		if err := t.finish(r, p.mapped, p.im.rules); err != nil {
-			src, v := -1, ""
-			for _, b := range p.bindings {
-				if t.fields[b.field].name == "line_type" {
-					src, v = b.src, fields[b.src]
-				}
-			}
-			bad(src, v, err.Error(), nil)
-			dropLast(res)
-			return true
-		}
-	}
-	return true
-}
-
-// dropLast removes the row being built, leaving its slot zero.
-func dropLast[T any](res *chunkResult[T]) {
-	n := len(res.rows) - 1
-	clear(res.rows[n:])
-	res.rows = res.rows[:n]
-}
-
-func (w *worker[T]) float64Ptr(x float64) *float64 {
-	if len(w.fa) == cap(w.fa) {
-		w.fa = make([]float64, 0, 4096)
-	}
-	w.fa = append(w.fa, x)
-	return &w.fa[len(w.fa)-1]
-}
-
-func (w *worker[T]) int64Ptr(x int64) *int64 {
-	if len(w.ia) == cap(w.ia) {
-		w.ia = make([]int64, 0, 1024)
-	}
-	w.ia = append(w.ia, x)
-	return &w.ia[len(w.ia)-1]
-}
-
-func parseBool(s string) (bool, bool) {
-	switch strings.ToLower(s) {
-	case "true", "t", "yes", "y", "1", "in", "opt_in", "opted_in":
-		return true, true
-	case "false", "f", "no", "n", "0", "out", "opt_out", "opted_out":
-		return false, true
-	}
-	return false, false
 }

@@ -147,12 +147,32 @@ func TestTimeLayouts(t *testing.T) {
 	if !errors.Is(err, ErrAmbiguousTime) {
 		t.Fatalf("05/02/10 without a layout: %v, want ErrAmbiguousTime", err)
 	}
-	if !strings.Contains(err.Error(), `"02/01/06" (day first)`) || !strings.Contains(err.Error(), `"01/02/06" (month first)`) {
+	if !strings.Contains(err.Error(), `"2/1/06" (day first)`) || !strings.Contains(err.Error(), `"1/2/06" (month first)`) {
 		t.Errorf("hint: %v", err)
 	}
 	_, err = p.parse("12/1/2010 8:26")
 	if !errors.Is(err, ErrAmbiguousTime) || !strings.Contains(err.Error(), `"2/1/2006 15:04"`) || !strings.Contains(err.Error(), `"1/2/2006 15:04"`) {
 		t.Errorf("12/1/2010 8:26: %v", err)
+	}
+	// Unpadded US dates with a day past 12 are not ambiguous: the hint is
+	// the one layout that reads them, single digits included.
+	_, err = p.parse("12/25/2010 8:26")
+	if err == nil || errors.Is(err, ErrAmbiguousTime) || !strings.Contains(err.Error(), `month-first date: the time layout "1/2/2006 15:04" reads it`) {
+		t.Errorf("12/25/2010 8:26: %v", err)
+	}
+	lp := newTimeParser("1/2/2006 15:04", time.UTC)
+	for in, want := range map[string]string{"12/25/2010 8:26": "2010-12-25T08:26:00Z", "1/5/2011 10:00": "2011-01-05T10:00:00Z", "01/05/2011 09:07": "2011-01-05T09:07:00Z"} {
+		us, err := lp.parse(in)
+		if err != nil || FromMicros(us).Format(time.RFC3339) != want {
+			t.Errorf("1/2/2006 15:04 on %s: %v %v, want %s", in, FromMicros(us), err, want)
+		}
+	}
+	_, err = p.parse("25.12.2010")
+	if err == nil || errors.Is(err, ErrAmbiguousTime) || !strings.Contains(err.Error(), `day-first date: the time layout "2.1.2006" reads it`) {
+		t.Errorf("25.12.2010: %v", err)
+	}
+	if _, err := p.parse("13/13/2010"); err == nil || errors.Is(err, ErrAmbiguousTime) || strings.Contains(err.Error(), "layout \"") {
+		t.Errorf("13/13/2010: %v", err)
 	}
 	if _, err := p.parse("yesterday"); err == nil || errors.Is(err, ErrAmbiguousTime) {
 		t.Errorf("yesterday: %v", err)
@@ -504,4 +524,28 @@ func FuzzSplitterWords(f *testing.F) {
 		}
 		checkWordsSplit(t, s, delim)
 	})
+}
+
+// TestTableDescriptors: Tables and TableNames agree, and every name finds
+// its descriptor with the typed table's columns.
+func TestTableDescriptors(t *testing.T) {
+	ds := Tables()
+	if len(ds) != len(TableNames) {
+		t.Fatalf("%d descriptors, %d names", len(ds), len(TableNames))
+	}
+	for i, d := range ds {
+		if d.Name != TableNames[i] {
+			t.Errorf("descriptor %d is %s, TableNames says %s", i, d.Name, TableNames[i])
+		}
+		got, err := LookupTable(d.Name)
+		if err != nil || got.Name != d.Name || len(got.Columns()) == 0 {
+			t.Errorf("LookupTable(%s) = %+v, %v", d.Name, got, err)
+		}
+	}
+	if cols, _ := TableSchema("orders"); len(cols) != len(Orders.Columns()) {
+		t.Errorf("orders schema %d columns", len(cols))
+	}
+	if _, err := LookupTable("nosuch"); err == nil || !strings.Contains(err.Error(), "orders, customers") {
+		t.Errorf("unknown table: %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -404,30 +405,66 @@ var ConsentTable = &Table[Consent]{
 	time: func(c *Consent) int64 { return c.Timestamp },
 }
 
-// TableNames lists the canonical tables in documentation order.
+// TableDesc is a canonical table seen without its row type: what code
+// that picks a table by its name (import's Table option, describe,
+// validate) needs. It is the one place that maps a table name to its
+// typed Table: Tables returns the descriptors, LookupTable finds one.
+type TableDesc struct {
+	// Name, TimeColumn and KeyColumn are the table's (see Table).
+	Name, TimeColumn, KeyColumn string
+
+	columns func() []Column
+	// importFn imports sources into the table (Import).
+	importFn func(ctx context.Context, st Store, sources []SourceFile, opts ImportOptions) (*ImportResult, error)
+	// checkPart checks a part's sort order and months (Validate).
+	checkPart func(ctx context.Context, st Store, p Part) error
+}
+
+// Columns returns the table's schema in storage order.
+func (d *TableDesc) Columns() []Column { return d.columns() }
+
+// describeTable makes the descriptor of a typed table.
+func describeTable[T any](t *Table[T]) *TableDesc {
+	return &TableDesc{
+		Name: t.Name, TimeColumn: t.TimeColumn, KeyColumn: t.KeyColumn,
+		columns: t.Columns,
+		importFn: func(ctx context.Context, st Store, sources []SourceFile, opts ImportOptions) (*ImportResult, error) {
+			return importTable(ctx, st, t, sources, opts)
+		},
+		checkPart: func(ctx context.Context, st Store, p Part) error { return checkOrder(ctx, st, t, p) },
+	}
+}
+
+// Tables returns the descriptors of the canonical tables, in
+// documentation order (TableNames).
+func Tables() []*TableDesc {
+	return []*TableDesc{
+		describeTable(Orders), describeTable(Customers), describeTable(Products), describeTable(Events),
+		describeTable(Stock), describeTable(Promotions), describeTable(Loyalty), describeTable(ConsentTable),
+	}
+}
+
+// TableNames lists the canonical tables' names in documentation order,
+// the order of Tables.
 var TableNames = []string{"orders", "customers", "products", "events", "stock", "promotions", "loyalty", "consent"}
+
+// LookupTable returns the descriptor of the named table.
+func LookupTable(name string) (*TableDesc, error) {
+	for _, d := range Tables() {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown table %q (tables: %s)", name, strings.Join(TableNames, ", "))
+}
 
 // TableSchema returns the columns of the named table.
 func TableSchema(name string) ([]Column, error) {
-	switch name {
-	case "orders":
-		return Orders.Columns(), nil
-	case "customers":
-		return Customers.Columns(), nil
-	case "products":
-		return Products.Columns(), nil
-	case "events":
-		return Events.Columns(), nil
-	case "stock":
-		return Stock.Columns(), nil
-	case "promotions":
-		return Promotions.Columns(), nil
-	case "loyalty":
-		return Loyalty.Columns(), nil
-	case "consent":
-		return ConsentTable.Columns(), nil
+	d, err := LookupTable(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown table %q (tables: %s)", name, strings.Join(TableNames, ", "))
+	return d.Columns(), nil
 }
 
 // sortedKeys returns the keys of m in order.

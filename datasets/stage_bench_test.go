@@ -68,7 +68,7 @@ func benchParser(tb testing.TB, header string) *worker[Order] {
 	}
 	im := &importer[Order]{t: Orders, loc: time.UTC, rules: rules, w: w,
 		opts: ImportOptions{Dataset: "bench", Format: TextFormat{Delimiter: ','}}}
-	p, err := im.newPlan("bench.csv", strings.Split(header, ","), 8, header)
+	p, err := im.newPlan("bench.csv", TextFormat{Delimiter: ','}, strings.Split(header, ","), 8, header)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func (p *timeParser) parse(s string) (int64, error) {
 	} else {
 		t, err := time.ParseInLocation(p.layout, s, p.loc)
 		if err != nil {
-			return 0, fmt.Errorf("does not match --time-format %q", p.layout)
+			return 0, fmt.Errorf("does not match the time layout %q", p.layout)
 		}
 		us = t.UnixMicro()
 	}
@@ -115,24 +115,34 @@ func timeSyntaxError(s string) error {
 	if s == "" {
 		return errors.New("empty time")
 	}
-	if ds, ms, ok := ambiguousDate(s); ok {
-		return fmt.Errorf("%w: day/month order unknown; pass --time-format %q (day first) or %q (month first)", ErrAmbiguousTime, ds, ms)
+	dayFirst, monthFirst, ok := numericDate(s)
+	switch {
+	case ok && dayFirst != "" && monthFirst != "":
+		return fmt.Errorf("%w: day/month order unknown; give the time layout %q (day first) or %q (month first)", ErrAmbiguousTime, dayFirst, monthFirst)
+	case ok && monthFirst != "":
+		return fmt.Errorf("not an ISO 8601 time; a month-first date: the time layout %q reads it", monthFirst)
+	case ok && dayFirst != "":
+		return fmt.Errorf("not an ISO 8601 time; a day-first date: the time layout %q reads it", dayFirst)
 	}
-	return errors.New("not an ISO 8601 time (2006-01-02, 2006-01-02 15:04:05, 2006-01-02T15:04:05Z, 20060102); pass --time-format with a Go layout")
+	return errors.New("not an ISO 8601 time (2006-01-02, 2006-01-02 15:04:05, 2006-01-02T15:04:05Z, 20060102); give a time layout (a Go layout)")
 }
 
-// ambiguousDate reports whether s starts with a numeric date whose day and
-// month order is unknown (1/2/2006, 05/02/10, 01.02.2006), and returns
-// the Go layouts for both readings.
-func ambiguousDate(s string) (dayFirst, monthFirst string, ok bool) {
-	num := func(i int) int {
+// numericDate reads s as a numeric date with the day and month in either
+// order (1/2/2006, 05/02/10, 01.02.2006, 12/25/2010 8:26) and returns the
+// Go layout of each reading that fits (day <= 31, month <= 12), "" for
+// one that does not; ok is false when s is no such date. The layouts
+// read single-digit days, months and hours as well as padded ones
+// ("1/2/2006 15:04" reads 12/25/2010 8:26 and 01/05/2011 10:00).
+func numericDate(s string) (dayFirst, monthFirst string, ok bool) {
+	num := func(i int) (n, v int) {
 		j := i
 		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			v = v*10 + int(s[j]-'0')
 			j++
 		}
-		return j - i
+		return j - i, v
 	}
-	a := num(0)
+	a, x := num(0)
 	if a < 1 || a > 2 || a >= len(s) {
 		return "", "", false
 	}
@@ -140,37 +150,37 @@ func ambiguousDate(s string) (dayFirst, monthFirst string, ok bool) {
 	if sep != '/' && sep != '.' && sep != '-' {
 		return "", "", false
 	}
-	b := num(a + 1)
+	b, y := num(a + 1)
 	if b < 1 || b > 2 || a+1+b >= len(s) || s[a+1+b] != sep {
 		return "", "", false
 	}
-	y := num(a + 2 + b)
-	if y != 2 && y != 4 {
+	n, _ := num(a + 2 + b)
+	if n != 2 && n != 4 {
 		return "", "", false
 	}
 	year := "2006"
-	if y == 2 {
+	if n == 2 {
 		year = "06"
 	}
-	// Padded elements (02) need two digits; unpadded ones (2) take one or two.
-	d, m := "2", "1"
-	if a == 2 && b == 2 {
-		d, m = "02", "01"
-	}
 	sp := string(sep)
-	rest := s[a+2+b+y:]
+	rest := s[a+2+b+n:]
 	tl := ""
 	if strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "T") {
 		t := rest[1:]
-		h := num(len(s) - len(t))
-		if h >= 1 && h <= 2 {
+		if h, _ := num(len(s) - len(t)); h >= 1 && h <= 2 {
 			tl = rest[:1] + "15:04"
 			if strings.Count(t, ":") >= 2 {
 				tl += ":05"
 			}
 		}
 	}
-	return d + sp + m + sp + year + tl, m + sp + d + sp + year + tl, true
+	if x >= 1 && x <= 31 && y >= 1 && y <= 12 {
+		dayFirst = "2" + sp + "1" + sp + year + tl
+	}
+	if x >= 1 && x <= 12 && y >= 1 && y <= 31 {
+		monthFirst = "1" + sp + "2" + sp + year + tl
+	}
+	return dayFirst, monthFirst, dayFirst != "" || monthFirst != ""
 }
 
 // parseISO parses the ISO 8601 forms import accepts without a layout:

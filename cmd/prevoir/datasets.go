@@ -196,10 +196,10 @@ func printDescription(w io.Writer, c *cli.Context, st datasets.Store, name strin
 // importArgs holds datasets import's flags: most bind straight into the
 // library's options, the others are parsed into them by runImport.
 type importArgs struct {
-	opts                                                         datasets.ImportOptions
-	maps                                                         cli.StringSlice
-	mapFile, delimiter, mode, rejects, feeCodes, adjustmentCodes string
-	memoryLimit                                                  int
+	opts                                                                      datasets.ImportOptions
+	maps                                                                      cli.StringSlice
+	mapFile, delimiter, mode, rejects, feeCodes, adjustmentCodes, invalidUTF8 string
+	memoryLimit                                                               int
 }
 
 func importCommand() *cli.Command {
@@ -221,7 +221,7 @@ canonical column maps to it without --map. See docs/DATA.md for the schema and t
 			&cli.StringFlag{Name: "table", Value: "orders", Usage: "canonical table: " + strings.Join(datasets.TableNames, ", "), Destination: &a.opts.Table},
 			&cli.StringSliceFlag{Name: "map", Usage: "canonical=SOURCE[,...]: source column of a canonical column (SOURCE: header name, or #N)", Destination: &a.maps},
 			&cli.StringFlag{Name: "map-file", Usage: "`FILE` of canonical=SOURCE lines ('#' starts a comment)", Destination: &a.mapFile},
-			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `C`: ',', ';', '|', 'tab' (default ',', tab for .tsv)", Destination: &a.delimiter},
+			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `C`: ',', ';', '|', 'tab' (default: detected from the header line)", Destination: &a.delimiter},
 			&cli.BoolFlag{Name: "whitespace", Usage: "fields are separated by runs of spaces or tabs", Destination: &a.opts.Format.Whitespace},
 			&cli.BoolFlag{Name: "no-header", Usage: "the files have no header line (map with #N)", Destination: &a.opts.NoHeader},
 			&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUT` of time columns, e.g. 02/01/06 for DD/MM/YY (default: ISO 8601 only)", Destination: &a.opts.TimeFormat},
@@ -230,6 +230,7 @@ canonical column maps to it without --map. See docs/DATA.md for the schema and t
 			&cli.StringFlag{Name: "mode", Value: "append", Usage: "append (skip files already imported) or replace", Destination: &a.mode},
 			&cli.IntFlag{Name: "max-bad-rows", Value: 0, Usage: "bad lines to skip before failing", Destination: &a.opts.MaxBadRows},
 			&cli.StringFlag{Name: "rejects", Usage: "write bad lines to `FILE` (CSV)", Destination: &a.rejects},
+			&cli.StringFlag{Name: "invalid-utf8", Value: "refuse", Usage: "text that is not UTF-8: refuse (a bad line) or replace (with U+FFFD)", Destination: &a.invalidUTF8},
 			&cli.StringFlag{Name: "fee-codes", Usage: "product codes of fee lines, comma-separated, '*' suffix for a prefix (default " + strings.Join(datasets.DefaultFeeCodes, ",") + ")", Destination: &a.feeCodes},
 			&cli.StringFlag{Name: "adjustment-codes", Usage: "product codes of adjustment lines (default " + strings.Join(datasets.DefaultAdjustmentCodes, ",") + ")", Destination: &a.adjustmentCodes},
 			&cli.StringFlag{Name: "cancel-prefix", Usage: "order ids starting with this are cancellations (returns)", Destination: &a.opts.LineTypes.CancelPrefix},
@@ -247,6 +248,10 @@ func runImport(c *cli.Context, a *importArgs) error {
 	if err := checkChoice("Table", opts.Table, datasets.TableNames); err != nil {
 		return err
 	}
+	if err := checkChoice("InvalidUTF8", a.invalidUTF8, []string{string(datasets.InvalidUTF8Refuse), string(datasets.InvalidUTF8Replace)}); err != nil {
+		return err
+	}
+	opts.InvalidUTF8 = datasets.InvalidUTF8(a.invalidUTF8)
 	switch a.mode {
 	case "append":
 	case "replace":

@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
 	"github.com/prevoir/prevoir/models/gbdt"
@@ -45,7 +44,7 @@ the file's "prediction" column. See docs/GBDT.md.`,
 			&cli.StringFlag{Name: "schema", Usage: `bind to this schema: a JSON array of {"name": ..., "kind": "numeric"|"categorical"}; may be left out when the file names its features`},
 			&cli.BoolFlag{Name: "force", Usage: "register even when the file's SHA-256 equals the latest version's, or that version is of another dataset"},
 			&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, lgb-text, lgb-json, xgb-bin, xgb-json or xgb-ubj"},
-			&cli.StringFlag{Name: "reference", Usage: `a CSV of feature columns and a "prediction" column the framework computed`},
+			&cli.StringFlag{Name: "reference", Usage: `a table (CSV, gzip or Parquet; a path or s3:// URL) of feature columns and a "prediction" column the framework computed`},
 			&cli.StringFlag{Name: "reference-kind", Value: "response", Usage: `what "prediction" holds: response or raw`},
 			&cli.Float64Flag{Name: "tolerance", Value: gbdt.DefaultTolerance, Usage: "reference check: |prevoir - framework| <= tolerance * max(1, |framework|)"},
 			&cli.StringFlag{Name: "max-bytes", Value: "256MiB", Usage: "the largest model file read (B, KiB, MiB, GiB)"},
@@ -106,7 +105,7 @@ func modelsImport(c *cli.Context) error {
 		}
 	}
 	if ref := c.String("reference"); ref != "" {
-		rt, err := table.OpenFile(ref)
+		rt, err := openInputTable(c.Context, ref)
 		if err != nil {
 			return fmt.Errorf("models import: --reference: %w", err)
 		}

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
-	"strconv"
-	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/prevoir/prevoir/datasets"
 )
 
 // parquetBatch is how many rows one ReadRows call decodes.
@@ -48,7 +46,11 @@ func openParquet(r io.ReaderAt, size int64) (*parquetSource, error) {
 	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 || n > maxFooter {
 		return nil, fmt.Errorf("parquet: footer of %d bytes in a file of %d", n, size)
 	}
-	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	var f *parquet.File
+	err := datasets.Guard("parquet: open", func() (err error) {
+		f, err = parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
@@ -59,7 +61,8 @@ func openParquet(r io.ReaderAt, size int64) (*parquetSource, error) {
 			return nil, fmt.Errorf("parquet: column %q is nested or repeated; only flat tables are read", fd.Name())
 		}
 		p.hdr = append(p.hdr, fd.Name())
-		p.conv = append(p.conv, converter(fd.Type()))
+		conv, _ := datasets.ParquetText(fd.Type())
+		p.conv = append(p.conv, conv)
 	}
 	if len(p.hdr) == 0 {
 		return nil, errors.New("parquet: the schema has no columns")
@@ -85,7 +88,7 @@ func (p *parquetSource) next() ([]string, error) {
 	for _, v := range row {
 		c := v.Column()
 		if c < 0 || c >= len(p.rec) {
-			return nil, &Error{Line: p.row, Err: fmt.Errorf("parquet: value of unknown column %d", c)}
+			return nil, &Error{Line: int64(p.row), Err: fmt.Errorf("parquet: value of unknown column %d", c)}
 		}
 		if !v.IsNull() {
 			p.rec[c] = p.conv[c](v)
@@ -106,7 +109,11 @@ func (p *parquetSource) fill() error {
 			p.rows = p.groups[p.group].Rows()
 			p.group++
 		}
-		n, err := p.rows.ReadRows(p.buf)
+		var n int
+		var err error
+		if perr := datasets.Guard("parquet: read rows", func() error { n, err = p.rows.ReadRows(p.buf); return nil }); perr != nil {
+			err = perr
+		}
 		p.n = n
 		if err == io.EOF {
 			p.rows.Close()
@@ -114,7 +121,7 @@ func (p *parquetSource) fill() error {
 			err = nil
 		}
 		if err != nil {
-			return &Error{Line: p.row + 1, Err: fmt.Errorf("parquet: row group %d: %w", p.group, err)}
+			return &Error{Line: int64(p.row + 1), Err: fmt.Errorf("parquet: row group %d: %w", p.group, err)}
 		}
 		if n > 0 {
 			return nil
@@ -136,100 +143,4 @@ func (p *parquetSource) close() error {
 		return err
 	}
 	return nil
-}
-
-// converter returns how a column's values become text.
-func converter(t parquet.Type) func(parquet.Value) string {
-	var lt format.LogicalTypeValue
-	if l := t.LogicalType(); l != nil {
-		lt = l.Value
-	}
-	switch t.Kind() {
-	case parquet.Boolean:
-		return func(v parquet.Value) string { return strconv.FormatBool(v.Boolean()) }
-	case parquet.Int32:
-		switch l := lt.(type) {
-		case *format.DateType:
-			return func(v parquet.Value) string {
-				return time.Unix(int64(v.Int32())*86400, 0).UTC().Format("2006-01-02")
-			}
-		case *format.DecimalType:
-			scale := int(l.Scale)
-			return func(v parquet.Value) string { return decimal(big.NewInt(int64(v.Int32())), scale) }
-		case *format.IntType:
-			if !l.IsSigned {
-				return func(v parquet.Value) string { return strconv.FormatUint(uint64(v.Uint32()), 10) }
-			}
-		}
-		return func(v parquet.Value) string { return strconv.FormatInt(int64(v.Int32()), 10) }
-	case parquet.Int64:
-		switch l := lt.(type) {
-		case *format.TimestampType:
-			unit := time.Microsecond
-			if l.Unit.Value != nil {
-				unit = l.Unit.Value.Duration()
-			}
-			return func(v parquet.Value) string {
-				n := v.Int64()
-				var ts time.Time
-				switch unit {
-				case time.Millisecond:
-					ts = time.UnixMilli(n)
-				case time.Nanosecond:
-					ts = time.Unix(0, n)
-				default:
-					ts = time.UnixMicro(n)
-				}
-				return ts.UTC().Format(time.RFC3339Nano)
-			}
-		case *format.DecimalType:
-			scale := int(l.Scale)
-			return func(v parquet.Value) string { return decimal(big.NewInt(v.Int64()), scale) }
-		case *format.IntType:
-			if !l.IsSigned {
-				return func(v parquet.Value) string { return strconv.FormatUint(v.Uint64(), 10) }
-			}
-		}
-		return func(v parquet.Value) string { return strconv.FormatInt(v.Int64(), 10) }
-	case parquet.Float:
-		return func(v parquet.Value) string { return strconv.FormatFloat(float64(v.Float()), 'g', -1, 64) }
-	case parquet.Double:
-		return func(v parquet.Value) string { return strconv.FormatFloat(v.Double(), 'g', -1, 64) }
-	case parquet.ByteArray, parquet.FixedLenByteArray:
-		if l, ok := lt.(*format.DecimalType); ok {
-			scale := int(l.Scale)
-			return func(v parquet.Value) string { return decimal(twosComplement(v.ByteArray()), scale) }
-		}
-		return func(v parquet.Value) string { return string(v.ByteArray()) }
-	}
-	return func(v parquet.Value) string { return v.String() }
-}
-
-// twosComplement reads a big-endian two's complement integer.
-func twosComplement(b []byte) *big.Int {
-	n := new(big.Int).SetBytes(b)
-	if len(b) > 0 && b[0]&0x80 != 0 {
-		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-	}
-	return n
-}
-
-// decimal writes unscaled * 10^-scale in plain notation.
-func decimal(unscaled *big.Int, scale int) string {
-	s := unscaled.String()
-	if scale <= 0 {
-		return s
-	}
-	neg := false
-	if s[0] == '-' {
-		neg, s = true, s[1:]
-	}
-	for len(s) <= scale {
-		s = "0" + s
-	}
-	s = s[:len(s)-scale] + "." + s[len(s)-scale:]
-	if neg {
-		s = "-" + s
-	}
-	return s
 }

@@ -6,41 +6,43 @@
 // The format is recognised by the file's first bytes, never by its name:
 // "PAR1" is Parquet, 1f 8b is a gzip-compressed CSV, anything else is CSV.
 //
-// CSV: the first line is the header. Its delimiter is detected from the
-// header line, outside quotes, among ',' ';' and tab (the most frequent
-// wins; ',' when none occurs). Fields may be quoted with '"' (a quoted
-// field may hold delimiters, doubled quotes and line breaks); lines end in
-// LF or CRLF; a UTF-8 byte order mark is skipped; blank lines are skipped;
-// every record must have as many fields as the header.
+// CSV: read by datasets.TextReader, with the rules and the delimiter
+// detection of import (datasets.SniffDelimiter): the first non-blank line
+// is the header; its delimiter is the most frequent of ',' ';' tab and '|'
+// outside quotes (',' when none occurs). Fields may be quoted with '"' (a
+// quoted field may hold delimiters, doubled quotes and line breaks; text
+// after a closing quote is kept); lines end in LF or CRLF; a UTF-8 byte
+// order mark is skipped; blank lines are skipped; every record must have
+// as many fields as the header.
 //
 // Parquet: the columns are the schema's top-level fields, which must be
-// flat (no groups, no repeated fields). Values become text: integers in
-// decimal, floating point in the shortest form that round-trips the stored
-// value (a FLOAT is widened to float64 first, as pandas and numpy do),
-// booleans as true/false, DATE as 2006-01-02, TIMESTAMP in RFC 3339 (UTC),
-// DECIMAL in plain decimal notation, byte arrays as they are. Rows are read
-// a row group at a time, a few hundred rows per read: memory is bounded by
-// the row group's pages, never by the whole file.
+// flat (no groups, no repeated fields). Values become text through
+// datasets.ParquetText, the conversion import uses too: integers in
+// decimal (unsigned ones as unsigned), DECIMAL in plain decimal notation,
+// DATE as 2006-01-02, TIMESTAMP and INT96 in ISO 8601 (Z when adjusted to
+// UTC), floating point in the shortest form that reads back as the stored
+// float32 or float64, booleans as true/false, UUID in 8-4-4-4-12 form,
+// strings as they are. Rows are read a row group at a time, a few hundred
+// rows per read: memory is bounded by the row group's pages, never by the
+// whole file.
 //
 // In both formats an empty cell, or a Parquet null, is the empty string:
 // a missing value.
 //
-// Errors name their place as file:line:column: for CSV, line is the
-// file's line (the header is line 1) and column the 1-based field number
-// (for a CSV syntax error, the byte column as encoding/csv reports it);
-// for Parquet, line is the 1-based row number.
+// Errors are *Error (datasets.FileError, the one form of file errors):
+// file:line:column, where line is the file's line for CSV (the header is
+// line 1; a record's first line) and the 1-based row number for Parquet,
+// and column the 1-based field number.
 package table
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/prevoir/prevoir/datasets"
 )
@@ -57,24 +59,7 @@ const (
 
 // Error is a problem at a place in a table: Error() is
 // "file:line:column: message" (column omitted when 0, line when 0).
-type Error struct {
-	File   string
-	Line   int
-	Column int
-	Err    error
-}
-
-func (e *Error) Error() string {
-	switch {
-	case e.Line == 0:
-		return fmt.Sprintf("%s: %v", e.File, e.Err)
-	case e.Column == 0:
-		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
-	}
-	return fmt.Sprintf("%s:%d:%d: %v", e.File, e.Line, e.Column, e.Err)
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+type Error = datasets.FileError
 
 // source is one format's reader.
 type source interface {
@@ -91,7 +76,7 @@ type source interface {
 type Reader struct {
 	name   string
 	format Format
-	delim  rune
+	delim  byte
 	src    source
 	closer io.Closer
 	rows   int
@@ -103,7 +88,7 @@ func Open(r io.ReaderAt, size int64, name string) (*Reader, error) {
 	var magic [4]byte
 	n, err := r.ReadAt(magic[:], 0)
 	if err != nil && err != io.EOF {
-		return nil, &Error{File: name, Err: err}
+		return nil, &Error{Path: name, Err: err}
 	}
 	t := &Reader{name: name}
 	switch {
@@ -115,24 +100,17 @@ func Open(r io.ReaderAt, size int64, name string) (*Reader, error) {
 		var zr *gzip.Reader
 		zr, err = gzip.NewReader(io.NewSectionReader(r, 0, size))
 		if err == nil {
-			var c *csvSource
-			c, err = openCSV(zr)
-			t.src = c
-			if c != nil {
-				t.delim = c.r.Comma
-			}
+			t.src, err = openCSV(zr, name)
 		}
 	default:
 		t.format = CSV
-		var c *csvSource
-		c, err = openCSV(io.NewSectionReader(r, 0, size))
-		t.src = c
-		if c != nil {
-			t.delim = c.r.Comma
-		}
+		t.src, err = openCSV(io.NewSectionReader(r, 0, size), name)
 	}
 	if err != nil {
 		return nil, t.wrap(err)
+	}
+	if c, ok := t.src.(*csvSource); ok {
+		t.delim = c.r.Format().Delimiter
 	}
 	return t, nil
 }
@@ -188,7 +166,7 @@ func (t *Reader) Name() string { return t.name }
 func (t *Reader) Format() Format { return t.format }
 
 // Delimiter is a CSV table's field delimiter (0 for Parquet).
-func (t *Reader) Delimiter() rune { return t.delim }
+func (t *Reader) Delimiter() rune { return rune(t.delim) }
 
 // Header returns the column names. Callers must not change it.
 func (t *Reader) Header() []string { return t.src.header() }
@@ -221,14 +199,14 @@ func (t *Reader) Line() int {
 // record, for problems with its values.
 func (t *Reader) Errorf(col int, format string, args ...any) error {
 	line, column := t.src.pos(col)
-	return &Error{File: t.name, Line: line, Column: column, Err: fmt.Errorf(format, args...)}
+	return &Error{Path: t.name, Line: int64(line), Column: column, Err: fmt.Errorf(format, args...)}
 }
 
 // At wraps err as an *Error placed at field col (0-based) of the last
 // record.
 func (t *Reader) At(col int, err error) error {
 	line, column := t.src.pos(col)
-	return &Error{File: t.name, Line: line, Column: column, Err: err}
+	return &Error{Path: t.name, Line: int64(line), Column: column, Err: err}
 }
 
 // Close releases the table and what it was opened from by OpenFile or
@@ -247,42 +225,27 @@ func (t *Reader) Close() error {
 func (t *Reader) wrap(err error) error {
 	var te *Error
 	if errors.As(err, &te) {
-		if te.File == "" {
-			te.File = t.name
+		if te.Path == "" {
+			te.Path = t.name
 		}
 		return te
 	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return &Error{File: t.name, Line: pe.StartLine, Err: fmt.Errorf("record has a different number of fields than the header (%d)", len(t.src.header()))}
-		}
-		return &Error{File: t.name, Line: pe.Line, Column: pe.Column, Err: pe.Err}
-	}
-	return &Error{File: t.name, Err: err}
+	return &Error{Path: t.name, Err: err}
 }
 
-// csvSource reads CSV text.
+// csvSource reads delimited text through datasets.TextReader.
 type csvSource struct {
-	r      *csv.Reader
+	r      *datasets.TextReader
 	hdr    []string
 	fields int
 }
 
-func openCSV(r io.Reader) (*csvSource, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	// Skip a UTF-8 byte order mark.
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xef, 0xbb, 0xbf}) {
-		br.Discard(3)
-	}
-	delim, err := detectDelimiter(br)
+func openCSV(r io.Reader, name string) (*csvSource, error) {
+	tr, err := datasets.NewTextReader(r, name, datasets.TextFormat{})
 	if err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(br)
-	cr.Comma = delim
-	cr.ReuseRecord = true
-	hdr, err := cr.Read()
+	hdr, err := tr.Read()
 	if err == io.EOF {
 		return nil, errors.New("empty table: no header line")
 	}
@@ -290,46 +253,7 @@ func openCSV(r io.Reader) (*csvSource, error) {
 		return nil, err
 	}
 	hdr = append([]string(nil), hdr...)
-	return &csvSource{r: cr, hdr: hdr, fields: len(hdr)}, nil
-}
-
-// detectDelimiter counts ',' ';' and tab outside quotes in the first line
-// (peeked, not consumed; at most the buffer's 64 KiB) and returns the most
-// frequent, ',' if none.
-func detectDelimiter(br *bufio.Reader) (rune, error) {
-	var line []byte
-	for n := 4096; ; n *= 2 {
-		n = min(n, br.Size())
-		b, err := br.Peek(n)
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line = b[:i]
-			break
-		}
-		if err != nil || n == br.Size() {
-			if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-				return 0, err
-			}
-			line = b // one line only, or longer than the buffer: judge by what we have
-			break
-		}
-	}
-	counts := map[byte]int{}
-	quoted := false
-	for _, c := range line {
-		switch {
-		case c == '"':
-			quoted = !quoted
-		case !quoted && (c == ',' || c == ';' || c == '\t'):
-			counts[c]++
-		}
-	}
-	best, bestN := byte(','), 0
-	for _, c := range []byte{',', ';', '\t'} { // ties go to the earlier
-		if counts[c] > bestN {
-			best, bestN = c, counts[c]
-		}
-	}
-	return rune(best), nil
+	return &csvSource{r: tr, hdr: hdr, fields: len(hdr)}, nil
 }
 
 func (c *csvSource) header() []string { return c.hdr }
@@ -339,9 +263,8 @@ func (c *csvSource) next() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(rec) != c.fields { // FieldsPerRecord covers it; keep the promise
-		line, _ := c.r.FieldPos(0)
-		return nil, &Error{Line: line, Err: fmt.Errorf("record has %d fields, the header %d", len(rec), c.fields)}
+	if len(rec) != c.fields {
+		return nil, &Error{Line: c.r.Line(), Err: fmt.Errorf("record has %d fields, the header %d", len(rec), c.fields)}
 	}
 	return rec, nil
 }
@@ -350,8 +273,7 @@ func (c *csvSource) pos(col int) (int, int) {
 	if col < 0 || col >= c.fields {
 		col = 0
 	}
-	line, _ := c.r.FieldPos(col)
-	return line, col + 1
+	return int(c.r.Line()), col + 1
 }
 
 func (c *csvSource) close() error { return nil }
