@@ -36,7 +36,7 @@ SH
 	rm -rf "$target"
 done
 
-"$BENCH_PYTHON" - "$data" "$results" "$customers" "$(nproc)" > "$out" <<'PY'
+"$REPORT_PYTHON" - "$data" "$results" "$customers" "$(nproc)" > "$out" <<'PY'
 import json, sys
 data, results, customers, cores = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 rows = [json.loads(l) for l in open(results)]

@@ -43,7 +43,7 @@ for s in $SIZES; do
 	fi
 done
 
-"$BENCH_PYTHON" - "$RESULTS" "$WORK" "$OUT" "$SIZES" "$ANCHOR_DUCKDB" <<'PY'
+"$REPORT_PYTHON" - "$RESULTS" "$WORK" "$OUT" "$SIZES" "$ANCHOR_DUCKDB" <<'PY'
 import datetime, json, os, statistics, sys
 results, work, doc, sizes, duck = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(), sys.argv[5]
 runs = {}

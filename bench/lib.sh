@@ -49,6 +49,10 @@ anchor_version() {
 	echo "${v#ok }"
 }
 
+# Report tables are formatted by Python's standard library only: any python3
+# does (BENCH_PYTHON, the anchors' interpreter, may be unavailable).
+REPORT_PYTHON=$(command -v python3 || echo /usr/bin/python3)
+
 # The project's own tools (bench/kit) and the prevoir binary, built once per script.
 KIT=$BENCH_DATA/bin/kit
 PREVOIR=$BENCH_DATA/bin/prevoir
