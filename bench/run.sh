@@ -9,6 +9,8 @@
 #   BENCH_ONLY=import,xgb  rerun only those; the others' last sections (in
 #                          bench/out) are kept in the assembled page
 #   BENCH_QUICK=1          small sizes, one repeat: a check that it all runs
+#   BENCH_NOTE="..."       a paragraph under the page's header (say what
+#                          was unusual about the run, such as machine load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BENCH_OUT=${BENCH_OUT:-bench/out}
@@ -47,6 +49,10 @@ done
 	if [ "${BENCH_QUICK:-0}" = 1 ]; then
 		echo
 		echo "**Quick run (BENCH_QUICK=1): reduced sizes and one repeat; these figures only show that every benchmark runs.**"
+	fi
+	if [ -n "${BENCH_NOTE:-}" ]; then
+		echo
+		echo "$BENCH_NOTE"
 	fi
 	echo
 	echo "Anchors in this run: DuckDB ${ANCHOR_DUCKDB}; scikit-learn ${ANCHOR_SKLEARN}; xgboost ${ANCHOR_XGBOOST}."
