@@ -60,7 +60,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Benchmarks beside the anchors (DuckDB, scikit-learn, xgboost), in one
-# run; writes docs/BENCHMARKS.md.
+# run; writes docs/BENCHMARKS.md. Needs nothing beside the checkout:
+# bench/setup.sh installs missing anchors outside it (npm into
+# $(HOME)/.cache/prevoir/bench, apt-get as root) and an anchor it cannot
+# get is reported as unavailable. Real data sets (bank-full.csv for the
+# logistic benchmark) come from PREVOIR_DATA (default ../shared/data) and
+# are skipped, with a note, when absent. BENCH_QUICK=1: small sizes, once;
+# BENCH_ONLY=import,xgb: only those.
 bench: build
 	bash bench/run.sh
 

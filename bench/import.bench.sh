@@ -1,135 +1,109 @@
 #!/usr/bin/env bash
-# CSV import benchmark: `prevoir datasets import` against DuckDB's
+# CSV import benchmark: `prevoir datasets import` beside DuckDB's
 # COPY (SELECT * FROM read_csv(...)) TO '...parquet' (zstd) on the same
-# files in the same run, at 1M and 10M lines made by
-# ../shared/bench/gen_orders.py (deterministic). Writes a markdown section
-# to $1 (default bench/out/import.md; bench/run.sh assembles
-# docs/BENCHMARKS.md) and checks that DuckDB reads prevoir's parts back
-# with the same counts and sums.
+# files in the same run, at 1M and 10M lines made by `kit orders`
+# (deterministic). Runs alternate between the tools. Checks that DuckDB
+# reads prevoir's parts back with the same counts and sums. Writes a
+# markdown section to $1 (default bench/out/import.md).
 #
-# Usage: bash bench/import.bench.sh [out.md]
-# Environment: BENCH_RUNS (default 3), BENCH_SIZES (default "1m 10m"),
-#   BENCH_DATA (default /tmp/bench-data), DUCKDB_NODE_DIR (default
-#   /tmp/duckdb-node), SHARED (default ../shared).
+#   bash bench/import.bench.sh [out.md]
+#   BENCH_RUNS=3 BENCH_SIZES="1m 10m" (defaults)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-OUT=${1:-bench/out/import.md}
-mkdir -p "$(dirname "$OUT")"
-SHARED=${SHARED:-$ROOT/../shared}
-DATA=${BENCH_DATA:-/tmp/bench-data}
+. "$(dirname "$0")/lib.sh"
+OUT=${1:-$BENCH_OUT/import.md}
 RUNS=${BENCH_RUNS:-3}
 SIZES=${BENCH_SIZES:-1m 10m}
-PY=/usr/bin/python3
-WORK=$(mktemp -d /tmp/prevoir-import-bench.XXXXXX)
+if [ "$BENCH_QUICK" = 1 ]; then RUNS=${BENCH_RUNS:-1}; SIZES=${BENCH_SIZES:-100k}; fi
+WORK=$(mktemp -d "$BENCH_DATA/import.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+duck=0
+anchor_ok duckdb && duck=1
 
-if [ ! -f "$SHARED/bench/gen_orders.py" ]; then
-	echo "bench/import.sh: $SHARED/bench/gen_orders.py is missing (set SHARED)" >&2
-	exit 1
-fi
-DUCK=${DUCKDB_NODE_DIR:-/tmp/duckdb-node}
-if [ ! -d "$DUCK/node_modules/@duckdb/node-api" ]; then
-	echo "installing @duckdb/node-api into $DUCK" >&2
-	mkdir -p "$DUCK" && (cd "$DUCK" && npm init -y >/dev/null && npm install @duckdb/node-api@1.5.6-r.1 >/dev/null)
-fi
-
-mkdir -p "$DATA"
-gen() { # size customers lines
-	local f="$DATA/orders_$1.csv"
-	if [ ! -s "$f" ]; then
-		echo "generating $f" >&2
-		"$PY" "$SHARED/bench/gen_orders.py" --customers "$2" --lines "$3" --seed 42 --out "$f" >&2
-	fi
-}
-for s in $SIZES; do
-	case $s in
-	1m) gen 1m 50000 1000000 ;;
-	10m) gen 10m 500000 10000000 ;;
-	*) echo "unknown size $s (1m, 10m)" >&2; exit 2 ;;
-	esac
-done
-
-go build -o "$WORK/prevoir" ./cmd/prevoir
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 for s in $SIZES; do
-	csv=$DATA/orders_$s.csv
+	csv=$(orders "$s")
 	store=$WORK/store-$s
 	# Runs alternate (prevoir, DuckDB, prevoir, ...): on a shared machine
 	# whose speed drifts, both tools see the same drift.
 	for r in $(seq "$RUNS"); do
 		echo "prevoir import $s (run $r)" >&2
-		"$PY" "$SHARED/bench/timeit_proc.py" -n 1 --warmup 0 --label "prevoir $s" --log "$WORK/log" -- \
-			sh -c "rm -rf '$store' && exec '$WORK/prevoir' --store '$store' datasets import --name bench '$csv'" >>"$RESULTS"
-		echo "duckdb copy $s (run $r)" >&2
-		"$PY" "$SHARED/bench/timeit_proc.py" -n 1 --warmup 0 --label "duckdb $s" --log "$WORK/log" -- \
-			node "$ROOT/bench/import_duckdb.mjs" --in "$csv" --out "$WORK/duck-$s.parquet" --threads 2 >>"$RESULTS"
+		timeit -n 1 -warmup 0 -label "prevoir $s" -log "$WORK/log" -- \
+			sh -c "rm -rf '$store' && exec '$PREVOIR' --store '$store' datasets import --dataset bench '$csv'" >>"$RESULTS"
+		if [ $duck = 1 ]; then
+			echo "duckdb copy $s (run $r)" >&2
+			timeit -n 1 -warmup 0 -label "duckdb $s" -log "$WORK/log" -- \
+				node bench/anchors/duckdb.mjs copy --in "$csv" --out "$WORK/duck-$s.parquet" --threads 2 >>"$RESULTS"
+		fi
 	done
-	# Readability: DuckDB reads prevoir's parts with the counts describe gives.
-	"$WORK/prevoir" --store "$store" datasets describe --json >"$WORK/describe-$s.json"
-	node "$ROOT/bench/import_duckdb.mjs" --check "$store/datasets/bench/orders/**/*.parquet" >"$WORK/check-$s.json"
+	"$PREVOIR" --store "$store" datasets describe --json >"$WORK/describe-$s.json"
+	if [ $duck = 1 ]; then
+		# Readability: DuckDB reads prevoir's parts with the counts describe gives.
+		node bench/anchors/duckdb.mjs check --in "$store/datasets/bench/orders/**/*.parquet" >"$WORK/check-$s.json"
+	fi
 done
 
-"$PY" - "$RESULTS" "$WORK" "$OUT" "$SIZES" <<'EOF'
-import json, os, platform, re, subprocess, sys, datetime
-results, work, doc, sizes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split()
-import statistics
+"$REPORT_PYTHON" - "$RESULTS" "$WORK" "$OUT" "$SIZES" "$ANCHOR_DUCKDB" <<'PY'
+import datetime, json, os, statistics, sys
+results, work, doc, sizes, duck = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(), sys.argv[5]
 runs = {}
 for line in open(results):
-    line = line.strip()
-    if line:
+    if line.strip():
         r = json.loads(line)
-        if r.get("rc") not in (None, [0]):
+        if r["rc"] != [0]:
             sys.exit(f"{r['label']}: exit status {r['rc']}")
         runs.setdefault(r["label"], []).append(r)
-# One timeit line per run (runs alternate between the tools): medians.
-rows = {label: {"n": len(rs), **{k: {"median": statistics.median(x[k]["median"] for x in rs)} for k in ("wall", "cpu", "peak_mib")}}
+# One timeit line per run (the runs alternate between the tools): medians.
+rows = {label: {k: statistics.median(x[k]["median"] for x in rs) for k in ("wall", "cpu", "peak_mib")} | {"n": len(rs)}
         for label, rs in runs.items()}
-lines = {"1m": 1_000_000, "10m": 10_000_000}
-out = []
-out.append("## CSV import: `prevoir datasets import` vs DuckDB COPY to zstd Parquet")
-out.append("")
+lines = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
+have_duck = duck.startswith("ok")
 cpu = "unknown"
 try:
-    for l in open("/proc/cpuinfo"):
-        if l.startswith("model name"):
-            cpu = l.split(":", 1)[1].strip(); break
-except OSError:
+    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+except (OSError, StopIteration):
     pass
+out = ["## CSV import: `prevoir datasets import` vs DuckDB COPY to zstd Parquet", ""]
+anchor = (f"DuckDB runs `COPY (SELECT * FROM read_csv(...)) TO '...parquet' (FORMAT parquet, COMPRESSION zstd)` with 2 threads "
+          f"(`bench/anchors/duckdb.mjs copy`, Node package @duckdb/node-api, DuckDB {duck[3:]}, process start included)."
+          if have_duck else f"DuckDB: anchor unavailable ({duck.removeprefix('unavailable: ')}); prevoir's figures only.")
 out.append(f"Run {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {os.cpu_count()} CPUs ({cpu}), "
            f"load average {os.getloadavg()[0]:.1f} at the end; medians of {rows[next(iter(rows))]['n']} runs "
-           "(whole process, `../shared/bench/timeit_proc.py`), prevoir's and DuckDB's runs alternating. Input: `gen_orders.py --seed 42` "
+           "(whole process, `kit timeit`), prevoir's and DuckDB's runs alternating. Input: `kit orders -seed 42` "
            "(1M lines: 50,000 customers; 10M lines: 500,000 customers). prevoir writes sorted, "
-           "month-partitioned zstd Parquet parts and a manifest; DuckDB runs "
-           "`COPY (SELECT * FROM read_csv(...)) TO '...parquet' (FORMAT parquet, COMPRESSION zstd)` with 2 threads "
-           "(Node package @duckdb/node-api 1.5.6, process start included).")
+           "month-partitioned zstd Parquet parts and a manifest. " + anchor)
 out.append("")
 out.append("| lines | tool | wall s | lines/s | CPU s | peak MiB |")
 out.append("|---:|---|---:|---:|---:|---:|")
 for s in sizes:
     for tool in ("prevoir", "duckdb"):
-        r = rows[f"{tool} {s}"]
-        w = r["wall"]["median"]
-        out.append(f"| {lines[s]:,} | {tool} | {w:.2f} | {lines[s]/w/1e6:.2f}M | {r['cpu']['median']:.2f} | {r['peak_mib']['median']:.0f} |")
+        r = rows.get(f"{tool} {s}")
+        if r is None:
+            out.append(f"| {lines[s]:,} | {tool} | anchor unavailable | | | |")
+            continue
+        w = r["wall"]
+        out.append(f"| {lines[s]:,} | {tool} | {w:.2f} | {lines[s]/w/1e6:.2f}M | {r['cpu']:.2f} | {r['peak_mib']:.0f} |")
 out.append("")
 for s in sizes:
-    p, d = rows[f"prevoir {s}"], rows[f"duckdb {s}"]
-    out.append(f"- {lines[s]:,} lines: prevoir is {d['wall']['median']/p['wall']['median']:.2f}x DuckDB's speed "
-               f"({lines[s]/p['wall']['median']/1e6:.2f}M lines/s; target >= 1M lines/s and >= DuckDB).")
+    p = rows[f"prevoir {s}"]
+    d = rows.get(f"duckdb {s}")
+    vs = f"prevoir is {d['wall']/p['wall']:.2f}x DuckDB's speed" if d else "DuckDB anchor unavailable"
+    out.append(f"- {lines[s]:,} lines: {vs} ({lines[s]/p['wall']/1e6:.2f}M lines/s; target >= 1M lines/s and >= DuckDB).")
 if "1m" in sizes and "10m" in sizes:
-    m1, m10 = rows["prevoir 1m"]["peak_mib"]["median"], rows["prevoir 10m"]["peak_mib"]["median"]
+    m1, m10 = rows["prevoir 1m"]["peak_mib"], rows["prevoir 10m"]["peak_mib"]
     out.append(f"- prevoir's peak memory at 10M lines is {m10/m1:.2f}x that at 1M (target <= 1.25x): "
                "rows are sorted and written as parts every 32Ki rows, never all held, "
                "under the import's soft heap limit (`--memory-limit`, default 120 MiB).")
 for s in sizes:
+    if not have_duck:
+        break
     desc = json.load(open(f"{work}/describe-{s}.json"))
     chk = json.load(open(f"{work}/check-{s}.json"))
     total = sum(desc["value"].values())
-    ok = int(chk["lines"]) == desc["lines"] and int(chk["customers"]) == desc["customers"] and abs(float(chk["value"]) - total) < 0.01
-    out.append(f"- DuckDB reads prevoir's {lines[s]:,}-line parts: {int(chk['lines']):,} lines, {int(chk['customers']):,} customers, "
-               f"sum(quantity*unit_price) {float(chk['value']):,.2f} — {'same as' if ok else 'DIFFERENT FROM'} `prevoir datasets describe`.")
+    ok = chk["lines"] == desc["lines"] and chk["customers"] == desc["customers"] and abs(chk["value"] - total) < 0.01
+    out.append(f"- DuckDB reads prevoir's {lines[s]:,}-line parts: {chk['lines']:,} lines, {chk['customers']:,} customers, "
+               f"sum(quantity*unit_price) {chk['value']:,.2f} — {'same as' if ok else 'DIFFERENT FROM'} `prevoir datasets describe`.")
 section = "\n".join(out) + "\n"
 open(doc, "w").write(section)
 print(section)
-EOF
+PY

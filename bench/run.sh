@@ -1,41 +1,44 @@
 #!/usr/bin/env bash
-# make bench: run every bench/*.bench.sh in one run and assemble their
-# markdown sections into docs/BENCHMARKS.md. Each script writes its
-# section to the file named by its first argument.
+# make bench: set up the anchors (bench/setup.sh), run every
+# bench/*.bench.sh in one run and assemble their markdown sections into
+# docs/BENCHMARKS.md. Each script writes its section to the file named by
+# its first argument. Needs bash, Go, awk and /usr/bin/python3 (standard
+# library); everything else is installed or made here, outside the
+# checkout (see docs/BENCHMARKS.md, "How the anchors are set up").
+#
+#   BENCH_ONLY=import,xgb  rerun only those; the others' last sections (in
+#                          bench/out) are kept in the assembled page
+#   BENCH_QUICK=1          small sizes, one repeat: a check that it all runs
+#   BENCH_NOTE="..."       a paragraph under the page's header (say what
+#                          was unusual about the run, such as machine load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=bench/out
-mkdir -p "$out"
+export BENCH_OUT=${BENCH_OUT:-bench/out}
+mkdir -p "$BENCH_OUT"
 
-# The anchors: scikit-learn, xgboost and pandas from Debian's packages
-# (/usr/bin/python3); DuckDB's node package is installed by the scripts
-# that use it, under /tmp/duckdb-node.
-if ! /usr/bin/python3 -c "import sklearn, xgboost, pandas" 2>/dev/null; then
-	echo "installing the Python anchors (python3-sklearn python3-xgboost python3-pandas)" >&2
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn python3-xgboost python3-pandas >&2
-fi
-# BENCH_ONLY=import,xgb reruns only those; the others' last sections (in
-# bench/out) are kept in the assembled page.
+bash bench/setup.sh
+set -a
+# shellcheck disable=SC1091
+. "$BENCH_OUT/anchors.env"
+set +a
+
 only=${BENCH_ONLY:-}
 sections=()
 for s in bench/*.bench.sh; do
 	[ -e "$s" ] || continue
 	name=$(basename "$s" .bench.sh)
 	if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then
-		if [ -s "$out/$name.md" ]; then
-			sections+=("$out/$name.md")
+		if [ -s "$BENCH_OUT/$name.md" ]; then
+			sections+=("$BENCH_OUT/$name.md")
 		fi
 		continue
 	fi
 	echo "== bench: $name" >&2
-	if bash "$s" "$out/$name.md"; then
-		sections+=("$out/$name.md")
-	else
+	if ! bash "$s" "$BENCH_OUT/$name.md"; then
 		echo "bench $name failed" >&2
-		printf '## %s\n\nThis benchmark failed in the last run; see the make bench log.\n' "$name" > "$out/$name.md"
-		sections+=("$out/$name.md")
+		printf '## %s\n\nThis benchmark failed in the last run; see the make bench log.\n' "$name" >"$BENCH_OUT/$name.md"
 	fi
+	sections+=("$BENCH_OUT/$name.md")
 done
 {
 	echo "# Benchmarks"
@@ -43,10 +46,22 @@ done
 	echo "Written by \`make bench\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(go version | cut -d' ' -f3))."
 	echo "Anchors run in the same invocation as prevoir; compare ratios, not absolute times:"
 	echo "these machines are shared and noisy."
+	if [ "${BENCH_QUICK:-0}" = 1 ]; then
+		echo
+		echo "**Quick run (BENCH_QUICK=1): reduced sizes and one repeat; these figures only show that every benchmark runs.**"
+	fi
+	if [ -n "${BENCH_NOTE:-}" ]; then
+		echo
+		echo "$BENCH_NOTE"
+	fi
+	echo
+	echo "Anchors in this run: DuckDB ${ANCHOR_DUCKDB}; scikit-learn ${ANCHOR_SKLEARN}; xgboost ${ANCHOR_XGBOOST}."
+	echo "How they are set up, and what each benchmark needs: see the end of this page."
 	echo
 	for f in "${sections[@]}"; do
 		cat "$f"
 		echo
 	done
-} > docs/BENCHMARKS.md
+	cat bench/ANCHORS.md
+} >docs/BENCHMARKS.md
 echo "wrote docs/BENCHMARKS.md" >&2

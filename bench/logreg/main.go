@@ -1,11 +1,11 @@
 // Command logreg times prevoir's logistic fit (train.Fit, Newton and
-// L-BFGS) on the design matrices that ../shared/bench/anchor_logreg.py
-// fits with scikit-learn, and compares coefficients with its
-// newton-cholesky result when that is present.
+// L-BFGS) on the design matrices `kit dense` and `kit bank` wrote, which
+// bench/anchors/sklearn_logreg.py fits with scikit-learn, and compares
+// coefficients with its newton-cholesky result when that is present.
 //
 // Usage:
 //
-//	go run ./bench/logreg [-data /tmp/bench-data/logreg] [-datasets dense32,dense128,bank] [-repeats 3] [-json]
+//	go run ./bench/logreg [-data /tmp/prevoir-bench/logreg] [-datasets dense32,dense128,bank] [-repeats 3] [-json]
 package main
 
 import (
@@ -120,8 +120,16 @@ type run struct {
 	MaxCoefDiff *float64 `json:"max_abs_diff_vs_sklearn,omitempty"`
 }
 
+// notes are the -note lines.
+var notes stringList
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, "; ") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
 func main() {
-	dir := flag.String("data", "/tmp/bench-data/logreg", "folder with the anchor's design matrices and results")
+	dir := flag.String("data", "/tmp/prevoir-bench/logreg", "folder with the anchor's design matrices and results")
 	which := flag.String("datasets", "dense32,dense128,bank", "datasets to fit")
 	solvers := flag.String("solvers", "newton,lbfgs", "solvers to time")
 	repeats := flag.Int("repeats", 3, "fits per dataset and solver (median reported)")
@@ -130,6 +138,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the fits to this file")
 	markdown := flag.String("markdown", "", "write a markdown section comparing with the anchor's results (in -data) to this file")
 	report := flag.String("report", "", "fit nothing: read the runs from this file of -json lines and write -markdown")
+	flag.Var(&notes, "note", "a line to add under the -markdown table (repeatable): skipped data sets, an unavailable anchor")
 	flag.Parse()
 	if *report != "" {
 		runs, err := readRuns(*report)
@@ -256,7 +265,7 @@ func readAnchor(dir, name, solver string) *anchorRun {
 func markdownSection(dir string, runs []run, tol float64) string {
 	var b strings.Builder
 	b.WriteString("## Logistic regression fit (`train.Fit`) beside scikit-learn\n\n")
-	b.WriteString("Same design matrices in the same run (`bench/logreg.bench.sh`: for each data set, `../shared/bench/anchor_logreg.py` makes the matrices and times scikit-learn, then `bench/logreg` times prevoir). ")
+	b.WriteString("Same design matrices in the same run (`bench/logreg.bench.sh`: for each data set, `kit dense` or `kit bank` writes the matrix, `bench/anchors/sklearn_logreg.py` times scikit-learn on it, then `bench/logreg` times prevoir). ")
 	fmt.Fprintf(&b, "C = 1, no standardisation (the anchor's matrices as they are); prevoir stops at max |gradient| <= %g (absolute, sum-scale objective); ", tol)
 	b.WriteString("scikit-learn at tol 1e-8 (newton-cholesky's tolerance is on the gradient divided by n; lbfgs stops on SciPy's relative-reduction rule first). ")
 	b.WriteString("Seconds are medians of the repeats; fit only, data already in memory. Ratio = prevoir newton / scikit-learn newton-cholesky (target <= 1.5).\n\n")
@@ -282,7 +291,7 @@ func markdownSection(dir string, runs []run, tol float64) string {
 	}
 	acell := func(a *anchorRun) string {
 		if a == nil {
-			return "-"
+			return "anchor unavailable"
 		}
 		return fmt.Sprintf("%.3f s (%d it, grad %.1g)", a.Median, a.Iter, a.GradNorm)
 	}
@@ -304,8 +313,18 @@ func markdownSection(dir string, runs []run, tol float64) string {
 		}
 		fmt.Fprintf(&b, "| %s | %d x %d | %s | %s | %s | %s | %s | %s |\n", name, any.N, any.D, cell(nt, okN), cell(lb, okL), acell(an), acell(al), ratio, diff)
 	}
-	if a := readAnchor(dir, order[0], "newton-cholesky"); a != nil {
-		fmt.Fprintf(&b, "\nscikit-learn %s; prevoir on %d goroutines (GOMAXPROCS), Newton's X^T W X by an AVX2/FMA kernel.\n", a.Version, runtime.GOMAXPROCS(0))
+	if len(order) > 0 {
+		sk := "scikit-learn unavailable"
+		if a := readAnchor(dir, order[0], "newton-cholesky"); a != nil {
+			sk = "scikit-learn " + a.Version
+		}
+		fmt.Fprintf(&b, "\n%s; prevoir on %d goroutines (GOMAXPROCS), Newton's X^T W X by an AVX2/FMA kernel.\n", sk, runtime.GOMAXPROCS(0))
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n")
+		for _, n := range notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
 	}
 	return b.String()
 }

@@ -1,7 +1,7 @@
 // Command xgbpredict measures prevoir scoring an XGBoost JSON model
 // (gbdt.Import through its XGBoost JSON reader, scored with XGBoost's float32 arithmetic): batch throughput at
 // each thread count and single-row latency, on the rows and model
-// ../shared/bench/anchor_xgb_predict.py measures xgboost on. With -anchor
+// bench/anchors/xgb_predict.py measures xgboost on. With -anchor
 // and -markdown it writes both side by side as a markdown section.
 //
 //	xgbpredict -model xgb_d6_300.json -ref xgb_d6_300.pred_first10k.csv \
@@ -78,7 +78,7 @@ func run() error {
 	flag.IntVar(&o.repeats, "repeats", 5, "timed batch runs per thread count")
 	flag.IntVar(&o.latencyCalls, "latency-calls", 10_000, "timed single-row calls")
 	flag.StringVar(&o.jsonOut, "json", "", "write results here")
-	flag.StringVar(&o.anchor, "anchor", "", "anchor_xgb_predict.py's results JSON, for -markdown")
+	flag.StringVar(&o.anchor, "anchor", "", "bench/anchors/xgb_predict.py's results JSON, for -markdown")
 	flag.StringVar(&o.markdown, "markdown", "", "write a markdown section here")
 	flag.Parse()
 	for _, s := range strings.Split(threads, ",") {
@@ -265,7 +265,7 @@ func pct(s []float64, p float64) float64 {
 	return s[i] + (r-float64(i))*(s[i+1]-s[i])
 }
 
-// anchorResults is what anchor_xgb_predict.py writes.
+// anchorResults is what bench/anchors/xgb_predict.py writes.
 type anchorResults struct {
 	XGBoost string `json:"xgboost"`
 	Results []struct {
@@ -316,9 +316,9 @@ func report(o *options, res []result) error {
 	}
 	var w strings.Builder
 	fmt.Fprintf(&w, "## XGBoost prediction: %d trees, depth 6, 32 features, 10%% missing\n\n", o.trees)
-	fmt.Fprintf(&w, "xgboost %s (`Booster.inplace_predict`, `../shared/bench/anchor_xgb_predict.py`) beside prevoir "+
+	fmt.Fprintf(&w, "xgboost %s (`Booster.inplace_predict`, `bench/anchors/xgb_predict.py`) beside prevoir "+
 		"(`gbdt.Import` of the same XGBoost JSON through `models/gbdt/internal/xgbjson`, scored by prevoir's float32 scorer via `Model.Score`, "+
-		"response), on the same %d rows x 32 float64 with 10%% NaN (`bench/xgb_data.py`), in one run. "+
+		"response), on the same %d rows x 32 float64 with 10%% NaN (`kit dense -missing 0.1`), in one run. "+
 		"binary:logistic, max_depth 6, eta 0.1, hist, trained by xgboost on 200,000 rows with the same missing rate. "+
 		"Batch: median of %d runs over all rows; single row: %d calls on one thread, one row each.\n\n",
 		a.XGBoost, o.rows, o.repeats, o.latencyCalls)
