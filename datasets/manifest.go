@@ -276,17 +276,17 @@ func ResolveDataset(ctx context.Context, st Store, name string) (string, error) 
 			}
 		}
 		if len(names) == 0 {
-			return "", fmt.Errorf("dataset %q: %w: the store %s holds no dataset (prevoir datasets import --name %s ...)", name, ErrNoDataset, st.URL(), name)
+			return "", &FieldError{Field: "Dataset", Value: name, Msg: fmt.Sprintf("no such dataset: the store %s holds none yet", st.URL()), Err: ErrNoDataset}
 		}
-		return "", fmt.Errorf("dataset %q: %w in %s (datasets: %s)", name, ErrNoDataset, st.URL(), strings.Join(names, ", "))
+		return "", &FieldError{Field: "Dataset", Value: name, Msg: fmt.Sprintf("no such dataset in %s (datasets: %s)", st.URL(), strings.Join(names, ", ")), Err: ErrNoDataset}
 	}
 	switch len(names) {
 	case 0:
-		return "", fmt.Errorf("%w: the store %s holds no dataset (prevoir datasets import --name NAME ...)", ErrNoDataset, st.URL())
+		return "", fmt.Errorf("%w: the store %s holds no dataset yet (import or generate one first)", ErrNoDataset, st.URL())
 	case 1:
 		return names[0], nil
 	}
-	return "", fmt.Errorf("%w chosen: the store holds %d datasets, pass --dataset (datasets: %s)", ErrNoDataset, len(names), strings.Join(names, ", "))
+	return "", &FieldError{Field: "Dataset", Msg: fmt.Sprintf("none chosen, and the store holds %d datasets (datasets: %s)", len(names), strings.Join(names, ", ")), Err: ErrNoDataset}
 }
 
 // ValidDatasetName checks a dataset name: letters, digits, '.', '_' and

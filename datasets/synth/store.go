@@ -94,15 +94,15 @@ func Generate(ctx context.Context, st datasets.Store, o Options, so StoreOptions
 		}
 	}
 	if len(existing) > 0 && !so.Replace {
-		return Result{}, fmt.Errorf("generate %s: %w in %s (tables: %s); pass --replace, or another --name",
-			o.Name, ErrExists, st.URL(), strings.Join(existing, ", "))
+		return Result{}, &datasets.FieldError{Field: "Dataset", Value: o.Name, Err: ErrExists,
+			Msg: fmt.Sprintf("%v in %s (tables: %s); replace it, or choose another name", ErrExists, st.URL(), strings.Join(existing, ", "))}
 	}
 
 	for _, t := range existing {
 		if !slices.Contains(generatedTables, t) {
 			// Replacing the generated tables would leave this one from
 			// another origin beside them.
-			return Result{}, fmt.Errorf("generate %s: table %s is not generated; remove the dataset or use another --name", o.Name, t)
+			return Result{}, &datasets.FieldError{Field: "Dataset", Value: o.Name, Msg: fmt.Sprintf("table %s of this dataset is not generated; remove the dataset or generate under another name", t)}
 		}
 	}
 	// The parts are named by this run (the generation's id and a unique
@@ -455,7 +455,7 @@ func (s *storeSink) encode(b *batch) error {
 		if e.product >= 0 {
 			ev.ProductID = w.prodID[e.product]
 		} else {
-			ev.Query = categories[e.cat].query
+			ev.Query = categoryQueries[e.cat]
 		}
 		r.events[i] = ev
 	}

@@ -15,46 +15,49 @@ type category struct {
 	price            float64 // median list price
 	qtyP             float64 // geometric success probability for extra units
 	returnRate       float64 // probability a line is returned
-	query            string  // search text of a search event
 }
 
 // categories is the fixed catalogue hierarchy: department > category.
 var categories = []category{
-	{"grocery", "food", 0.12, 3.5, 0.45, 0.005, ""},
-	{"beverages", "food", 0.08, 2.8, 0.40, 0.005, ""},
-	{"dairy", "food", 0.07, 2.2, 0.50, 0.005, ""},
-	{"bakery", "food", 0.05, 2.5, 0.55, 0.005, ""},
-	{"produce", "food", 0.07, 2.0, 0.45, 0.01, ""},
-	{"frozen", "food", 0.04, 4.5, 0.55, 0.005, ""},
-	{"snacks", "food", 0.06, 2.9, 0.45, 0.005, ""},
-	{"baby_food", "baby", 0.02, 1.8, 0.40, 0.01, ""},
-	{"diapers", "baby", 0.02, 14, 0.60, 0.02, ""},
-	{"baby_care", "baby", 0.015, 8, 0.65, 0.03, ""},
-	{"household", "home", 0.06, 6, 0.55, 0.02, ""},
-	{"kitchen", "home", 0.03, 15, 0.85, 0.05, ""},
-	{"garden", "home", 0.025, 18, 0.80, 0.05, ""},
-	{"coffee_machines", "home", 0.006, 89, 0.97, 0.08, ""},
-	{"coffee_capsules", "home", 0.02, 6, 0.40, 0.01, ""},
-	{"personal_care", "personal", 0.05, 5.5, 0.60, 0.02, ""},
-	{"health", "personal", 0.03, 8, 0.70, 0.02, ""},
-	{"beauty", "personal", 0.03, 14, 0.75, 0.06, ""},
-	{"pet_supplies", "pets", 0.012, 15, 0.85, 0.05, ""},
-	{"pet_food", "pets", 0.025, 9, 0.50, 0.01, ""},
-	{"electronics", "electronics", 0.02, 79, 0.95, 0.08, ""},
-	{"printers", "electronics", 0.004, 120, 0.98, 0.07, ""},
-	{"printer_ink", "electronics", 0.012, 25, 0.70, 0.02, ""},
-	{"toys", "leisure", 0.025, 22, 0.80, 0.05, ""},
-	{"sports", "leisure", 0.02, 35, 0.85, 0.08, ""},
-	{"books", "leisure", 0.025, 12, 0.85, 0.03, ""},
-	{"apparel", "fashion", 0.035, 29, 0.75, 0.18, ""},
-	{"footwear", "fashion", 0.02, 49, 0.92, 0.22, ""},
+	{"grocery", "food", 0.12, 3.5, 0.45, 0.005},
+	{"beverages", "food", 0.08, 2.8, 0.40, 0.005},
+	{"dairy", "food", 0.07, 2.2, 0.50, 0.005},
+	{"bakery", "food", 0.05, 2.5, 0.55, 0.005},
+	{"produce", "food", 0.07, 2.0, 0.45, 0.01},
+	{"frozen", "food", 0.04, 4.5, 0.55, 0.005},
+	{"snacks", "food", 0.06, 2.9, 0.45, 0.005},
+	{"baby_food", "baby", 0.02, 1.8, 0.40, 0.01},
+	{"diapers", "baby", 0.02, 14, 0.60, 0.02},
+	{"baby_care", "baby", 0.015, 8, 0.65, 0.03},
+	{"household", "home", 0.06, 6, 0.55, 0.02},
+	{"kitchen", "home", 0.03, 15, 0.85, 0.05},
+	{"garden", "home", 0.025, 18, 0.80, 0.05},
+	{"coffee_machines", "home", 0.006, 89, 0.97, 0.08},
+	{"coffee_capsules", "home", 0.02, 6, 0.40, 0.01},
+	{"personal_care", "personal", 0.05, 5.5, 0.60, 0.02},
+	{"health", "personal", 0.03, 8, 0.70, 0.02},
+	{"beauty", "personal", 0.03, 14, 0.75, 0.06},
+	{"pet_supplies", "pets", 0.012, 15, 0.85, 0.05},
+	{"pet_food", "pets", 0.025, 9, 0.50, 0.01},
+	{"electronics", "electronics", 0.02, 79, 0.95, 0.08},
+	{"printers", "electronics", 0.004, 120, 0.98, 0.07},
+	{"printer_ink", "electronics", 0.012, 25, 0.70, 0.02},
+	{"toys", "leisure", 0.025, 22, 0.80, 0.05},
+	{"sports", "leisure", 0.02, 35, 0.85, 0.08},
+	{"books", "leisure", 0.025, 12, 0.85, 0.03},
+	{"apparel", "fashion", 0.035, 29, 0.75, 0.18},
+	{"footwear", "fashion", 0.02, 49, 0.92, 0.22},
 }
 
-func init() {
-	for i := range categories {
-		categories[i].query = strings.ReplaceAll(categories[i].name, "_", " ")
+// categoryQueries holds each category's search text (a search event's
+// query): its name with spaces, in the order of categories.
+var categoryQueries = func() []string {
+	q := make([]string, len(categories))
+	for i, c := range categories {
+		q[i] = strings.ReplaceAll(c.name, "_", " ")
 	}
-}
+	return q
+}()
 
 func categoryIndex(name string) int {
 	for i, c := range categories {
