@@ -3,37 +3,25 @@ package main
 import (
 	"math"
 	"math/rand/v2"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// rng adds the distributions the generators need to math/rand/v2.
-type rng struct{ *rand.Rand }
+// rng adds the distributions the generators need to math/rand/v2; src is
+// its source, shared with gonum's samplers.
+type rng struct {
+	*rand.Rand
+	src rand.Source
+}
 
-func newRNG(seed, stream uint64) rng { return rng{rand.New(rand.NewPCG(seed, stream))} }
+func newRNG(seed, stream uint64) rng {
+	src := rand.NewPCG(seed, stream)
+	return rng{rand.New(src), src}
+}
 
-// gamma draws Gamma(shape, scale) by Marsaglia and Tsang's method, with
-// the U^(1/shape) boost for shape < 1.
+// gamma draws Gamma(shape, scale) (mean shape*scale) with gonum's sampler.
 func (r rng) gamma(shape, scale float64) float64 {
-	if shape < 1 {
-		u := r.Float64()
-		for u == 0 {
-			u = r.Float64()
-		}
-		return r.gamma(shape+1, scale) * math.Pow(u, 1/shape)
-	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := r.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		u := r.Float64()
-		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
-			return d * v * scale
-		}
-	}
+	return distuv.Gamma{Alpha: shape, Beta: 1 / scale, Src: r.src}.Rand()
 }
 
 // geometric draws the number of trials up to the first success (1, 2, ...).
