@@ -294,52 +294,27 @@ func (s *Store) List(ctx context.Context, prefix string) ([]datasets.ObjectInfo,
 	if err := datasets.ValidPrefix(prefix); err != nil {
 		return nil, err
 	}
-	// Walk the deepest folder that contains every key with this prefix.
-	start := s.root
-	if i := strings.LastIndex(prefix, "/"); i >= 0 {
-		start = filepath.Join(s.root, filepath.FromSlash(prefix[:i]))
-	}
 	var out []datasets.ObjectInfo
-	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-				return nil
-			}
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	err := s.walk(ctx, prefix, func(key string, d fs.DirEntry) (skipDir bool, err error) {
 		name := d.Name()
 		if strings.HasPrefix(name, datasets.TempPrefix) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
+			return d.IsDir(), nil
 		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, err := filepath.Rel(s.root, p)
-		if err != nil {
-			return err
-		}
-		key := filepath.ToSlash(rel)
-		if !strings.HasPrefix(key, prefix) {
-			return nil
+		if d.IsDir() || !strings.HasPrefix(key, prefix) {
+			return false, nil
 		}
 		fi, err := d.Info()
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil // deleted while listing
+				return false, nil // deleted while listing
 			}
-			return err
+			return false, err
 		}
 		if !fi.Mode().IsRegular() {
-			return nil
+			return false, nil
 		}
 		out = append(out, datasets.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime().UTC()})
-		return nil
+		return false, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list %q: %w", prefix, err)
@@ -411,19 +386,16 @@ func tempTarget(key string) string {
 	return dir + name
 }
 
-// Temporaries lists the temporary files of Puts (.prevoir-tmp-*) under
-// prefix: those of a killed process stay until removed. Key is the file's
-// path relative to the root, '/'-separated.
-func (s *Store) Temporaries(ctx context.Context, prefix string) ([]datasets.ObjectInfo, error) {
-	if err := datasets.ValidPrefix(prefix); err != nil {
-		return nil, err
-	}
+// walk visits every entry of the deepest folder that contains every key
+// with prefix, giving fn the entry's '/'-separated path relative to the
+// root; fn returns skipDir to leave a folder out. A folder that does not
+// exist holds nothing.
+func (s *Store) walk(ctx context.Context, prefix string, fn func(key string, d fs.DirEntry) (skipDir bool, err error)) error {
 	start := s.root
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {
 		start = filepath.Join(s.root, filepath.FromSlash(prefix[:i]))
 	}
-	var out []datasets.ObjectInfo
-	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 				return nil
@@ -433,23 +405,36 @@ func (s *Store) Temporaries(ctx context.Context, prefix string) ([]datasets.Obje
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() || !tempFile(d.Name()) {
-			return nil
-		}
 		rel, err := filepath.Rel(s.root, p)
 		if err != nil {
 			return err
 		}
-		key := filepath.ToSlash(rel)
-		if !strings.HasPrefix(tempTarget(key), prefix) {
-			return nil
+		skip, err := fn(filepath.ToSlash(rel), d)
+		if skip && err == nil {
+			return filepath.SkipDir
+		}
+		return err
+	})
+}
+
+// Temporaries lists the temporary files of Puts (.prevoir-tmp-*) under
+// prefix: those of a killed process stay until removed. Key is the file's
+// path relative to the root, '/'-separated.
+func (s *Store) Temporaries(ctx context.Context, prefix string) ([]datasets.ObjectInfo, error) {
+	if err := datasets.ValidPrefix(prefix); err != nil {
+		return nil, err
+	}
+	var out []datasets.ObjectInfo
+	err := s.walk(ctx, prefix, func(key string, d fs.DirEntry) (bool, error) {
+		if d.IsDir() || !tempFile(d.Name()) || !strings.HasPrefix(tempTarget(key), prefix) {
+			return false, nil
 		}
 		fi, err := d.Info()
 		if err != nil {
-			return nil // removed while listing
+			return false, nil // removed while listing
 		}
 		out = append(out, datasets.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime().UTC()})
-		return nil
+		return false, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list temporaries %q: %w", prefix, err)
