@@ -1,0 +1,165 @@
+package churn
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/registry"
+	"github.com/prevoir/prevoir/serve/publish"
+)
+
+// Options describe one churn scoring run.
+type Options struct {
+	// Dataset is the dataset to score (required).
+	Dataset string
+	// Model is NAME@ALIAS or NAME@VERSION (NAME alone is its latest
+	// version).
+	Model string
+	// AsOf is the scoring date, YYYY-MM-DD; empty for DefaultAsOf.
+	AsOf string
+	// Format is the parts' format: publish.FormatParquet (default) or
+	// publish.FormatCSV.
+	Format string
+	// Bands are the band thresholds; the zero value means DefaultBands.
+	Bands Bands
+	// PrevoirVersion is recorded in the manifest.
+	PrevoirVersion string
+	// Now is the creation time recorded (default time.Now).
+	Now func() time.Time
+}
+
+// Result is what Score did.
+type Result struct {
+	Manifest *publish.Manifest
+	// Features is the scoring feature table; FeaturesReused whether it
+	// existed already.
+	Features       *features.Manifest
+	FeaturesReused bool
+}
+
+// DefaultAsOf is the scoring date when none is given: the day after the
+// orders' last timestamp, in the dataset's zone.
+func DefaultAsOf(ctx context.Context, st datasets.Store, dataset string) (string, error) {
+	m, err := datasets.ReadManifest(ctx, st, dataset, "orders")
+	if err != nil {
+		return "", fmt.Errorf("default as_of: %w", err)
+	}
+	if m.TimeRange == nil {
+		return "", fmt.Errorf("default as_of: dataset %s: the orders have no time range", dataset)
+	}
+	loc, err := m.Zone()
+	if err != nil {
+		return "", fmt.Errorf("default as_of: %w", err)
+	}
+	return m.TimeRange.Max.In(loc).AddDate(0, 0, 1).Format(time.DateOnly), nil
+}
+
+// Score publishes the churn scores of every customer of the scoring
+// feature table as of o.AsOf (built without labels, or reused when it
+// exists) with the model o.Model, under scores/<dataset>/churn/<as_of>/.
+func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
+	if o.Dataset == "" {
+		return nil, datasets.Fieldf("Dataset", "", "scoring needs a dataset")
+	}
+	if o.Bands == (Bands{}) {
+		o.Bands = DefaultBands
+	}
+	if err := o.Bands.Check(); err != nil {
+		return nil, err
+	}
+	if o.AsOf == "" {
+		var err error
+		if o.AsOf, err = DefaultAsOf(ctx, st, o.Dataset); err != nil {
+			return nil, err
+		}
+	} else if _, err := time.Parse(time.DateOnly, o.AsOf); err != nil {
+		return nil, datasets.Fieldf("AsOf", o.AsOf, "want a date YYYY-MM-DD")
+	}
+	reg := registry.New(st, registry.Options{})
+	name, version, err := reg.ResolveRef(ctx, o.Model)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	m, err := reg.Load(ctx, name, version)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	card := m.Card()
+	if card.Task != "" && card.Task != Task {
+		return nil, fmt.Errorf("score: model %s@%d is a %s model, not a %s model", name, version, card.Task, Task)
+	}
+	cardBytes, err := datasets.ReadAll(ctx, st, registry.Root+"/"+name+"/"+strconv.Itoa(version)+"/"+registry.CardFile)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	fo, err := featureOptions(o, card)
+	if err != nil {
+		return nil, err
+	}
+	fr, err := features.Build(ctx, st, fo)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	fm := fr.Manifest
+	sc, err := NewScorer(m, fm, o.AsOf, o.Bands)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	fmBytes, err := datasets.ReadAll(ctx, st, fm.Key())
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	lin := publish.Lineage{
+		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: sha256Hex(cardBytes)},
+		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
+			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
+		Params: map[string]any{"bands": o.Bands, "feature_set": fo.FeatureSet, "lookback": fo.Lookback.String()},
+	}
+	for _, in := range fm.Inputs {
+		lin.Datasets = append(lin.Datasets, publish.DatasetInput{Table: in.Table, Seq: in.Seq, SHA256: in.SHA256})
+	}
+	if !sc.Explains() {
+		lin.Notes = append(lin.Notes, fmt.Sprintf(NoReasonsNote, card.Kind))
+	}
+	src := func(ctx context.Context, fn func([]any) error) error { return features.Rows(ctx, st, fm, fn) }
+	pm, err := publish.Publish(ctx, st, publish.Options{
+		Dataset: o.Dataset, Task: Task, AsOf: o.AsOf, Format: o.Format, Lineage: lin,
+		PrevoirVersion: o.PrevoirVersion, Now: o.Now,
+	}, src, sc)
+	if pm == nil {
+		return nil, err
+	}
+	return &Result{Manifest: pm, Features: fm, FeaturesReused: fr.Reused}, err
+}
+
+// featureOptions are the scoring feature table's: no labels, the model's
+// lookback (default 365d), and the feature set whose columns the model
+// takes.
+func featureOptions(o Options, card *models.Card) (features.Options, error) {
+	fo := features.Options{Dataset: o.Dataset, Task: Task, AsOf: o.AsOf, FeatureSet: features.SetChurn, Lookback: features.DefaultLookback, Now: o.Now}
+	if card.Inputs.Index("frequency_30") >= 0 {
+		fo.FeatureSet = features.SetRFMAnchor
+	}
+	if card.Lineage != nil {
+		if s, ok := card.Lineage.Extra["lookback"].(string); ok && s != "" {
+			span, err := datasets.ParseSpan(s)
+			if err != nil {
+				return fo, fmt.Errorf("score: model %s@%d: lineage lookback %q: %w", card.Name, card.Version, s, err)
+			}
+			fo.Lookback = span
+		}
+	}
+	return fo, nil
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
