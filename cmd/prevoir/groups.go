@@ -4,4 +4,6 @@ package main
 // datasets and models files define.
 func init() {
 	registerSub("datasets", datasetsGenerateCommand)
+	register(scoreCommand)
+	register(scoresCommand)
 }
