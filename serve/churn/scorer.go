@@ -71,10 +71,11 @@ type Scorer struct {
 	contrib []float64
 }
 
-// NewScorer checks that the model's inputs are the feature table's
-// features (a refusal wraps models.ErrSchemaMismatch and a
-// *features.SchemaError naming the differing columns) and returns the
-// scorer of that table's rows.
+// NewScorer checks that the model's inputs are features of the table,
+// of the same kind (a refusal wraps models.ErrSchemaMismatch, and a
+// *features.SchemaError naming the missing columns), and returns the
+// scorer of that table's rows. The table may have features the model does
+// not take: training leaves out constant columns.
 func NewScorer(m models.Model, fm *features.Manifest, asOf string, bands Bands) (*Scorer, error) {
 	if err := bands.Check(); err != nil {
 		return nil, err
@@ -98,9 +99,7 @@ func NewScorer(m models.Model, fm *features.Manifest, asOf string, bands Bands) 
 		return nil, fmt.Errorf("feature table %s has no customer id column", fm.Key())
 	}
 	var se features.SchemaError
-	inModel := map[string]bool{}
 	for _, f := range card.Inputs.Features {
-		inModel[f.Name] = true
 		i, ok := pos[f.Name]
 		if !ok {
 			se.Missing = append(se.Missing, f.Name)
@@ -111,13 +110,8 @@ func NewScorer(m models.Model, fm *features.Manifest, asOf string, bands Bands) 
 		}
 		s.cols = append(s.cols, i)
 	}
-	for _, c := range fm.FeatureSchema().Features {
-		if !inModel[c.Name] {
-			se.Extra = append(se.Extra, c.Name)
-		}
-	}
-	if len(se.Missing) > 0 || len(se.Extra) > 0 {
-		return nil, fmt.Errorf("model %s does not fit the feature table %s (the model's inputs must be the task's features): %w", s.label, fm.Key(), schemaMismatch{&se})
+	if len(se.Missing) > 0 {
+		return nil, fmt.Errorf("model %s does not fit the feature table %s (the model's inputs must be among the task's features): %w", s.label, fm.Key(), schemaMismatch{&se})
 	}
 	if lm, ok := m.(*logistic.Model); ok {
 		s.explain, s.terms = lm, lm.Terms()
