@@ -8,16 +8,18 @@ import (
 	"github.com/prevoir/prevoir/datasets/privacy"
 	"github.com/prevoir/prevoir/datasets/synth"
 	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/serve/publish"
 )
 
 // Rewriters returns every layer of the store that holds customer rows, in
 // the order Forget rewrites them: dataset tables, the generator's latent
-// truth, feature tables.
+// truth, feature tables, publications.
 func Rewriters(st datasets.Store, now time.Time) []privacy.Rewriter {
 	return []privacy.Rewriter{
 		privacy.DatasetsRewriter(st, now),
 		synth.LatentRewriter(st),
 		features.Forgetter{Store: st},
+		publish.Forgetter{Store: st, Now: func() time.Time { return now }},
 	}
 }
 

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/prevoir/prevoir/serve/publish"
 )
 
 // TestScoreCLI: train a churn model, score, and read the publication
@@ -109,8 +113,25 @@ func TestScoreCLI(t *testing.T) {
 		t.Errorf("show:\n%s", s)
 	}
 
-	// A forgotten customer is in no publication afterwards.
+	// A forgotten customer is in no publication afterwards: the existing
+	// one is rewritten, and a new one leaves them out.
 	cli("customers", "forget", other)
+	st, err := openStoreURL(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := publish.Resolve(context.Background(), st, "demo", "churn", "2025-01-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := publish.Rows(context.Background(), st, pm, "", func(r []any) error {
+		if r[0] == other {
+			return fmt.Errorf("the publication still holds forgotten %s", other)
+		}
+		return nil
+	}); err != nil || pm.Rows != int64(len(rows)-2) {
+		t.Errorf("after forget: %d rows, %v", pm.Rows, err)
+	}
 	cli("score", "--task", "churn", "--model", "churn@1", "--as-of", "2024-12-15", "--format", "csv")
 	for _, asOf := range []string{"2024-12-15", "2025-01-01"} {
 		if e := cli("scores", "export", "churn", "--as-of", asOf); strings.Contains(e, "\n"+other+",") {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
@@ -167,6 +168,35 @@ func decodeCSV(b []byte, cols []Column, fn func(row []any) error) error {
 				}
 			}
 		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+}
+
+// decodeCSVColumns streams the values of one named column of a CSV part
+// to fn.
+func decodeCSVColumns(b []byte, name string, fn func(row []any) error) error {
+	r := csv.NewReader(bytes.NewReader(b))
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil {
+		return err
+	}
+	c := slices.Index(header, name)
+	if c < 0 {
+		return fmt.Errorf("no column %q", name)
+	}
+	row := make([]any, 1)
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		row[0] = rec[c]
 		if err := fn(row); err != nil {
 			return err
 		}

@@ -287,8 +287,7 @@ func Publish(ctx context.Context, st datasets.Store, o Options, in Source, sc Sc
 		m.Tables = append(m.Tables, t)
 	}
 	m.Rows = m.Tables[0].Rows
-	b, _ := json.MarshalIndent(m, "", "  ")
-	if _, err := datasets.SwapObject(ctx, st, key, append(b, '\n'), etag); err != nil {
+	if _, err := datasets.SwapObject(ctx, st, key, encodeManifest(m), etag); err != nil {
 		if cur, rerr := ReadManifest(context.WithoutCancel(ctx), st, o.Dataset, o.Task, o.AsOf); rerr == nil && cur.Run == run {
 			// The swap went through and only its reply was lost.
 		} else if rerr == nil || errors.Is(rerr, fs.ErrNotExist) {
@@ -302,6 +301,12 @@ func Publish(ctx context.Context, st datasets.Store, o Options, in Source, sc Sc
 		return m, err
 	}
 	return m, nil
+}
+
+// encodeManifest is a manifest's stored form.
+func encodeManifest(m *Manifest) []byte {
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return append(b, '\n')
 }
 
 func checkSpecs(specs []TableSpec) error {
