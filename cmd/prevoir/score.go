@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -50,6 +51,7 @@ func scoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Value: publish.FormatParquet, Usage: "parts' format: parquet or csv"},
 			&cli.Float64Flag{Name: "band-high", Value: churn.DefaultBands.High, Usage: "probability from which the band is high"},
 			&cli.Float64Flag{Name: "band-medium", Value: churn.DefaultBands.Medium, Usage: "probability from which the band is medium (below: low)"},
+			&cli.StringFlag{Name: "shard", Usage: "`i/n`: score only the customers with FNV-1a64(customer_id) mod n = i; then scores commit"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 0, 0, "--model NAME@REF [--as-of DATE]"); err != nil {
@@ -58,19 +60,35 @@ func scoreCommand() *cli.Command {
 			if t := c.String("task"); t != churn.Task {
 				return usageErrorf("--task %q: the tasks that publish scores are: %s", t, churn.Task)
 			}
+			shard, shards, err := parseShard(c.String("shard"))
+			if err != nil {
+				return err
+			}
 			st, ds, err := openDataset(c)
 			if err != nil {
 				return err
 			}
 			res, err := churn.Score(c.Context, st, churn.Options{
 				Dataset: ds, Model: c.String("model"), AsOf: c.String("as-of"), Format: c.String("format"),
-				Bands:          churn.Bands{High: c.Float64("band-high"), Medium: c.Float64("band-medium")},
-				PrevoirVersion: Version(),
+				Bands: churn.Bands{High: c.Float64("band-high"), Medium: c.Float64("band-medium")},
+				Shard: shard, Shards: shards, PrevoirVersion: Version(),
 			})
 			if res == nil {
 				return fieldFlag(err, map[string]string{"AsOf": "as-of", "Format": "format", "Bands": "band-high/--band-medium"})
 			}
 			m := res.Manifest
+			if m.Shards > 1 {
+				if wantJSON(c) {
+					if perr := printJSON(c, map[string]any{"receipt": publish.ShardKey(m.Dataset, m.Task, m.AsOf, m.Shard, m.Shards), "as_of": m.AsOf,
+						"shard": m.Shard, "shards": m.Shards, "run": m.Run, "rows": m.Rows}); perr != nil {
+						return perr
+					}
+					return err
+				}
+				fmt.Fprintf(out(c), "shard %d/%d: %d rows under %s; commit with: prevoir scores commit %s --dataset %s --as-of %s --shards %d\n",
+					m.Shard, m.Shards, m.Rows, publish.Prefix(m.Dataset, m.Task, m.AsOf), m.Task, m.Dataset, m.AsOf, m.Shards)
+				return err
+			}
 			if wantJSON(c) {
 				if perr := printJSON(c, map[string]any{"publication": publish.Prefix(m.Dataset, m.Task, m.AsOf), "as_of": m.AsOf, "run": m.Run,
 					"rows": m.Rows, "suppressed": m.Suppressed, "model": m.Model, "features": m.Features.Key, "features_reused": res.FeaturesReused}); perr != nil {
@@ -169,6 +187,36 @@ func scoresCommand() *cli.Command {
 				Action: scoresExport,
 			},
 			{
+				Name:      "commit",
+				Usage:     "publish a sharded run once every shard (score --shard i/n) has written its scores",
+				ArgsUsage: "TASK",
+				Flags: []cli.Flag{datasetFlag(),
+					&cli.StringFlag{Name: "as-of", Usage: "the run's `DATE`", Required: true},
+					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true},
+				},
+				Action: func(c *cli.Context) error {
+					if err := needArgs(c, 1, 1, "TASK --as-of DATE --shards N"); err != nil {
+						return err
+					}
+					st, ds, err := openDataset(c)
+					if err != nil {
+						return err
+					}
+					m, err := publish.Commit(c.Context, st, ds, c.Args().First(), c.String("as-of"), c.Int("shards"), publish.CommitOptions{})
+					if m == nil {
+						return fieldFlag(err, map[string]string{"Shards": "shards", "AsOf": "as-of"})
+					}
+					if wantJSON(c) {
+						if perr := printJSON(c, map[string]any{"publication": publish.Prefix(m.Dataset, m.Task, m.AsOf), "run": m.Run, "rows": m.Rows, "shards": m.Shards}); perr != nil {
+							return perr
+						}
+						return err
+					}
+					fmt.Fprintf(out(c), "published %s: %d rows from %d shards, run %s\n", publish.Prefix(m.Dataset, m.Task, m.AsOf), m.Rows, m.Shards, m.Run)
+					return err
+				},
+			},
+			{
 				Name:  "gc",
 				Usage: "remove publications beyond retention (never the one LATEST points to)",
 				Description: "Keeps, per dataset and task, the --keep publications with the latest dates and the one LATEST\n" +
@@ -208,6 +256,23 @@ func scoresCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// parseShard parses --shard i/n; "" and i/1 mean unsharded (0, 0).
+func parseShard(s string) (shard, shards int, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	i, n, ok := strings.Cut(s, "/")
+	shard, err1 := strconv.Atoi(i)
+	shards, err2 := strconv.Atoi(n)
+	if !ok || err1 != nil || err2 != nil || shards < 1 || shard < 0 || shard >= shards {
+		return 0, 0, usageErrorf("--shard %q: want i/n with 0 <= i < n", s)
+	}
+	if shards == 1 {
+		return 0, 0, nil
+	}
+	return shard, shards, nil
 }
 
 // DefaultKeepPublications is how many publications per dataset and task

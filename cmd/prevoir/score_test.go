@@ -207,3 +207,54 @@ func TestScoreImportedGBDT(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreSharded: four shards and a commit publish the same rows, byte
+// for byte after export, as an unsharded run and as --shard 0/1; a commit
+// with a shard missing refuses, naming it.
+func TestScoreSharded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a history and trains; skipped under -short")
+	}
+	store := filepath.Join(t.TempDir(), "store")
+	cli := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
+		if code != 0 {
+			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+	cli("datasets", "generate", "--name", "gen", "--customers", "300", "--days", "200")
+	cli("train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "10")
+	const asOf = "2025-01-01"
+	cli("score", "--model", "churn@1", "--as-of", asOf)
+	want := cli("scores", "export", "churn")
+	if strings.Count(want, "\n") < 100 {
+		t.Fatalf("export: %d lines", strings.Count(want, "\n"))
+	}
+	cli("score", "--model", "churn@1", "--as-of", asOf, "--shard", "0/1")
+	if got := cli("scores", "export", "churn"); got != want {
+		t.Error("--shard 0/1 differs from the unsharded run")
+	}
+	for _, i := range []string{"0", "1", "3"} {
+		if out := cli("score", "--model", "churn@1", "--as-of", asOf, "--shard", i+"/4"); !strings.Contains(out, "commit with: prevoir scores commit churn") {
+			t.Errorf("shard %s: %s", i, out)
+		}
+	}
+	code, _, errOut := runCLI(t, "--store", store, "scores", "commit", "churn", "--as-of", asOf, "--shards", "4")
+	if code != 1 || !strings.Contains(errOut, "missing: 2") {
+		t.Errorf("commit without shard 2: exit %d: %s", code, errOut)
+	}
+	cli("score", "--model", "churn@1", "--as-of", asOf, "--shard", "2/4")
+	if out := cli("scores", "commit", "churn", "--as-of", asOf, "--shards", "4"); !strings.Contains(out, "from 4 shards") {
+		t.Errorf("commit: %s", out)
+	}
+	if got := cli("scores", "export", "churn"); got != want {
+		t.Error("the sharded run's export differs from the unsharded run's")
+	}
+	for _, bad := range []string{"4/4", "1/0", "x"} {
+		if code, _, _ := runCLI(t, "--store", store, "score", "--model", "churn@1", "--shard", bad); code != 2 {
+			t.Errorf("--shard %s: exit %d, want 2", bad, code)
+		}
+	}
+}

@@ -29,6 +29,10 @@ type Options struct {
 	Format string
 	// Bands are the band thresholds; the zero value means DefaultBands.
 	Bands Bands
+	// Shard and Shards: with Shards > 1 only the customers with
+	// features.ShardOf(customer_id, Shards) == Shard are scored, and their
+	// parts are left for publish.Commit (`prevoir scores commit`).
+	Shard, Shards int
 	// PrevoirVersion is recorded in the manifest.
 	PrevoirVersion string
 	// Now is the creation time recorded (default time.Now).
@@ -129,9 +133,20 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 		lin.Notes = append(lin.Notes, fmt.Sprintf(NoReasonsNote, card.Kind))
 	}
 	src := func(ctx context.Context, fn func([]any) error) error { return features.Rows(ctx, st, fm, fn) }
+	if o.Shards > 1 {
+		id := sc.idCol
+		src = func(ctx context.Context, fn func([]any) error) error {
+			return features.Rows(ctx, st, fm, func(r []any) error {
+				if c, _ := r[id].(string); features.ShardOf(c, o.Shards) != o.Shard {
+					return nil
+				}
+				return fn(r)
+			})
+		}
+	}
 	pm, err := publish.Publish(ctx, st, publish.Options{
 		Dataset: o.Dataset, Task: Task, AsOf: o.AsOf, Format: o.Format, Lineage: lin,
-		PrevoirVersion: o.PrevoirVersion, Now: o.Now,
+		Shard: o.Shard, Shards: o.Shards, PrevoirVersion: o.PrevoirVersion, Now: o.Now,
 	}, src, sc)
 	if pm == nil {
 		return nil, err

@@ -13,7 +13,9 @@ import (
 )
 
 // GCLayer is the scores/ layer for `prevoir store gc`: a publication's
-// parts are referenced by its _manifest.json. Other parts are orphans: a
+// parts are referenced by its _manifest.json, and a sharded run's parts,
+// until `scores commit`, by the shards' receipts (_shards/N/I.json, pending
+// manifests). Other parts are orphans: a
 // killed run's, a race loser's, or those of a publication a rerun of the
 // same as_of replaced (a reader may still be reading them: the grace of
 // `store gc --min-age` covers it).
@@ -24,7 +26,7 @@ func GCLayer() datasets.GCLayer {
 func orphans(ctx context.Context, st datasets.Store, objs []datasets.ObjectInfo, _ func(datasets.ObjectInfo) bool) ([]datasets.ObjectInfo, error) {
 	listed := map[string]bool{}
 	for _, o := range objs {
-		if path.Base(o.Key) != "_manifest.json" {
+		if path.Base(o.Key) != "_manifest.json" && !(strings.Contains(o.Key, "/_shards/") && path.Ext(o.Key) == ".json") {
 			continue
 		}
 		b, err := datasets.ReadAll(ctx, st, o.Key)

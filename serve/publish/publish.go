@@ -145,6 +145,10 @@ type Manifest struct {
 	// forgotten.
 	Suppressed int64   `json:"suppressed"`
 	Tables     []Table `json:"tables"`
+	// Shard and Shards are set on a shard's receipt (Shards > 1); Shards
+	// on a publication committed from shards.
+	Shard  int `json:"shard,omitempty"`
+	Shards int `json:"shards,omitempty"`
 	Lineage
 }
 
@@ -193,6 +197,11 @@ type Options struct {
 	Lineage Lineage
 	// PrevoirVersion is recorded in the manifest.
 	PrevoirVersion string
+	// Shard and Shards: with Shards > 1, Publish writes shard Shard's
+	// parts and its receipt (a pending manifest), and Commit later makes
+	// the publication of all shards. The caller gives each shard its own
+	// input rows (features.ShardOf).
+	Shard, Shards int
 	// BatchRows is the number of input rows per Score call (default 4096);
 	// PartRows the most rows per part (default 1<<20).
 	BatchRows, PartRows int
@@ -215,6 +224,9 @@ func (o *Options) defaults() error {
 	}
 	if _, err := time.Parse(time.DateOnly, o.AsOf); err != nil {
 		return datasets.Fieldf("AsOf", o.AsOf, "want a date YYYY-MM-DD")
+	}
+	if o.Shards > 1 && (o.Shard < 0 || o.Shard >= o.Shards) {
+		return datasets.Fieldf("Shard", fmt.Sprintf("%d/%d", o.Shard, o.Shards), "want i/n with 0 <= i < n")
 	}
 	if o.BatchRows <= 0 {
 		o.BatchRows = 4096
@@ -256,29 +268,31 @@ func Publish(ctx context.Context, st datasets.Store, o Options, in Source, sc Sc
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", key, err)
 	}
-	run := datasets.NewRunID()
 	m := &Manifest{
-		FormatVersion: FormatVersion, Dataset: o.Dataset, Task: o.Task, AsOf: o.AsOf, Run: run,
+		FormatVersion: FormatVersion, Dataset: o.Dataset, Task: o.Task, AsOf: o.AsOf, Run: datasets.NewRunID(),
 		CreatedAt: o.Now().UTC().Truncate(time.Second), PrevoirVersion: o.PrevoirVersion, Format: o.Format,
 		Suppressed: suppressed, Lineage: o.Lineage,
 	}
-	var written []string
-	abort := func() {
-		c := context.WithoutCancel(ctx)
-		for _, k := range written {
-			st.Delete(c, k)
-		}
+	if o.Shards > 1 {
+		return writeShard(ctx, st, o, m, specs, tables)
 	}
+	return commit(ctx, st, o, m, specs, tables, etag)
+}
+
+// writeParts writes each table's rows as parts named by m.Run under
+// prefix and fills m.Tables; on error it removes what it wrote.
+func writeParts(ctx context.Context, st datasets.Store, o Options, m *Manifest, specs []TableSpec, tables [][][]any) error {
+	var written []string
 	for i, spec := range specs {
 		t := Table{TableSpec: spec, Rows: int64(len(tables[i])), Parts: []Part{}}
 		rows := tables[i]
 		for n := 0; n == 0 || len(rows) > 0; n++ {
 			k := min(len(rows), o.PartRows)
-			pkey := fmt.Sprintf("%s%s/part-%s-%05d.%s", Prefix(o.Dataset, o.Task, o.AsOf), spec.Name, run, n, o.Format)
+			pkey := fmt.Sprintf("%s%s/part-%s-%05d.%s", Prefix(o.Dataset, o.Task, o.AsOf), spec.Name, m.Run, n, o.Format)
 			p, err := putPart(ctx, st, pkey, o.Format, spec.Columns, rows[:k])
 			if err != nil {
-				abort()
-				return nil, fmt.Errorf("publish %s: %w", key, err)
+				deleteAll(ctx, st, written)
+				return err
 			}
 			written = append(written, pkey)
 			t.Parts = append(t.Parts, p)
@@ -287,20 +301,41 @@ func Publish(ctx context.Context, st datasets.Store, o Options, in Source, sc Sc
 		m.Tables = append(m.Tables, t)
 	}
 	m.Rows = m.Tables[0].Rows
+	return nil
+}
+
+// commit writes the parts, swaps the manifest in (replacing the one whose
+// ETag is etag) and moves LATEST.
+func commit(ctx context.Context, st datasets.Store, o Options, m *Manifest, specs []TableSpec, tables [][][]any, etag string) (*Manifest, error) {
+	key := ManifestKey(o.Dataset, o.Task, o.AsOf)
+	if err := writeParts(ctx, st, o, m, specs, tables); err != nil {
+		return nil, fmt.Errorf("publish %s: %w", key, err)
+	}
 	if _, err := datasets.SwapObject(ctx, st, key, encodeManifest(m), etag); err != nil {
-		if cur, rerr := ReadManifest(context.WithoutCancel(ctx), st, o.Dataset, o.Task, o.AsOf); rerr == nil && cur.Run == run {
+		if cur, rerr := ReadManifest(context.WithoutCancel(ctx), st, o.Dataset, o.Task, o.AsOf); rerr == nil && cur.Run == m.Run {
 			// The swap went through and only its reply was lost.
 		} else if rerr == nil || errors.Is(rerr, fs.ErrNotExist) {
-			abort()
+			deleteAll(ctx, st, m.partKeys())
 			return nil, fmt.Errorf("publish %s: %w", key, err)
 		} else {
 			return nil, fmt.Errorf("publish %s: %w (parts kept: the commit may have gone through)", key, err)
 		}
 	}
-	if err := MoveLatest(ctx, st, o.Dataset, o.Task, o.AsOf, run, o.Now()); err != nil {
+	if err := MoveLatest(ctx, st, o.Dataset, o.Task, o.AsOf, m.Run, o.Now()); err != nil {
 		return m, err
 	}
 	return m, nil
+}
+
+// partKeys lists the keys of every part of m.
+func (m *Manifest) partKeys() []string {
+	var keys []string
+	for _, t := range m.Tables {
+		for _, p := range t.Parts {
+			keys = append(keys, p.Key)
+		}
+	}
+	return keys
 }
 
 // encodeManifest is a manifest's stored form.
@@ -403,6 +438,12 @@ func score(ctx context.Context, in Source, sc Scorer, specs []TableSpec, sup *pr
 	if err != nil {
 		return nil, 0, err
 	}
+	sortTables(specs, tables)
+	return tables, suppressed, nil
+}
+
+// sortTables sorts each table's rows by its SortBy column, if any.
+func sortTables(specs []TableSpec, tables [][][]any) {
 	for i, s := range specs {
 		if s.SortBy == "" {
 			continue
@@ -414,7 +455,6 @@ func score(ctx context.Context, in Source, sc Scorer, specs []TableSpec, sup *pr
 			return cmp.Compare(x, y)
 		})
 	}
-	return tables, suppressed, nil
 }
 
 // checkRow refuses a value of the wrong type for its column.

@@ -445,3 +445,96 @@ func TestRetain(t *testing.T) {
 		t.Error("keep 0 accepted")
 	}
 }
+
+// shardSource yields the rows of source(n) whose index is i mod shards.
+func shardSource(n, i, shards int) publish.Source {
+	return func(ctx context.Context, fn func([]any) error) error {
+		return source(n)(ctx, func(r []any) error {
+			if int(r[1].(float64))%shards != i {
+				return nil
+			}
+			return fn(r)
+		})
+	}
+}
+
+// TestShardedCommit: shards write receipts that store gc keeps; the
+// commit refuses while a shard is missing, naming it; once all are in,
+// the publication exports byte for byte as an unsharded run's, and the
+// spent receipts and shard parts are gone.
+func TestShardedCommit(t *testing.T) {
+	ctx := context.Background()
+	plain := newStore(t)
+	if _, err := publish.Publish(ctx, plain, opts("2024-05-01", ""), source(30), scaler{2}); err != nil {
+		t.Fatal(err)
+	}
+	export := func(st datasets.Store, table string) string {
+		m, err := publish.Resolve(ctx, st, "d", "toy", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if _, err := publish.Export(ctx, st, m, &b, publish.ExportOptions{Table: table}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	st := newStore(t)
+	for _, i := range []int{0, 2} {
+		o := opts("2024-05-01", "")
+		o.Shard, o.Shards = i, 3
+		if _, err := publish.Publish(ctx, st, o, shardSource(30, i, 3), scaler{2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := publish.Resolve(ctx, st, "d", "toy", ""); !errors.Is(err, publish.ErrNoPublication) {
+		t.Errorf("a shard published: %v", err)
+	}
+	_, err := publish.Commit(ctx, st, "d", "toy", "2024-05-01", 3, publish.CommitOptions{})
+	if !errors.Is(err, publish.ErrShardsMissing) || !strings.Contains(err.Error(), "missing: 1") {
+		t.Fatalf("commit without shard 1: %v", err)
+	}
+	rep, err := datasets.Collect(ctx, st, []datasets.GCLayer{publish.GCLayer()}, datasets.GCOptions{})
+	if err != nil || len(rep.Removed) != 0 {
+		t.Fatalf("gc removed pending shards' parts: %+v, %v", rep.Removed, err)
+	}
+	o := opts("2024-05-01", "")
+	o.Shard, o.Shards = 1, 3
+	if _, err := publish.Publish(ctx, st, o, shardSource(30, 1, 3), scaler{2}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := publish.Commit(ctx, st, "d", "toy", "2024-05-01", 3, publish.CommitOptions{PartRows: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Rows != 30 || m.Shards != 3 {
+		t.Errorf("committed %d rows, %d shards", m.Rows, m.Shards)
+	}
+	for _, tb := range []string{"scores", "evens"} {
+		if got, want := export(st, tb), export(plain, tb); got != want {
+			t.Errorf("%s: sharded export differs from the unsharded one:\n%s\nwant:\n%s", tb, got, want)
+		}
+	}
+	objs, _ := st.List(ctx, "scores/")
+	for _, ob := range objs {
+		if strings.Contains(ob.Key, "/_shards/") || datasets.IsPart(ob.Key) && !strings.Contains(ob.Key, m.Run) {
+			t.Errorf("left after commit: %s", ob.Key)
+		}
+	}
+}
+
+func TestShardsDisagree(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	for i := 0; i < 2; i++ {
+		o := opts("2024-05-01", "")
+		o.Shard, o.Shards = i, 2
+		o.Lineage.Model = &publish.ModelRef{Name: "m", Version: i + 1}
+		if _, err := publish.Publish(ctx, st, o, shardSource(10, i, 2), scaler{2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := publish.Commit(ctx, st, "d", "toy", "2024-05-01", 2, publish.CommitOptions{}); err == nil || !strings.Contains(err.Error(), "different models") {
+		t.Errorf("commit of shards scored by two models: %v", err)
+	}
+}
