@@ -149,6 +149,9 @@ type Manifest struct {
 	// on a publication committed from shards.
 	Shard  int `json:"shard,omitempty"`
 	Shards int `json:"shards,omitempty"`
+	// ShardRuns are the runs of the shards a committed publication was
+	// made from, in shard order.
+	ShardRuns []string `json:"shard_runs,omitempty"`
 	Lineage
 }
 

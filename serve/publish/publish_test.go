@@ -521,6 +521,12 @@ func TestShardedCommit(t *testing.T) {
 			t.Errorf("left after commit: %s", ob.Key)
 		}
 	}
+	// A rerun of the commit (say after a kill during its cleanup) finds
+	// it done.
+	again, err := publish.Commit(ctx, st, "d", "toy", "2024-05-01", 3, publish.CommitOptions{})
+	if err != nil || again.Run != m.Run {
+		t.Errorf("second commit: %v, %v; want run %s", again, err, m.Run)
+	}
 }
 
 func TestShardsDisagree(t *testing.T) {

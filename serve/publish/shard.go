@@ -60,9 +60,15 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf string, 
 	if n < 1 {
 		return nil, datasets.Fieldf("Shards", strconv.Itoa(n), "want n >= 1")
 	}
-	_, etag, err := datasets.ReadVersioned(ctx, st, ManifestKey(dataset, task, asOf))
+	cb, etag, err := datasets.ReadVersioned(ctx, st, ManifestKey(dataset, task, asOf))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("scores commit %s: %w", prefix, err)
+	}
+	var cur *Manifest
+	if err == nil {
+		if cur, err = decodeManifest(cb, ManifestKey(dataset, task, asOf)); err != nil {
+			return nil, fmt.Errorf("scores commit %s: %w", prefix, err)
+		}
 	}
 	var receipts []*Manifest
 	var missing []string
@@ -87,6 +93,19 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf string, 
 		}
 		receipts = append(receipts, r)
 	}
+	if done(cur, receipts, n) {
+		// Committed already (a rerun after a kill before LATEST moved or
+		// during the cleanup): finish it.
+		now := time.Now
+		if co.Now != nil {
+			now = co.Now
+		}
+		if err := MoveLatest(ctx, st, dataset, task, asOf, cur.Run, now()); err != nil {
+			return cur, err
+		}
+		cleanupShards(ctx, st, receipts)
+		return cur, nil
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("scores commit %s: %w: %d of %d shards have not written their scores (missing: %s)", prefix, ErrShardsMissing, len(missing), n, strings.Join(missing, ", "))
 	}
@@ -102,6 +121,12 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf string, 
 				return nil
 			})
 			if err != nil {
+				if won := committedBy(ctx, st, dataset, task, asOf, receipts, n); won != nil {
+					return won, nil // another commit of these shards won
+				}
+				if errors.Is(err, fs.ErrNotExist) {
+					err = fmt.Errorf("%w: another run removed the shard's parts (%w); rerun the shard", datasets.ErrConflict, err)
+				}
 				return nil, fmt.Errorf("scores commit %s: shard %d: %w", prefix, r.Shard, err)
 			}
 		}
@@ -119,16 +144,51 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf string, 
 		CreatedAt: o.Now().UTC().Truncate(time.Second), PrevoirVersion: first.PrevoirVersion, Format: first.Format,
 		Suppressed: suppressed, Lineage: first.Lineage, Shards: n,
 	}
+	for _, r := range receipts {
+		m.ShardRuns = append(m.ShardRuns, r.Run)
+	}
 	m, err = commit(ctx, st, o, m, specs, tables, etag)
 	if m == nil {
+		if won := committedBy(ctx, st, dataset, task, asOf, receipts, n); won != nil && errors.Is(err, datasets.ErrConflict) {
+			return won, nil // another commit of these shards won
+		}
 		return nil, err
 	}
-	// The receipts are spent; with them, the shards' parts.
+	cleanupShards(ctx, st, receipts)
+	return m, err
+}
+
+// committedBy returns the committed publication if it was made from these
+// shards (by a concurrent commit), else nil.
+func committedBy(ctx context.Context, st datasets.Store, dataset, task, asOf string, receipts []*Manifest, n int) *Manifest {
+	cur, err := ReadManifest(context.WithoutCancel(ctx), st, dataset, task, asOf)
+	if err != nil || !done(cur, receipts, n) {
+		return nil
+	}
+	return cur
+}
+
+// done reports whether cur, the committed publication, was made from the
+// shards whose receipts remain (some may be spent already).
+func done(cur *Manifest, receipts []*Manifest, n int) bool {
+	if cur == nil || cur.Shards != n || len(cur.ShardRuns) != n {
+		return false
+	}
 	for _, r := range receipts {
-		deleteAll(ctx, st, []string{ShardKey(dataset, task, asOf, r.Shard, n)})
+		if r.Shard >= n || cur.ShardRuns[r.Shard] != r.Run {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanupShards removes spent receipts, each before its parts (which it
+// alone lists).
+func cleanupShards(ctx context.Context, st datasets.Store, receipts []*Manifest) {
+	for _, r := range receipts {
+		deleteAll(ctx, st, []string{ShardKey(r.Dataset, r.Task, r.AsOf, r.Shard, r.Shards)})
 		deleteAll(ctx, st, r.partKeys())
 	}
-	return m, err
 }
 
 // readTableRows reads table ti of a manifest or receipt.

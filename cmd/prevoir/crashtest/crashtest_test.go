@@ -153,6 +153,16 @@ func scenarios(t *testing.T) []scenario {
 				mustRun(t, url, env, "score", "--model", "churn@1", "--as-of", "2024-12-01")
 			},
 			check: scoresAreFeatureCustomers},
+		{name: "scores commit", args: []string{"scores", "commit", "churn", "--as-of", "2025-01-01", "--shards", "3"},
+			// Three shards scored; the commit under test publishes them.
+			setup: func(t *testing.T, url string, env []string) {
+				mustRun(t, url, env, "datasets", "generate", "--name", "gen", "--customers", "300", "--days", "200")
+				mustRun(t, url, env, "train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "10")
+				for i := 0; i < 3; i++ {
+					mustRun(t, url, env, "score", "--model", "churn@1", "--as-of", "2025-01-01", "--shard", fmt.Sprintf("%d/3", i))
+				}
+			},
+			check: scoresAreFeatureCustomers},
 	}
 }
 
