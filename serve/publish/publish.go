@@ -249,7 +249,9 @@ func (o *Options) defaults() error {
 // forgotten customers are left out. When the manifest's compare-and-swap
 // loses to another run of the same as_of, Publish removes its parts and
 // returns an error wrapping datasets.ErrConflict; the other run's
-// publication stands whole.
+// publication stands whole. With o.Shards > 1 it writes only the shard's
+// parts and receipt (returned), for Commit. A non-nil manifest with an
+// error means the publication is committed but LATEST did not move.
 func Publish(ctx context.Context, st datasets.Store, o Options, in Source, sc Scorer) (*Manifest, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
