@@ -7,6 +7,7 @@ import (
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/privacy"
 	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/serve/publish"
 )
 
 // Layers is the one list of the store's layers that hold customer rows,
@@ -17,9 +18,10 @@ import (
 // rows (scores, offers, publications) adds its line here.
 func Layers(st datasets.Store, now time.Time) []privacy.Rewriter {
 	return []privacy.Rewriter{
-		privacy.DatasetsRewriter(st, now), // dataset tables and customer files (the generator's truth)
-		features.Forgetter{Store: st},     // feature tables and shard receipts
-		privacy.FilesRewriter(st),         // CSV files with a customer_id column written into the store (predictions)
+		privacy.DatasetsRewriter(st, now),                                  // dataset tables and customer files (the generator's truth)
+		features.Forgetter{Store: st},                                      // feature tables and shard receipts
+		privacy.FilesRewriter(st),                                          // CSV files with a customer_id column written into the store (predictions)
+		publish.Forgetter{Store: st, Now: func() time.Time { return now }}, // publications under scores/
 	}
 }
 

@@ -43,6 +43,7 @@ var flagOfField = map[string]string{
 	"Whitespace":    "whitespace",
 	"FeeCodes":      "fee-codes",
 	"CancelPrefix":  "cancel-prefix",
+	"Bands":         "band-high",
 }
 
 // flagFor returns the flag (without dashes) that sets a library field.

@@ -10,6 +10,7 @@ import (
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models/registry"
+	"github.com/prevoir/prevoir/serve/publish"
 )
 
 // gcLayers lists every layer of the store whose orphans `store gc`
@@ -20,6 +21,7 @@ func gcLayers() []datasets.GCLayer {
 		datasets.DatasetsGCLayer(),
 		features.GCLayer(),
 		registry.GCLayer(),
+		publish.GCLayer(),
 	}
 }
 
@@ -31,7 +33,7 @@ func storeGCCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gc",
 		Usage: "remove parts and temporaries no committed manifest lists (left by killed or losing runs, and replaced tables)",
-		Description: "Removes, across datasets/, features/ and models/, every part that no committed manifest,\n" +
+		Description: "Removes, across datasets/, features/, models/ and scores/, every part that no committed manifest,\n" +
 			"kept history copy or pending shard manifest lists, every manifest copy no commit reached,\n" +
 			"and the temporaries killed writers left, if older than --min-age. Run it when no write\n" +
 			"has been running longer than --min-age (the nightly job does).",

@@ -263,33 +263,80 @@ func (m *Model) Score(dst []float64, b models.Batch, kind models.OutputKind) err
 // margin computes one row's linear predictor.
 func (m *Model) margin(row []float64) (float64, error) {
 	var sum float64
-	for _, t := range m.terms {
-		x := row[t.input]
-		var d float64
-		switch t.kind {
-		case numeric:
-			if math.IsNaN(x) {
-				if !m.canImpute[t.input] {
-					return 0, fmt.Errorf("input %q is missing and the model has no imputation for it", m.card.Inputs.Features[t.input].Name)
-				}
-				x = m.impute[t.input]
-			}
-			d = x
-		case level:
-			if !math.IsNaN(x) && x != -1 && (x != math.Trunc(x) || x < 0 || int(x) >= m.numLevels[t.input]) {
-				return 0, fmt.Errorf("input %q: level code %v out of range [0, %d) (want an encoder index, -1 for an unknown level or NaN)", m.card.Inputs.Features[t.input].Name, x, m.numLevels[t.input])
-			}
-			if x == t.lvl {
-				d = 1
-			}
-		case missing:
-			if math.IsNaN(x) {
-				d = 1
-			}
+	for i := range m.terms {
+		c, err := m.term(i, row)
+		if err != nil {
+			return 0, err
 		}
-		sum += t.coef * ((d - t.mean) / t.scale)
+		sum += c
 	}
 	return sum + m.intercept, nil
+}
+
+// term computes design column i's share of a row's linear predictor:
+// coefficient x standardised value.
+func (m *Model) term(i int, row []float64) (float64, error) {
+	t := &m.terms[i]
+	x := row[t.input]
+	var d float64
+	switch t.kind {
+	case numeric:
+		if math.IsNaN(x) {
+			if !m.canImpute[t.input] {
+				return 0, fmt.Errorf("input %q is missing and the model has no imputation for it", m.card.Inputs.Features[t.input].Name)
+			}
+			x = m.impute[t.input]
+		}
+		d = x
+	case level:
+		if !math.IsNaN(x) && x != -1 && (x != math.Trunc(x) || x < 0 || int(x) >= m.numLevels[t.input]) {
+			return 0, fmt.Errorf("input %q: level code %v out of range [0, %d) (want an encoder index, -1 for an unknown level or NaN)", m.card.Inputs.Features[t.input].Name, x, m.numLevels[t.input])
+		}
+		if x == t.lvl {
+			d = 1
+		}
+	case missing:
+		if math.IsNaN(x) {
+			d = 1
+		}
+	}
+	return t.coef * ((d - t.mean) / t.scale), nil
+}
+
+// Terms returns the design columns in the order Contributions writes
+// them: the card's Preprocessing.Features (or its numeric inputs).
+func (m *Model) Terms() []string {
+	out := make([]string, len(m.terms))
+	pp := m.card.Preprocessing
+	for i := range m.terms {
+		if pp != nil && len(pp.Features) == len(m.terms) {
+			out[i] = pp.Features[i]
+		} else {
+			out[i] = m.card.Inputs.Features[m.terms[i].input].Name
+		}
+	}
+	return out
+}
+
+// Contributions writes each design column's term of one row's linear
+// predictor, coefficient x standardised value (missing values imputed as
+// Score does), into dst[:len(Terms())]; their sum plus the intercept is
+// the Raw score. row holds the card's Inputs, as a Batch row does.
+func (m *Model) Contributions(dst, row []float64) error {
+	if len(row) != len(m.impute) {
+		return fmt.Errorf("%w: row has %d columns, model wants %d", models.ErrSchemaMismatch, len(row), len(m.impute))
+	}
+	if len(dst) < len(m.terms) {
+		return fmt.Errorf("logistic contributions: dst holds %d values for %d terms", len(dst), len(m.terms))
+	}
+	for i := range m.terms {
+		c, err := m.term(i, row)
+		if err != nil {
+			return err
+		}
+		dst[i] = c
+	}
+	return nil
 }
 
 // Sigmoid is the inverse of the logit link, 1/(1+exp(-x)), computed

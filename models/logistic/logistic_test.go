@@ -224,3 +224,36 @@ func TestBinderToScore(t *testing.T) {
 		t.Error("infinite value: no error")
 	}
 }
+
+func TestContributions(t *testing.T) {
+	m := mustParse(t, doc)
+	nan := math.NaN()
+	terms := m.Terms()
+	dst := make([]float64, len(terms))
+	for _, row := range [][]float64{{14, 0}, {10, 1}, {nan, -1}, {8, nan}} {
+		if err := m.Contributions(dst, row); err != nil {
+			t.Fatal(err)
+		}
+		var raw [1]float64
+		if err := m.Score(raw[:], models.Batch{Rows: 1, Cols: 2, Values: row}, models.Raw); err != nil {
+			t.Fatal(err)
+		}
+		sum := *m.Card().Intercept
+		for _, c := range dst {
+			sum += c
+		}
+		if math.Abs(sum-raw[0]) > 1e-12 {
+			t.Errorf("row %v: intercept + contributions %v = %v, raw score %v", row, dst, sum, raw[0])
+		}
+	}
+	// tenure 14: z = (14-10)/2 = 2, coefficient 0.5 (the document's values).
+	if err := m.Contributions(dst, []float64{14, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if terms[0] != "tenure" || dst[0] != 1 {
+		t.Errorf("term %q = %v, want tenure = 1", terms[0], dst[0])
+	}
+	if err := m.Contributions(dst, []float64{14}); !errors.Is(err, models.ErrSchemaMismatch) {
+		t.Errorf("short row: %v, want ErrSchemaMismatch", err)
+	}
+}

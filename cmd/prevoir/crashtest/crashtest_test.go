@@ -26,6 +26,7 @@ import (
 	"github.com/prevoir/prevoir/datasets/s3"
 	"github.com/prevoir/prevoir/datasets/s3/s3test"
 	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/serve/publish"
 )
 
 var (
@@ -115,6 +116,9 @@ type scenario struct {
 	// setup prepares the store before the command (nil: empty store).
 	setup func(t *testing.T, url string, env []string)
 	args  []string
+	// check, when set, is checked after the rerun (with the rerun
+	// invariant).
+	check func(ctx context.Context, st datasets.Store) error
 }
 
 var csvOnce sync.Once
@@ -138,7 +142,53 @@ func scenarios(t *testing.T) []scenario {
 			setup: func(t *testing.T, url string, env []string) {
 				mustRun(t, url, env, "datasets", "generate", "--name", "gen", "--customers", "300", "--days", "200")
 			}},
+		{name: "score", args: []string{"score", "--model", "churn@1", "--as-of", "2025-01-01"},
+			// A model, both dates' feature tables, and the previous
+			// publication (2024-12-01), which LATEST points to: the run
+			// under test writes only its publication.
+			setup: func(t *testing.T, url string, env []string) {
+				mustRun(t, url, env, "datasets", "generate", "--name", "gen", "--customers", "300", "--days", "200")
+				mustRun(t, url, env, "train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "10")
+				mustRun(t, url, env, "features", "build", "--as-of", "2025-01-01")
+				mustRun(t, url, env, "score", "--model", "churn@1", "--as-of", "2024-12-01")
+			},
+			check: scoresAreFeatureCustomers},
+		{name: "scores commit", args: []string{"scores", "commit", "churn", "--as-of", "2025-01-01", "--shards", "3"},
+			// Three shards scored; the commit under test publishes them.
+			setup: func(t *testing.T, url string, env []string) {
+				mustRun(t, url, env, "datasets", "generate", "--name", "gen", "--customers", "300", "--days", "200")
+				mustRun(t, url, env, "train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "10")
+				for i := 0; i < 3; i++ {
+					mustRun(t, url, env, "score", "--model", "churn@1", "--as-of", "2025-01-01", "--shard", fmt.Sprintf("%d/3", i))
+				}
+			},
+			check: scoresAreFeatureCustomers},
 	}
+}
+
+// scoresAreFeatureCustomers: the publication LATEST points to holds one
+// row per customer of the feature table it scored, no more, no fewer.
+func scoresAreFeatureCustomers(ctx context.Context, st datasets.Store) error {
+	m, err := publish.Resolve(ctx, st, "gen", "churn", "latest")
+	if err != nil {
+		return err
+	}
+	fm, err := features.Latest(ctx, st, "gen", "churn", m.AsOf, "")
+	if err != nil {
+		return err
+	}
+	var want, got []string
+	if err := features.Rows(ctx, st, fm, func(r []any) error { want = append(want, r[0].(string)); return nil }); err != nil {
+		return err
+	}
+	if err := publish.Rows(ctx, st, m, "", func(r []any) error { got = append(got, r[0].(string)); return nil }); err != nil {
+		return err
+	}
+	sort.Strings(want)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		return fmt.Errorf("published %d customers, the feature table has %d (or they differ, or are not sorted)", len(got), len(want))
+	}
+	return nil
 }
 
 // result is how a run of the binary ended.
@@ -237,6 +287,26 @@ func state(ctx context.Context, st datasets.Store) (string, error) {
 			}
 			lines = append(lines, digest(tb.Key, rows))
 		}
+		// Publications, as a reader of LATEST sees them.
+		objs, err := st.List(ctx, publish.Root+ds+"/")
+		if err != nil {
+			return "", err
+		}
+		for _, o := range objs {
+			segs := strings.Split(o.Key, "/")
+			if len(segs) != 4 || segs[3] != "LATEST" {
+				continue
+			}
+			m, err := publish.Resolve(ctx, st, ds, segs[2], "latest")
+			if err != nil {
+				return "", err
+			}
+			var rows []string
+			if err := publish.Rows(ctx, st, m, "", func(r []any) error { rows = append(rows, fmt.Sprint(r...)); return nil }); err != nil {
+				return "", err
+			}
+			lines = append(lines, digest(o.Key+" -> "+m.AsOf, rows))
+		}
 	}
 	return strings.Join(lines, "\n"), nil
 }
@@ -309,6 +379,22 @@ func checkParts(ctx context.Context, st datasets.Store) error {
 			}
 		}
 	}
+	pubs, err := publish.List(ctx, st, "", "")
+	if err != nil {
+		return err
+	}
+	for _, e := range pubs {
+		m, err := publish.ReadManifest(ctx, st, e.Dataset, e.Task, e.AsOf)
+		if err != nil {
+			return err
+		}
+		for _, tb := range m.Tables {
+			// Rows checks each part's checksum and row count.
+			if err := publish.Rows(ctx, st, m, tb.Name, func([]any) error { return nil }); err != nil {
+				return err
+			}
+		}
+	}
 	_, err = state(ctx, st)
 	return err
 }
@@ -317,7 +403,7 @@ func checkParts(ctx context.Context, st datasets.Store) error {
 // manifests list.
 func checkNoOrphans(ctx context.Context, st datasets.Store) error {
 	var orphans []string
-	for _, l := range []datasets.GCLayer{datasets.DatasetsGCLayer(), features.GCLayer()} {
+	for _, l := range []datasets.GCLayer{datasets.DatasetsGCLayer(), features.GCLayer(), publish.GCLayer()} {
 		objs, err := st.List(ctx, l.Prefix)
 		if err != nil {
 			return err
@@ -401,6 +487,8 @@ func afterCrash(t *testing.T, row, url string, env []string, st datasets.Store, 
 		err = fmt.Errorf("rerun: exit %d: %s", r.code, r.stderr)
 	} else if got, serr := state(ctx, st); serr != nil || got != full {
 		err = fmt.Errorf("rerun state %q (%v), want %q", got, serr, full)
+	} else if sc.check != nil {
+		err = sc.check(ctx, st)
 	}
 	counts.check(t, row, "rerun", err)
 	before, _ := state(ctx, st)

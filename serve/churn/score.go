@@ -1,0 +1,175 @@
+package churn
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/registry"
+	"github.com/prevoir/prevoir/serve/publish"
+)
+
+// Options describe one churn scoring run.
+type Options struct {
+	// Dataset is the dataset to score (required).
+	Dataset string
+	// Model is NAME@ALIAS or NAME@VERSION (NAME alone is its latest
+	// version).
+	Model string
+	// AsOf is the scoring date, YYYY-MM-DD, or latest (the default: the
+	// day after the orders' last timestamp) or today, as
+	// datasets.ResolveAsOf reads them.
+	AsOf string
+	// Kinds are the model kinds that can be loaded (nil: logistic only,
+	// as registry.Options says).
+	Kinds models.Kinds
+	// Format is the parts' format: publish.FormatParquet (default) or
+	// publish.FormatCSV.
+	Format string
+	// Bands are the band thresholds; the zero value means DefaultBands.
+	Bands Bands
+	// Shard and Shards: with Shards > 1 only the customers with
+	// features.ShardOf(customer_id, Shards) == Shard are scored, and their
+	// parts are left for publish.Commit (`prevoir scores commit`).
+	Shard, Shards int
+	// PrevoirVersion is recorded in the manifest.
+	PrevoirVersion string
+	// Now is the creation time recorded (default time.Now).
+	Now func() time.Time
+}
+
+// Result is what Score did.
+type Result struct {
+	Manifest *publish.Manifest
+	// Features is the scoring feature table; FeaturesReused whether it
+	// existed already.
+	Features       *features.Manifest
+	FeaturesReused bool
+}
+
+// Score publishes the churn scores of every customer of the scoring
+// feature table as of o.AsOf (built without labels, or reused when it
+// exists) with the model o.Model, under scores/<dataset>/churn/<as_of>/.
+func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
+	if o.Dataset == "" {
+		return nil, datasets.Fieldf("Dataset", "", "scoring needs a dataset")
+	}
+	if o.Bands == (Bands{}) {
+		o.Bands = DefaultBands
+	}
+	if err := o.Bands.Check(); err != nil {
+		return nil, err
+	}
+	if o.AsOf == "" {
+		o.AsOf = datasets.AsOfLatest
+	}
+	now := time.Now()
+	if o.Now != nil {
+		now = o.Now()
+	}
+	asOf, err := datasets.ResolveAsOf(ctx, st, o.Dataset, o.AsOf, now)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := time.Parse(time.DateOnly, asOf); err != nil {
+		return nil, datasets.Fieldf("AsOf", o.AsOf, "want a date YYYY-MM-DD, latest or today")
+	}
+	o.AsOf = asOf
+	reg := registry.New(st, registry.Options{Kinds: o.Kinds})
+	name, version, err := reg.ResolveRef(ctx, o.Model)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	m, err := reg.Load(ctx, name, version)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	card := m.Card()
+	if card.Task != "" && card.Task != Task {
+		return nil, fmt.Errorf("score: model %s@%d is a %s model, not a %s model", name, version, card.Task, Task)
+	}
+	cardBytes, err := datasets.ReadAll(ctx, st, registry.Root+"/"+name+"/"+strconv.Itoa(version)+"/"+registry.CardFile)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	fo, err := featureOptions(o, card)
+	if err != nil {
+		return nil, err
+	}
+	fr, err := features.Build(ctx, st, fo)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	fm := fr.Manifest
+	sc, err := NewScorer(m, fm, o.AsOf, o.Bands)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	fmBytes, err := datasets.ReadAll(ctx, st, fm.Key())
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	lin := publish.Lineage{
+		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: sha256Hex(cardBytes)},
+		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
+			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
+		Params: map[string]any{"bands": o.Bands, "feature_set": fo.FeatureSet, "lookback": fo.Lookback.String()},
+	}
+	for _, in := range fm.Inputs {
+		lin.Datasets = append(lin.Datasets, publish.DatasetInput{Table: in.Table, Seq: in.Seq, SHA256: in.SHA256})
+	}
+	if !sc.Explains() {
+		lin.Notes = append(lin.Notes, fmt.Sprintf(NoReasonsNote, card.Kind))
+	}
+	src := func(ctx context.Context, fn func([]any) error) error { return features.Rows(ctx, st, fm, fn) }
+	if o.Shards > 1 {
+		id := sc.idCol
+		src = func(ctx context.Context, fn func([]any) error) error {
+			return features.Rows(ctx, st, fm, func(r []any) error {
+				if c, _ := r[id].(string); features.ShardOf(c, o.Shards) != o.Shard {
+					return nil
+				}
+				return fn(r)
+			})
+		}
+	}
+	pm, err := publish.Publish(ctx, st, publish.Options{
+		Dataset: o.Dataset, Task: Task, AsOf: o.AsOf, Format: o.Format, Lineage: lin,
+		Shard: o.Shard, Shards: o.Shards, PrevoirVersion: o.PrevoirVersion, Now: o.Now,
+	}, src, sc)
+	if pm == nil {
+		return nil, err
+	}
+	return &Result{Manifest: pm, Features: fm, FeaturesReused: fr.Reused}, err
+}
+
+// featureOptions are the scoring feature table's: no labels, the model's
+// lookback (default 365d), and the feature set whose columns the model
+// takes.
+func featureOptions(o Options, card *models.Card) (features.Options, error) {
+	fo := features.Options{Dataset: o.Dataset, Task: Task, AsOf: o.AsOf, FeatureSet: features.SetChurn, Lookback: features.DefaultLookback, Now: o.Now}
+	if card.Inputs.Index("frequency_30") >= 0 {
+		fo.FeatureSet = features.SetRFMAnchor
+	}
+	if card.Lineage != nil {
+		if s, ok := card.Lineage.Extra["lookback"].(string); ok && s != "" {
+			span, err := datasets.ParseSpan(s)
+			if err != nil {
+				return fo, fmt.Errorf("score: model %s@%d: lineage lookback %q: %w", card.Name, card.Version, s, err)
+			}
+			fo.Lookback = span
+		}
+	}
+	return fo, nil
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
