@@ -68,6 +68,8 @@ func commands() []*cli.Command {
 		featuresCommand(),       // features.go
 		trainCommand(),          // train.go
 		modelsCommand(),         // models.go (import.go)
+		scoreCommand(),          // score.go
+		scoresCommand(),         // score.go
 		customersCommand(),      // customers.go
 		hiddenCompleteCommand(), // completion.go: what the completion scripts call
 	}

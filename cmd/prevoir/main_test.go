@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -208,9 +209,32 @@ func TestExplicitWiring(t *testing.T) {
 		}
 		names[c.Name] = true
 	}
-	for _, want := range []string{"version", "completion", "store", "status", "datasets", "features", "train", "models", "customers"} {
+	for _, want := range []string{"version", "completion", "store", "status", "datasets", "features", "train", "models", "score", "scores", "customers"} {
 		if !names[want] {
 			t.Errorf("commands() lacks %s", want)
+		}
+	}
+	// Every command constructor is called somewhere: a command built but
+	// wired nowhere is a command users cannot run.
+	var src strings.Builder
+	ctors := regexp.MustCompile(`(?m)^func (\w+)\(\) \*cli\.Command \{`)
+	var found []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, _ := os.ReadFile(f)
+		src.Write(b)
+		for _, m := range ctors.FindAllStringSubmatch(string(b), -1) {
+			found = append(found, m[1])
+		}
+	}
+	if len(found) < 10 {
+		t.Fatalf("found only %d command constructors: %v", len(found), found)
+	}
+	for _, name := range found {
+		if strings.Count(src.String(), name+"()") < 2 {
+			t.Errorf("%s() builds a command that nothing wires into commands()", name)
 		}
 	}
 }
