@@ -49,6 +49,7 @@ func TestFlowForgetCoversEveryObject(t *testing.T) {
 	scores := filepath.Join(store, "scores", "churn.csv")
 	os.MkdirAll(filepath.Dir(scores), 0o755)
 	cli("models", "predict", "churn@latest", "--input", table, "--id", "customer_id", "--output", scores)
+	cli("score", "--dataset", "demo", "--task", "churn", "--model", "churn@latest", "--as-of", "2024-10-01")
 
 	ctx := context.Background()
 	st := openLocal(t, store)
@@ -69,7 +70,7 @@ func TestFlowForgetCoversEveryObject(t *testing.T) {
 	for _, o := range s.Objects {
 		layers[o.Layer] = true
 	}
-	for _, l := range []string{"datasets", "features", "files"} {
+	for _, l := range []string{"datasets", "features", "files", "scores"} {
 		if !layers[l] {
 			t.Errorf("show lists no object of layer %s: %v", l, s.Objects)
 		}
