@@ -473,118 +473,168 @@ func (p *plan) writeParts(ctx context.Context, st datasets.Store, run string, ro
 // compute streams the dataset and returns the rows, sorted by customer
 // (then as_of).
 func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Suppressions) ([]outRow, *Balance, error) {
+	c := p.newComputation(st, sup)
+	c.addEntityTargets()
+	if err := c.scanOrders(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err := c.scanActivity(ctx); err != nil {
+		return nil, nil, err
+	}
+	rows, bal := c.rows()
+	return rows, bal, nil
+}
+
+// computation is the state of one compute: where it reads, the line kinds
+// it counts, the shard and privacy filters, and the targets it fills (a
+// customer's targets are targets[index[cust][0]:index[cust][1]]).
+type computation struct {
+	p                                 *plan
+	st                                datasets.Store
+	syms                              *datasets.Symbols
+	saleSym, retSym, viewSym, cartSym int32
+	keep                              func([]byte) bool // nil: every customer (one shard)
+	forgotten                         func(string) bool
+	entityMode                        bool // targets given by entities, not found in the orders
+	targets                           slab
+	index                             map[string][2]int32
+}
+
+// newComputation prepares a compute of p over st: it interns the line
+// kinds, and sets the shard filter and the suppressions' filter.
+func (p *plan) newComputation(st datasets.Store, sup *privacy.Suppressions) *computation {
 	o := p.opts
-	syms := datasets.NewSymbols()
-	saleSym, retSym := syms.ID([]byte(datasets.LineSale)), syms.ID([]byte(datasets.LineReturn))
-	viewSym, cartSym := syms.ID([]byte("view")), syms.ID([]byte("cart_add"))
+	c := &computation{p: p, st: st, syms: datasets.NewSymbols(), index: map[string][2]int32{}, entityMode: p.entities != nil}
+	c.saleSym, c.retSym = c.syms.ID([]byte(datasets.LineSale)), c.syms.ID([]byte(datasets.LineReturn))
+	c.viewSym, c.cartSym = c.syms.ID([]byte("view")), c.syms.ID([]byte("cart_add"))
+	if o.Shards > 1 {
+		c.keep = func(b []byte) bool { return int(datasets.FNV64(b)%uint64(o.Shards)) == o.Shard }
+	}
+	c.forgotten = sup.Filter()
+	return c
+}
+
+// addEntityTargets adds the targets the entities give, skipping other
+// shards' customers and forgotten ones.
+func (c *computation) addEntityTargets() {
+	if !c.entityMode {
+		return
+	}
+	for i, e := range c.p.entities {
+		if c.keep != nil && !c.keep([]byte(e.cust)) || c.forgotten(e.cust) {
+			continue
+		}
+		r, ok := c.index[e.cust]
+		if !ok {
+			r = [2]int32{int32(c.targets.n), int32(c.targets.n)}
+		}
+		c.targets.add(churnTarget{cust: e.cust, cutoff: e.cut, label: c.p.entities[i].label})
+		r[1] = int32(c.targets.n)
+		c.index[e.cust] = r
+	}
+}
+
+// scanOrders streams the order lines over every cutoff's lookback (and
+// label window) into the targets; without entities, a customer with a
+// line in the first cutoff's lookback becomes a target.
+func (c *computation) scanOrders(ctx context.Context) error {
+	p := c.p
 	products := false
 	for _, d := range p.defs {
 		if d.Name == "distinct_products" {
 			products = true
 		}
 	}
-	var keep func([]byte) bool
-	if o.Shards > 1 {
-		keep = func(b []byte) bool { return int(datasets.FNV64(b)%uint64(o.Shards)) == o.Shard }
-	}
-	forgotten := sup.Filter()
-
-	// Targets: a customer's rows are targets[span[0]:span[1]].
-	var targets slab
-	index := map[string][2]int32{}
-	entityMode := p.entities != nil
-	if entityMode {
-		for i, e := range p.entities {
-			if keep != nil && !keep([]byte(e.cust)) || forgotten(e.cust) {
-				continue
-			}
-			r, ok := index[e.cust]
-			if !ok {
-				r = [2]int32{int32(targets.n), int32(targets.n)}
-			}
-			targets.add(churnTarget{cust: e.cust, cutoff: e.cut, label: p.entities[i].label})
-			r[1] = int32(targets.n)
-			index[e.cust] = r
-		}
-	}
-	lo, hi, maxAsOf := int64(math.MaxInt64), int64(math.MinInt64), int64(math.MinInt64)
-	for _, c := range p.cutoffs {
-		lo = min(lo, c.lb)
-		maxAsOf = max(maxAsOf, c.asOf)
-		if o.Labels {
-			hi = max(hi, c.labelEnd)
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, cu := range p.cutoffs {
+		lo = min(lo, cu.lb)
+		if p.opts.Labels {
+			hi = max(hi, cu.labelEnd)
 		} else {
-			hi = max(hi, c.asOf)
+			hi = max(hi, cu.asOf)
 		}
 	}
 	cut := p.cutoffs[0]
-	sc := &scanner{st: st, src: srcOrders, need: need{products: products}, syms: syms, lo: lo, hi: hi, keep: keep}
+	sc := &scanner{st: c.st, src: srcOrders, need: need{products: products}, syms: c.syms, lo: lo, hi: hi, keep: c.keep}
 	skip := [2]int32{-1, -1}
-	err := sc.scan(ctx, p.in.orders, func(cust []byte, lines []line) error {
-		r, ok := index[string(cust)]
+	return sc.scan(ctx, p.in.orders, func(cust []byte, lines []line) error {
+		r, ok := c.index[string(cust)]
 		if !ok {
-			if entityMode {
+			if c.entityMode {
 				return nil
 			}
 			if lines[len(lines)-1].ts < cut.lb || lines[0].ts >= cut.asOf {
 				return nil // nothing in the lookback yet
 			}
 			id := string(cust)
-			if forgotten(id) {
-				index[id] = skip
+			if c.forgotten(id) {
+				c.index[id] = skip
 				return nil
 			}
-			r = [2]int32{int32(targets.n), int32(targets.n + 1)}
-			targets.add(churnTarget{cust: id, cutoff: cut})
-			index[id] = r
+			r = [2]int32{int32(c.targets.n), int32(c.targets.n + 1)}
+			c.targets.add(churnTarget{cust: id, cutoff: cut})
+			c.index[id] = r
 		}
 		for i := r[0]; i < r[1]; i++ {
-			targets.at(i).addOrderLines(lines, saleSym, retSym, products)
+			c.targets.at(i).addOrderLines(lines, c.saleSym, c.retSym, products)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, nil, err
+}
+
+// scanActivity streams the events and the loyalty ledger, when the
+// features use them, into the targets already found.
+func (c *computation) scanActivity(ctx context.Context) error {
+	p := c.p
+	maxAsOf := int64(math.MinInt64)
+	for _, cu := range p.cutoffs {
+		maxAsOf = max(maxAsOf, cu.asOf)
 	}
 	update := func(m *datasets.Manifest, src source, lo int64, fn func(t *churnTarget, lines []line)) error {
 		if m == nil {
 			return nil
 		}
-		sc := &scanner{st: st, src: src, syms: syms, lo: lo, hi: maxAsOf, keep: keep}
+		sc := &scanner{st: c.st, src: src, syms: c.syms, lo: lo, hi: maxAsOf, keep: c.keep}
 		return sc.scan(ctx, m, func(cust []byte, lines []line) error {
-			r, ok := index[string(cust)]
+			r, ok := c.index[string(cust)]
 			if !ok {
 				return nil
 			}
 			for i := r[0]; i < r[1]; i++ {
-				fn(targets.at(i), lines)
+				fn(c.targets.at(i), lines)
 			}
 			return nil
 		})
 	}
 	if p.params.Events {
 		minW30 := int64(math.MaxInt64)
-		for _, c := range p.cutoffs {
-			minW30 = min(minW30, c.w30)
+		for _, cu := range p.cutoffs {
+			minW30 = min(minW30, cu.w30)
 		}
-		if err := update(p.in.events, srcEvents, minW30, func(t *churnTarget, lines []line) { t.addEvents(lines, viewSym, cartSym) }); err != nil {
-			return nil, nil, err
+		if err := update(p.in.events, srcEvents, minW30, func(t *churnTarget, lines []line) { t.addEvents(lines, c.viewSym, c.cartSym) }); err != nil {
+			return err
 		}
 	}
 	if p.params.Loyalty {
 		if err := update(p.in.loyalty, srcLoyalty, math.MinInt64, func(t *churnTarget, lines []line) { t.addLoyalty(lines) }); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	// Rows, sorted by customer then as_of.
+// rows evaluates the features (and the label) of each target with orders
+// (every target, with entities), sorted by customer then as_of, and the
+// label balance (nil without a label).
+func (c *computation) rows() ([]outRow, *Balance) {
+	p, targets := c.p, &c.targets
 	order := make([]int32, 0, targets.n)
 	for i := int32(0); i < int32(targets.n); i++ {
-		if entityMode || targets.at(i).nOrd > 0 {
+		if c.entityMode || targets.at(i).nOrd > 0 {
 			order = append(order, int32(i))
 		}
 	}
-	if !entityMode {
+	if !c.entityMode {
 		slices.SortFunc(order, func(a, b int32) int { return strings.Compare(targets.at(a).cust, targets.at(b).cust) })
 	}
 	var bal *Balance
@@ -610,15 +660,7 @@ func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Supp
 			}
 		}
 		if withLabel {
-			var y int64
-			switch {
-			case t.label != nil:
-				y = *t.label
-			case o.FeatureSet == SetRFMAnchor:
-				y = b2i(t.future)
-			default:
-				y = b2i(!t.future)
-			}
+			y := p.label01(t)
 			r.vals[nf], r.valid[nf] = float64(y), true
 			if y == 1 {
 				bal.Positives++
@@ -632,7 +674,20 @@ func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Supp
 	if bal != nil && bal.Positives+bal.Negatives > 0 {
 		bal.Rate = float64(bal.Positives) / float64(bal.Positives+bal.Negatives)
 	}
-	return rows, bal, nil
+	return rows, bal
+}
+
+// label01 is t's label: the entity's own, else whether the customer
+// bought in the label window (SetRFMAnchor) or did not (churn).
+func (p *plan) label01(t *churnTarget) int64 {
+	switch {
+	case t.label != nil:
+		return *t.label
+	case p.opts.FeatureSet == SetRFMAnchor:
+		return b2i(t.future)
+	default:
+		return b2i(!t.future)
+	}
 }
 
 func b2i(b bool) int64 {

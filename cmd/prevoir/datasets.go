@@ -240,132 +240,35 @@ canonical column maps to it without --map. See docs/DATA.md for the schema and t
 	}
 }
 
+// runImport is "datasets import": it checks the flags, lists the sources
+// and imports them into the dataset's table.
 func runImport(c *cli.Context, a *importArgs) error {
 	if err := needArgs(c, 1, -1, "SOURCE..."); err != nil {
 		return err
 	}
-	opts := a.opts
-	if err := checkChoice("Table", opts.Table, datasets.TableNames); err != nil {
+	opts, err := a.importOptions(c)
+	if err != nil {
 		return err
 	}
-	if err := checkChoice("InvalidUTF8", a.invalidUTF8, []string{string(datasets.InvalidUTF8Refuse), string(datasets.InvalidUTF8Replace)}); err != nil {
-		return err
-	}
-	opts.InvalidUTF8 = datasets.InvalidUTF8(a.invalidUTF8)
-	switch a.mode {
-	case "append":
-	case "replace":
-		opts.Replace = true
-	default:
-		return usageErrorf("import: --mode %q: append or replace", a.mode)
-	}
-	if err := datasets.CheckTimeLayout(opts.TimeFormat); err != nil {
-		return usageErrorf("import: --time-format: %v", err)
-	}
-	if _, err := datasets.LoadZone(opts.TZ); err != nil {
-		return usageErrorf("import: --tz: %v", err)
-	}
-	if opts.Format.Whitespace {
-		if c.IsSet("delimiter") {
-			return usageErrorf("import: --whitespace and --delimiter are exclusive")
-		}
-	} else if d := a.delimiter; d != "" {
-		switch d {
-		case "tab", `\t`, "\t":
-			opts.Format.Delimiter = '\t'
-		default:
-			if len(d) != 1 || d == `"` || d == "\n" || d == "\r" {
-				return usageErrorf("import: --delimiter %q: want one character such as ',' ';' '|' or 'tab'", d)
-			}
-			opts.Format.Delimiter = d[0]
-		}
-	}
-	m := map[string]string{}
-	if f := a.mapFile; f != "" {
-		if err := readMapFile(f, m); err != nil {
-			return usageErrorf("import: --map-file: %v", err)
-		}
-	}
-	for _, item := range a.maps.Value() {
-		if err := parseMapping(item, m); err != nil {
-			return usageErrorf("import: --map: %v", err)
-		}
-	}
-	opts.Map = m
-	codes := func(s string) []string {
-		out := []string{}
-		for _, c := range strings.Split(s, ",") {
-			if c = strings.TrimSpace(c); c != "" {
-				out = append(out, c)
-			}
-		}
-		return out
-	}
-	if c.IsSet("fee-codes") {
-		opts.LineTypes.FeeCodes = codes(a.feeCodes)
-	}
-	if c.IsSet("adjustment-codes") {
-		opts.LineTypes.AdjustmentCodes = codes(a.adjustmentCodes)
-	}
-
 	st, err := openStore(c)
 	if err != nil {
 		return err
 	}
-	name, err := datasetArg(c)
+	name, err := importDataset(c, st)
 	if err != nil {
 		return err
 	}
-	if name == "" {
-		names, err := datasets.ListDatasets(c.Context, st)
-		if err != nil {
-			return err
-		}
-		if len(names) != 1 {
-			return usageErrorf("datasets import: --dataset NAME is required: the store %s holds %d datasets%s", st.URL(), len(names), listSuffix(names))
-		}
-		name = names[0]
-	} else if err := datasets.ValidDatasetName(name); err != nil {
-		return &datasets.FieldError{Field: "Dataset", Value: name, Msg: err.Error(), Err: err}
-	}
 	opts.Dataset = name
-
-	var sources []datasets.SourceFile
-	for _, a := range c.Args().Slice() {
-		var got []datasets.SourceFile
-		if stores.IsRemote(a) {
-			bucket, prefix, err := stores.SplitS3URL(a)
-			if err != nil {
-				return err
-			}
-			src, err := openStoreURL(c.Context, "s3://"+bucket)
-			if err != nil {
-				return err
-			}
-			got, err = datasets.StoreSources(c.Context, src, "s3://"+bucket, prefix)
-			if err != nil {
-				return err
-			}
-		} else {
-			got, err = datasets.LocalSources([]string{a})
-			if err != nil {
-				return err
-			}
-		}
-		sources = append(sources, got...)
+	sources, err := importSources(c)
+	if err != nil {
+		return err
 	}
 	if f := a.rejects; f != "" {
-		rf, err := os.Create(f)
+		bw, closeRejects, err := createRejects(f)
 		if err != nil {
 			return err
 		}
-		if err := rf.Chmod(0o644); err != nil { // whatever the umask, as every file prevoir writes
-			rf.Close()
-			return err
-		}
-		defer rf.Close()
-		bw := bufio.NewWriter(rf)
-		defer bw.Flush()
+		defer closeRejects()
 		opts.Rejects = bw
 	}
 	if os.Getenv("GOMEMLIMIT") == "" && a.memoryLimit > 0 {
@@ -388,6 +291,167 @@ func runImport(c *cli.Context, a *importArgs) error {
 	if wantJSON(c) {
 		return printJSON(c, res)
 	}
+	printImport(c, res, time.Since(start))
+	return nil
+}
+
+// importOptions checks the import flags and returns the options they give
+// (all but the dataset and the rejects writer).
+func (a *importArgs) importOptions(c *cli.Context) (datasets.ImportOptions, error) {
+	opts := a.opts
+	if err := checkChoice("Table", opts.Table, datasets.TableNames); err != nil {
+		return opts, err
+	}
+	if err := checkChoice("InvalidUTF8", a.invalidUTF8, []string{string(datasets.InvalidUTF8Refuse), string(datasets.InvalidUTF8Replace)}); err != nil {
+		return opts, err
+	}
+	opts.InvalidUTF8 = datasets.InvalidUTF8(a.invalidUTF8)
+	switch a.mode {
+	case "append":
+	case "replace":
+		opts.Replace = true
+	default:
+		return opts, usageErrorf("import: --mode %q: append or replace", a.mode)
+	}
+	if err := datasets.CheckTimeLayout(opts.TimeFormat); err != nil {
+		return opts, usageErrorf("import: --time-format: %v", err)
+	}
+	if _, err := datasets.LoadZone(opts.TZ); err != nil {
+		return opts, usageErrorf("import: --tz: %v", err)
+	}
+	if opts.Format.Whitespace {
+		if c.IsSet("delimiter") {
+			return opts, usageErrorf("import: --whitespace and --delimiter are exclusive")
+		}
+	} else if d := a.delimiter; d != "" {
+		switch d {
+		case "tab", `\t`, "\t":
+			opts.Format.Delimiter = '\t'
+		default:
+			if len(d) != 1 || d == `"` || d == "\n" || d == "\r" {
+				return opts, usageErrorf("import: --delimiter %q: want one character such as ',' ';' '|' or 'tab'", d)
+			}
+			opts.Format.Delimiter = d[0]
+		}
+	}
+	m, err := a.columnMap()
+	if err != nil {
+		return opts, err
+	}
+	opts.Map = m
+	if c.IsSet("fee-codes") {
+		opts.LineTypes.FeeCodes = splitCodes(a.feeCodes)
+	}
+	if c.IsSet("adjustment-codes") {
+		opts.LineTypes.AdjustmentCodes = splitCodes(a.adjustmentCodes)
+	}
+	return opts, nil
+}
+
+// columnMap returns the column mapping of --map-file, then the --map
+// items over it.
+func (a *importArgs) columnMap() (map[string]string, error) {
+	m := map[string]string{}
+	if f := a.mapFile; f != "" {
+		if err := readMapFile(f, m); err != nil {
+			return nil, usageErrorf("import: --map-file: %v", err)
+		}
+	}
+	for _, item := range a.maps.Value() {
+		if err := parseMapping(item, m); err != nil {
+			return nil, usageErrorf("import: --map: %v", err)
+		}
+	}
+	return m, nil
+}
+
+// splitCodes splits a comma-separated list of line-type codes, dropping
+// blanks; an empty list is not nil.
+func splitCodes(s string) []string {
+	out := []string{}
+	for _, c := range strings.Split(s, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// importDataset returns the dataset to import into: --dataset, or the
+// store's only dataset.
+func importDataset(c *cli.Context, st datasets.Store) (string, error) {
+	name, err := datasetArg(c)
+	if err != nil {
+		return "", err
+	}
+	if name == "" {
+		names, err := datasets.ListDatasets(c.Context, st)
+		if err != nil {
+			return "", err
+		}
+		if len(names) != 1 {
+			return "", usageErrorf("datasets import: --dataset NAME is required: the store %s holds %d datasets%s", st.URL(), len(names), listSuffix(names))
+		}
+		return names[0], nil
+	}
+	if err := datasets.ValidDatasetName(name); err != nil {
+		return "", &datasets.FieldError{Field: "Dataset", Value: name, Msg: err.Error(), Err: err}
+	}
+	return name, nil
+}
+
+// importSources lists the files of every SOURCE argument: local files and
+// folders, or s3:// prefixes.
+func importSources(c *cli.Context) ([]datasets.SourceFile, error) {
+	var sources []datasets.SourceFile
+	for _, a := range c.Args().Slice() {
+		var got []datasets.SourceFile
+		if stores.IsRemote(a) {
+			bucket, prefix, err := stores.SplitS3URL(a)
+			if err != nil {
+				return nil, err
+			}
+			src, err := openStoreURL(c.Context, "s3://"+bucket)
+			if err != nil {
+				return nil, err
+			}
+			got, err = datasets.StoreSources(c.Context, src, "s3://"+bucket, prefix)
+			if err != nil {
+				return nil, err
+			}
+		} else {
+			var err error
+			got, err = datasets.LocalSources([]string{a})
+			if err != nil {
+				return nil, err
+			}
+		}
+		sources = append(sources, got...)
+	}
+	return sources, nil
+}
+
+// createRejects creates the --rejects file f (mode 0644 whatever the
+// umask, as every file prevoir writes) and returns a buffered writer on it
+// and the function that flushes and closes it.
+func createRejects(f string) (*bufio.Writer, func(), error) {
+	rf, err := os.Create(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := rf.Chmod(0o644); err != nil {
+		rf.Close()
+		return nil, nil, err
+	}
+	bw := bufio.NewWriter(rf)
+	return bw, func() {
+		bw.Flush()
+		rf.Close()
+	}, nil
+}
+
+// printImport prints what an import did and what to run next.
+func printImport(c *cli.Context, res *datasets.ImportResult, el time.Duration) {
 	w := out(c)
 	skipped := 0
 	for _, f := range res.Files {
@@ -395,16 +459,14 @@ func runImport(c *cli.Context, a *importArgs) error {
 			skipped++
 		}
 	}
-	el := time.Since(start)
 	if res.Manifest == nil {
 		fmt.Fprintf(w, "nothing to import into %s/%s: all %d files already imported (same path and SHA-256)\n", res.Dataset, res.Table, skipped)
-		return nil
+		return
 	}
 	fmt.Fprintf(w, "imported %d rows from %d files into %s/%s in %s (%.0f rows/s): %d rejected, %d suppressed, %d files skipped as already imported\n",
 		res.Rows, len(res.Files)-skipped, res.Dataset, res.Table, el.Round(time.Millisecond), float64(res.Rows)/el.Seconds(), res.Rejected, res.Suppressed, skipped)
 	fmt.Fprintf(w, "%s/%s version %d: %d rows in %d parts (%d new)\n", res.Dataset, res.Table, res.Manifest.Seq, res.Manifest.Rows, len(res.Manifest.Parts), res.Parts)
 	fmt.Fprintf(c.App.ErrWriter, "next: prevoir%s datasets describe --dataset %s\n", storeFlagText(c), res.Dataset)
-	return nil
 }
 
 // parseMapping adds "canonical=SOURCE[,canonical=SOURCE...]" to m.

@@ -174,7 +174,22 @@ func newWorld(o Options) *world {
 	r := newStream()
 	r.seed(o.Seed, 0, streamWorld)
 
-	// warehouses
+	// The steps below draw from r in this order; reordering them changes
+	// every generated dataset.
+	w.initWarehouses()
+	shares := w.initCategories()
+	w.initProducts(r, shares)
+	w.initPopularity(r)
+	w.initPriceChanges(r)
+	w.initCalendar()
+	w.initPromotions(r)
+	w.indexPromotions()
+	w.initCrossSells()
+	return w
+}
+
+// initWarehouses names the warehouses and sets their cumulative weights.
+func (w *world) initWarehouses() {
 	ww := make([]float64, w.nw)
 	base := []float64{0.22, 0.18, 0.15, 0.12, 0.11, 0.09, 0.08, 0.05}
 	for i := range ww {
@@ -190,8 +205,11 @@ func newWorld(o Options) *world {
 		}
 	}
 	w.whWeights = cumulative(ww)
+}
 
-	// categories: affinities' Dirichlet parameters and base shares
+// initCategories sets the categories' affinity Dirichlet parameters and
+// cumulative base shares, and returns the normalised shares.
+func (w *world) initCategories() []float64 {
 	var tot float64
 	for _, c := range categories {
 		tot += c.share
@@ -203,22 +221,26 @@ func newWorld(o Options) *world {
 		w.affAlpha[i] = affinityConc * shares[i]
 	}
 	w.catShareCum = cumulative(shares)
+	return shares
+}
 
-	// products: category sizes proportional to sqrt(share), at least 4
-	np := o.Products
-	sq := make([]float64, w.nc)
+// categorySizes splits np products over the categories in proportion to
+// the square root of their shares, at least 4 per category.
+func categorySizes(np int, shares []float64) []int {
+	nc := len(shares)
+	sq := make([]float64, nc)
 	var sqt float64
 	for i := range sq {
 		sq[i] = math.Sqrt(shares[i])
 		sqt += sq[i]
 	}
-	sizes := make([]int, w.nc)
+	sizes := make([]int, nc)
 	left := np
 	for i := range sizes {
 		sizes[i] = max(4, int(float64(np)*sq[i]/sqt))
 		left -= sizes[i]
 	}
-	for i := 0; left != 0; i = (i + 1) % w.nc {
+	for i := 0; left != 0; i = (i + 1) % nc {
 		if left > 0 {
 			sizes[i]++
 			left--
@@ -227,7 +249,15 @@ func newWorld(o Options) *world {
 			left++
 		}
 	}
-	// assign product ids by a seeded permutation so ids say nothing of rank
+	return sizes
+}
+
+// initProducts sizes the categories, assigns product ids by a seeded
+// permutation (so ids say nothing of rank) and draws each product's base
+// price and pack size.
+func (w *world) initProducts(r *stream, shares []float64) {
+	np := w.o.Products
+	sizes := categorySizes(np, shares)
 	perm := make([]int32, np)
 	for i := range perm {
 		perm[i] = int32(i)
@@ -257,9 +287,13 @@ func newWorld(o Options) *world {
 	for p := range np {
 		w.prodID[p] = fmt.Sprintf("P%0*d", width, p)
 	}
-	// popularity per warehouse: Zipf by rank within category, times a
-	// per-(product, warehouse) log-normal factor: bestsellers differ by
-	// warehouse.
+}
+
+// initPopularity sets the popularity per warehouse: Zipf by rank within
+// category, times a per-(product, warehouse) log-normal factor, so
+// bestsellers differ by warehouse.
+func (w *world) initPopularity(r *stream) {
+	np := w.o.Products
 	w.weight = make([][]float64, w.nw)
 	w.choice = make([]alias, w.nw*w.nc)
 	for wh := range w.nw {
@@ -277,9 +311,12 @@ func newWorld(o Options) *world {
 			w.choice[wh*w.nc+c] = newAlias(ws)
 		}
 	}
+}
 
-	// price changes: Poisson(1.2) per product over the history, each a
-	// log-normal step (mostly increases).
+// initPriceChanges draws the price changes: Poisson(1.2) per product over
+// the history, each a log-normal step (mostly increases).
+func (w *world) initPriceChanges(r *stream) {
+	np := w.o.Products
 	w.priceOff = make([]int32, np+1)
 	for p := range np {
 		w.priceOff[p] = int32(len(w.priceDay))
@@ -297,9 +334,12 @@ func newWorld(o Options) *world {
 		}
 	}
 	w.priceOff[np] = int32(len(w.priceDay))
+}
 
-	// seasonality: a weekly profile with a Sunday peak, and an annual
-	// profile (January lull, summer dip, Black Friday week, December run-up).
+// initCalendar sets the seasonality: a weekly profile with a Sunday peak,
+// an annual profile (January lull, summer dip, Black Friday week, December
+// run-up) and the intraday profile.
+func (w *world) initCalendar() {
 	w.weekly = [7]float64{1.45, 0.85, 0.8, 0.85, 0.95, 1.05, 1.15} // Sunday..Saturday
 	w.annual = make([]float64, w.days)
 	w.dayFactor = make([]float64, w.days)
@@ -314,9 +354,11 @@ func newWorld(o Options) *world {
 	hours := []float64{0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.6, 2.0, 2.3, 2.6,
 		3.0, 2.8, 2.4, 2.2, 2.3, 2.6, 3.0, 3.6, 4.0, 3.4, 2.0, 0.8}
 	w.hourCum = cumulative(hours)
+}
 
-	// promotions: about three a week, on products drawn from the top fifth
-	// of their category; announced 3 to 21 days ahead.
+// initPromotions draws the promotions: about three a week, on products
+// drawn from the top fifth of their category; announced 3 to 21 days ahead.
+func (w *world) initPromotions(r *stream) {
 	npromo := max(1, 3*w.days/7)
 	for i := range npromo {
 		c := r.IntN(w.nc)
@@ -341,7 +383,11 @@ func newWorld(o Options) *world {
 		}
 		w.promos = append(w.promos, pr)
 	}
-	// active index
+}
+
+// indexPromotions builds the active-promotion index (actOff, actIdx): a CSR
+// keyed by (day*nw+warehouse)*nc+category listing the promotions running.
+func (w *world) indexPromotions() {
 	n := w.days * w.nw * w.nc
 	counts := make([]int32, n+1)
 	each := func(f func(slot int, pi int)) {
@@ -365,8 +411,10 @@ func newWorld(o Options) *world {
 	w.actIdx = make([]int32, counts[n])
 	fill := slices.Clone(counts[:n])
 	each(func(slot, pi int) { w.actIdx[fill[slot]] = int32(pi); fill[slot]++ })
+}
 
-	// cross-sell pairs
+// initCrossSells indexes the cross-sell pairs by source category.
+func (w *world) initCrossSells() {
 	w.cross = crossSells
 	w.crossSrc = make([]int, w.nc)
 	for i := range w.crossSrc {
@@ -376,7 +424,6 @@ func newWorld(o Options) *world {
 		w.crossSrc[categoryIndex(x.Source)] = i
 		w.crossTgt = append(w.crossTgt, categoryIndex(x.Target))
 	}
-	return w
 }
 
 // annualFactor is the annual seasonal multiplier for the day t.

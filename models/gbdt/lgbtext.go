@@ -111,9 +111,32 @@ const lgbWhat = "LightGBM text model"
 // v2, v3 or v4).
 func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel, error) {
 	lr := &lineReader{br: bufio.NewReaderSize(r, 64<<10), max: lim.MaxLine}
-	bad := func(format string, args ...any) error {
-		return refuse(lgbWhat, "malformed at line %d: %s", lr.line, fmt.Sprintf(format, args...))
+	hdr, err := readLGBHeader(lr)
+	if err != nil {
+		return nil, err
 	}
+	m, declared, err := lgbModelFromHeader(hdr, lim)
+	if err != nil {
+		return nil, err
+	}
+	what := fmt.Sprintf("LightGBM text model %s", m.version)
+	if err := m.readTrees(ctx, lr, lim, what, declared); err != nil {
+		return nil, err
+	}
+	if err := m.readParameters(lr, what); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// malformed is the refusal for a syntax error at the line last read.
+func (lr *lineReader) malformed(format string, args ...any) error {
+	return refuse(lgbWhat, "malformed at line %d: %s", lr.line, fmt.Sprintf(format, args...))
+}
+
+// readLGBHeader reads the "tree" line and the header block up to its
+// blank line, refusing unknown and repeated fields.
+func readLGBHeader(lr *lineReader) (map[string]string, error) {
 	first, err := lr.next()
 	if err != nil || string(first) != "tree" {
 		return nil, refuse(lgbWhat, "the first line must be \"tree\"")
@@ -138,38 +161,46 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 			return nil, refuse(lgbWhat, "unknown header field %q (a LightGBM newer than 4.x?); not scored", k)
 		}
 		if _, dup := hdr[k]; dup {
-			return nil, bad("header field %q twice", k)
+			return nil, lr.malformed("header field %q twice", k)
 		}
 		hdr[k] = v
 	}
+	return hdr, nil
+}
+
+// lgbModelFromHeader validates the header fields and returns the model
+// they describe (no trees yet) and the tree count tree_sizes declares:
+// -1 when there is none (LightGBM 2.0: the trees end where the rest
+// begins).
+func lgbModelFromHeader(hdr map[string]string, lim Limits) (*lgbModel, int, error) {
 	m := &lgbModel{version: hdr["version"], objective: hdr["objective"]}
 	what := fmt.Sprintf("LightGBM text model %s", m.version)
 	switch m.version {
 	case "v2", "v3", "v4":
 	case "":
-		return nil, refuse(lgbWhat, "no version= line in the header")
+		return nil, 0, refuse(lgbWhat, "no version= line in the header")
 	default:
-		return nil, refuse(what, "unknown version (prevoir reads v2, v3 and v4)")
+		return nil, 0, refuse(what, "unknown version (prevoir reads v2, v3 and v4)")
 	}
 	if err := lgbSingleOutput(what, hdr["num_class"], hdr["num_tree_per_iteration"], m.objective); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	mfi, err := strconv.Atoi(hdr["max_feature_idx"])
 	if err != nil || mfi < 0 {
-		return nil, refuse(what, "bad max_feature_idx %q", hdr["max_feature_idx"])
+		return nil, 0, refuse(what, "bad max_feature_idx %q", hdr["max_feature_idx"])
 	}
 	if mfi >= lim.MaxFeatures {
-		return nil, refuse(what, "%d features, over the limit of %d", mfi+1, lim.MaxFeatures)
+		return nil, 0, refuse(what, "%d features, over the limit of %d", mfi+1, lim.MaxFeatures)
 	}
 	m.numFeatures = mfi + 1
 	if _, err := lgbObjective(what, m.objective); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	_, m.averageOutput = hdr["average_output"]
 	if v, ok := hdr["feature_names"]; ok {
 		names := strings.Split(v, " ")
 		if len(names) != m.numFeatures {
-			return nil, refuse(what, "%d feature_names for %d features", len(names), m.numFeatures)
+			return nil, 0, refuse(what, "%d feature_names for %d features", len(names), m.numFeatures)
 		}
 		m.featureNames = names
 	}
@@ -179,34 +210,38 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 			m.featureInfos = infos
 		}
 	}
-	// declared is the tree count tree_sizes gives; LightGBM 2.0 writes
-	// no tree_sizes (-1: the trees end where the rest begins).
 	declared := -1
 	if ts, ok := hdr["tree_sizes"]; ok {
 		declared = strings.Count(ts, " ") + 1
 		if declared > lim.MaxTrees {
-			return nil, refuse(what, "%d trees declared, over the limit of %d", declared, lim.MaxTrees)
+			return nil, 0, refuse(what, "%d trees declared, over the limit of %d", declared, lim.MaxTrees)
 		}
 	} else if m.version != "v2" {
-		return nil, refuse(what, "no tree_sizes line in the header")
+		return nil, 0, refuse(what, "no tree_sizes line in the header")
 	}
+	return m, declared, nil
+}
 
+// readTrees reads the Tree= blocks into m's ensemble, up to "end of
+// trees" (or, for v2, where the rest begins), checking their order and
+// their count against declared (-1: not declared).
+func (m *lgbModel) readTrees(ctx context.Context, lr *lineReader, lim Limits, what string, declared int) error {
 	m.ens = newEnsemble(m.numFeatures)
 	block := map[string][]byte{}
 	ended := false
 	for !ended {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		l, err := lr.next()
 		if err == io.EOF {
 			if m.version == "v2" && m.ens.trees > 0 && (declared < 0 || m.ens.trees == declared) {
 				break // LightGBM 2.0-2.1: no "end of trees", maybe nothing after
 			}
-			return nil, refuse(what, "truncated after %d of %d trees (no \"end of trees\" line)", m.ens.trees, declared)
+			return refuse(what, "truncated after %d of %d trees (no \"end of trees\" line)", m.ens.trees, declared)
 		}
 		if err != nil {
-			return nil, refuse(lgbWhat, "%v", err)
+			return refuse(lgbWhat, "%v", err)
 		}
 		switch {
 		case len(l) == 0:
@@ -221,70 +256,84 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 			ended = true
 			continue
 		case !bytes.HasPrefix(l, []byte("Tree=")):
-			return nil, bad("want Tree= or \"end of trees\", got %q", clip(l))
+			return lr.malformed("want Tree= or \"end of trees\", got %q", clip(l))
 		}
 		if n, err := strconv.Atoi(string(l[5:])); err != nil || n != m.ens.trees {
-			return nil, bad("tree %q out of order (want Tree=%d)", clip(l), m.ens.trees)
+			return lr.malformed("tree %q out of order (want Tree=%d)", clip(l), m.ens.trees)
 		}
 		if declared >= 0 && m.ens.trees >= declared {
-			return nil, refuse(what, "more trees than the %d tree_sizes declares", declared)
+			return refuse(what, "more trees than the %d tree_sizes declares", declared)
 		}
-		clear(block)
-		var blockBytes int
-		for {
-			l, err := lr.next()
-			if err == io.EOF {
-				return nil, refuse(what, "truncated in tree %d", m.ens.trees)
-			}
-			if err != nil {
-				return nil, refuse(lgbWhat, "%v", err)
-			}
-			if lr.partial {
-				return nil, refuse(what, "truncated in tree %d", m.ens.trees)
-			}
-			if len(l) == 0 {
-				break
-			}
-			k, v, found := bytes.Cut(l, []byte("="))
-			key := string(k)
-			if !found || !lgbTreeKeys[key] {
-				return nil, refuse(what, "tree %d: unknown field %q (a LightGBM newer than 4.x?); not scored", m.ens.trees, clip(k))
-			}
-			if _, dup := block[key]; dup {
-				return nil, bad("tree %d: field %q twice", m.ens.trees, key)
-			}
-			blockBytes += len(v)
-			if blockBytes > lim.MaxLine {
-				return nil, bad("tree %d over %d bytes", m.ens.trees, lim.MaxLine)
-			}
-			block[key] = append([]byte(nil), v...)
+		if err := readLGBTreeBlock(lr, block, lim, what, m.ens.trees); err != nil {
+			return err
 		}
 		t, err := lgbTreeFromBlock(block, lim)
 		if err != nil {
 			if _, ok := err.(*RefusedError); ok {
-				return nil, err
+				return err
 			}
-			return nil, refuse(what, "tree %d: %v", m.ens.trees, err)
+			return refuse(what, "tree %d: %v", m.ens.trees, err)
 		}
 		if err := m.ens.add(t, lim); err != nil {
-			return nil, refuse(what, "%v", err)
+			return refuse(what, "%v", err)
 		}
 	}
 	if declared >= 0 && m.ens.trees != declared {
-		return nil, refuse(what, "%d trees, but tree_sizes declares %d", m.ens.trees, declared)
+		return refuse(what, "%d trees, but tree_sizes declares %d", m.ens.trees, declared)
 	}
 	if m.ens.trees == 0 {
-		return nil, refuse(what, "no trees")
+		return refuse(what, "no trees")
 	}
-	// The rest: feature importances and the parameters block, read for
-	// the booster and for linear_tree; bounded like everything else.
+	return nil
+}
+
+// readLGBTreeBlock reads the fields of tree number tree, up to its blank
+// line, into block (cleared first), refusing unknown and repeated fields
+// and a block over lim.MaxLine bytes.
+func readLGBTreeBlock(lr *lineReader, block map[string][]byte, lim Limits, what string, tree int) error {
+	clear(block)
+	var blockBytes int
+	for {
+		l, err := lr.next()
+		if err == io.EOF {
+			return refuse(what, "truncated in tree %d", tree)
+		}
+		if err != nil {
+			return refuse(lgbWhat, "%v", err)
+		}
+		if lr.partial {
+			return refuse(what, "truncated in tree %d", tree)
+		}
+		if len(l) == 0 {
+			return nil
+		}
+		k, v, found := bytes.Cut(l, []byte("="))
+		key := string(k)
+		if !found || !lgbTreeKeys[key] {
+			return refuse(what, "tree %d: unknown field %q (a LightGBM newer than 4.x?); not scored", tree, clip(k))
+		}
+		if _, dup := block[key]; dup {
+			return lr.malformed("tree %d: field %q twice", tree, key)
+		}
+		blockBytes += len(v)
+		if blockBytes > lim.MaxLine {
+			return lr.malformed("tree %d over %d bytes", tree, lim.MaxLine)
+		}
+		block[key] = append([]byte(nil), v...)
+	}
+}
+
+// readParameters reads the rest: the feature importances and the
+// parameters block, for the booster and for linear_tree, bounded like
+// everything else; then checks the booster.
+func (m *lgbModel) readParameters(lr *lineReader, what string) error {
 	for {
 		l, err := lr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, refuse(lgbWhat, "%v", err)
+			return refuse(lgbWhat, "%v", err)
 		}
 		if k, v, ok := paramLine(l); ok {
 			switch k {
@@ -292,7 +341,7 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 				m.booster = v
 			case "linear_tree":
 				if v == "1" || v == "true" {
-					return nil, refuse("LightGBM linear-tree model (linear_tree: 1)", "leaves cannot evaluate linear leaves; retrain without linear_tree")
+					return refuse("LightGBM linear-tree model (linear_tree: 1)", "leaves cannot evaluate linear leaves; retrain without linear_tree")
 				}
 			}
 		}
@@ -306,9 +355,9 @@ func parseLightGBMText(ctx context.Context, r io.Reader, lim Limits) (*lgbModel,
 	switch m.booster {
 	case "", "gbdt", "gbrt", "dart", "goss", "rf", "random_forest":
 	default:
-		return nil, refuse(what, "boosting %q is not supported (gbdt, dart, rf)", m.booster)
+		return refuse(what, "boosting %q is not supported (gbdt, dart, rf)", m.booster)
 	}
-	return m, nil
+	return nil
 }
 
 // paramLine parses a "[key: value]" line of the parameters block.
