@@ -419,7 +419,7 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 	if err := a.checkNameAlias(); err != nil {
 		return err
 	}
-	if err := checkAsOf(c); err != nil {
+	if err := checkAsOf(a.task.Features.AsOf); err != nil {
 		return err
 	}
 	var err error
@@ -459,7 +459,7 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 		return err
 	}
 	o.Features.Dataset = ds
-	if o.Features.AsOf, err = resolveAsOf(c, st, ds); err != nil {
+	if o.Features.AsOf, err = resolveAsOf(c, st, ds, o.Features.AsOf); err != nil {
 		return err
 	}
 	name := a.name
