@@ -15,33 +15,33 @@ import (
 // asOfUsage is the help text of every --as-of that computes.
 const asOfUsage = "`DATE` (YYYY-MM-DD, 00:00 in the dataset's zone), latest (the day after the last order) or today"
 
-// checkAsOf checks --as-of's form before anything is opened: a bad date
-// is a usage error saying so.
-func checkAsOf(c *cli.Context) error {
-	if !c.IsSet("as-of") || c.String("as-of") == features.AsOfEntities {
+// checkAsOf checks a given --as-of's form before anything is opened: a
+// bad date is a usage error saying so.
+func checkAsOf(asOf string) error {
+	if asOf == features.AsOfEntities {
 		return nil
 	}
-	return datasets.CheckAsOf(c.String("as-of"))
+	return datasets.CheckAsOf(asOf)
 }
 
 // resolveAsOf returns --as-of as a DATE of dataset ds: latest and today
 // are read from the dataset (datasets.ResolveAsOf).
-func resolveAsOf(c *cli.Context, st datasets.Store, ds string) (string, error) {
-	if c.String("as-of") == features.AsOfEntities {
+func resolveAsOf(c *cli.Context, st datasets.Store, ds, asOf string) (string, error) {
+	if asOf == features.AsOfEntities {
 		return features.AsOfEntities, nil
 	}
-	return datasets.ResolveAsOf(c.Context, st, ds, c.String("as-of"), time.Now())
+	return datasets.ResolveAsOf(c.Context, st, ds, asOf, time.Now())
 }
 
 // resolveTableAsOf returns --as-of of a command reading a built feature
 // table: latest is the most recent as_of built for the dataset and task.
-func resolveTableAsOf(c *cli.Context, st datasets.Store, ds, task string) (string, error) {
-	a := c.String("as-of")
+func resolveTableAsOf(c *cli.Context, st datasets.Store, ds, task, asOf string) (string, error) {
+	a := asOf
 	if a != datasets.AsOfLatest {
 		if a == features.AsOfEntities {
 			return a, nil
 		}
-		return resolveAsOf(c, st, ds)
+		return resolveAsOf(c, st, ds, a)
 	}
 	tabs, err := features.List(c.Context, st, ds)
 	if err != nil {
@@ -116,10 +116,10 @@ func checkChoice(field, value string, choices []string) error {
 	return &datasets.FieldError{Field: field, Value: value, Msg: "unknown; want " + want}
 }
 
-// checkTask checks --task when the command has it.
-func checkTask(c *cli.Context) error {
-	if !c.IsSet("task") && c.String("task") == "" {
+// checkTask checks --task, bound to task, when the command has it.
+func checkTask(c *cli.Context, task string) error {
+	if !c.IsSet("task") && task == "" {
 		return nil
 	}
-	return checkChoice("Task", c.String("task"), tasks)
+	return checkChoice("Task", task, tasks)
 }

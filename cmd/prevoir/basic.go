@@ -145,6 +145,7 @@ func humanBytes(n int64) string {
 }
 
 func storeCommand() *cli.Command {
+	var put datasets.PutOptions // store put's flags
 	return &cli.Command{
 		Name:  "store",
 		Usage: "low-level access to the store's objects",
@@ -228,14 +229,14 @@ func storeCommand() *cli.Command {
 				Usage:     "store a file (or stdin, '-') under a key, optionally only if absent or if its ETag matches",
 				ArgsUsage: "KEY FILE|-",
 				Flags: []cli.Flag{
-					&cli.BoolFlag{Name: "if-absent", Usage: "fail if the key exists"},
-					&cli.StringFlag{Name: "if-match", Usage: "fail unless the key's current ETag is this one"},
+					&cli.BoolFlag{Name: "if-absent", Usage: "fail if the key exists", Destination: &put.IfAbsent},
+					&cli.StringFlag{Name: "if-match", Usage: "fail unless the key's current ETag is this one", Destination: &put.IfMatch},
 				},
 				Action: func(c *cli.Context) error {
 					if err := needArgs(c, 2, 2, "KEY FILE|-"); err != nil {
 						return err
 					}
-					if c.Bool("if-absent") && c.String("if-match") != "" {
+					if put.IfAbsent && put.IfMatch != "" {
 						return usageErrorf("store put: --if-absent and --if-match are exclusive")
 					}
 					st, err := openStore(c)
@@ -256,7 +257,7 @@ func storeCommand() *cli.Command {
 						}
 						r, size = f, fi.Size()
 					}
-					info, err := st.Put(c.Context, c.Args().First(), r, size, datasets.PutOptions{IfAbsent: c.Bool("if-absent"), IfMatch: c.String("if-match")})
+					info, err := st.Put(c.Context, c.Args().First(), r, size, put)
 					if err != nil {
 						if errors.Is(err, datasets.ErrPreconditionFailed) {
 							return fmt.Errorf("%w (nothing written)", err)

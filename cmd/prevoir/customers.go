@@ -13,11 +13,12 @@ import (
 	"github.com/prevoir/prevoir/serve"
 )
 
-// customerIDs returns the ids given as arguments and in --file (one per
-// line; blank lines and lines starting with '#' skipped).
-func customerIDs(c *cli.Context) ([]string, error) {
+// customerIDs returns the ids given as arguments and in path, the
+// command's --file (one per line; blank lines and lines starting with '#'
+// skipped).
+func customerIDs(c *cli.Context, path string) ([]string, error) {
 	ids := append([]string(nil), c.Args().Slice()...)
-	if path := c.String("file"); path != "" {
+	if path != "" {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err
@@ -41,12 +42,14 @@ func customerIDs(c *cli.Context) ([]string, error) {
 	return ids, nil
 }
 
-func fileFlag() cli.Flag {
-	return &cli.StringFlag{Name: "file", Usage: "read customer IDs from `F`, one per line"}
+// fileFlag is --file of the customers commands, bound to dest.
+func fileFlag(dest *string) cli.Flag {
+	return &cli.StringFlag{Name: "file", Usage: "read customer IDs from `F`, one per line", Destination: dest}
 }
 
-func channelFlag() cli.Flag {
-	return &cli.StringFlag{Name: "channel", Value: privacy.All, Usage: "email, sms or all"}
+// channelFlag is --channel of customers opt-out and opt-in, bound to dest.
+func channelFlag(dest *string) cli.Flag {
+	return &cli.StringFlag{Name: "channel", Value: privacy.All, Usage: "email, sms or all", Destination: dest}
 }
 
 func customersCommand() *cli.Command {
@@ -55,17 +58,17 @@ func customersCommand() *cli.Command {
 		if optedIn {
 			verb = "opted in to"
 		}
+		var file, ch string
 		return &cli.Command{
 			Name:      name,
 			Usage:     fmt.Sprintf("record that customers %s a channel (timestamped; per-customer outputs for that channel leave opted-out customers out)", verb),
 			ArgsUsage: "ID...",
-			Flags:     []cli.Flag{fileFlag(), channelFlag()},
+			Flags:     []cli.Flag{fileFlag(&file), channelFlag(&ch)},
 			Action: func(c *cli.Context) error {
-				ids, err := customerIDs(c)
+				ids, err := customerIDs(c, file)
 				if err != nil {
 					return err
 				}
-				ch := c.String("channel")
 				if !privacy.ValidChannel(ch) {
 					return usageErrorf("--channel %q: want %s", ch, strings.Join(privacy.Channels, ", "))
 				}
@@ -85,6 +88,7 @@ func customersCommand() *cli.Command {
 			},
 		}
 	}
+	var forgetFile string
 	return &cli.Command{
 		Name:  "customers",
 		Usage: "customers' rights: forget, opt out or in, and see what the store holds about one",
@@ -93,9 +97,9 @@ func customersCommand() *cli.Command {
 				Name:      "forget",
 				Usage:     "remove every row of customers from every stored table and record a tombstone, so imports drop them too",
 				ArgsUsage: "ID...",
-				Flags:     []cli.Flag{fileFlag()},
+				Flags:     []cli.Flag{fileFlag(&forgetFile)},
 				Action: func(c *cli.Context) error {
-					ids, err := customerIDs(c)
+					ids, err := customerIDs(c, forgetFile)
 					if err != nil {
 						return err
 					}

@@ -23,15 +23,15 @@ func datasetFlag() cli.Flag {
 }
 
 // deprecatedNameFlag is --name, the old spelling of --dataset in
-// datasets import and generate: accepted, hidden from the help.
-func deprecatedNameFlag() cli.Flag {
-	return &cli.StringFlag{Name: "name", Hidden: true, Usage: "deprecated: --dataset"}
+// datasets import and generate: accepted, hidden from the help, bound to
+// dest.
+func deprecatedNameFlag(dest *string) cli.Flag {
+	return &cli.StringFlag{Name: "name", Hidden: true, Usage: "deprecated: --dataset", Destination: dest}
 }
 
-// datasetArg returns --dataset, or the deprecated --name; giving both
-// with different values is a usage error.
-func datasetArg(c *cli.Context) (string, error) {
-	d, n := c.String("dataset"), c.String("name")
+// datasetArg returns d (--dataset), or n (the deprecated --name); giving
+// both with different values is a usage error.
+func datasetArg(c *cli.Context, d, n string) (string, error) {
 	if d != "" && n != "" && d != n {
 		return "", usageErrorf("%s: --name is the old spelling of --dataset: give one", commandPath(c))
 	}
@@ -199,6 +199,7 @@ type importArgs struct {
 	opts                                                                      datasets.ImportOptions
 	maps                                                                      cli.StringSlice
 	mapFile, delimiter, mode, rejects, feeCodes, adjustmentCodes, invalidUTF8 string
+	dataset, oldName                                                          string
 	memoryLimit                                                               int
 }
 
@@ -216,8 +217,8 @@ A mapping names the source column of each canonical column:
 or by position in a headerless file: --map customer_id=#1. A source column named like a
 canonical column maps to it without --map. See docs/DATA.md for the schema and the time rules.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` to import into (default: the store's only dataset)"},
-			deprecatedNameFlag(),
+			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` to import into (default: the store's only dataset)", Destination: &a.dataset},
+			deprecatedNameFlag(&a.oldName),
 			&cli.StringFlag{Name: "table", Value: "orders", Usage: "canonical table: " + strings.Join(datasets.TableNames, ", "), Destination: &a.opts.Table},
 			&cli.StringSliceFlag{Name: "map", Usage: "canonical=SOURCE[,...]: source column of a canonical column (SOURCE: header name, or #N)", Destination: &a.maps},
 			&cli.StringFlag{Name: "map-file", Usage: "`FILE` of canonical=SOURCE lines ('#' starts a comment)", Destination: &a.mapFile},
@@ -254,7 +255,7 @@ func runImport(c *cli.Context, a *importArgs) error {
 	if err != nil {
 		return err
 	}
-	name, err := importDataset(c, st)
+	name, err := importDataset(c, st, a)
 	if err != nil {
 		return err
 	}
@@ -379,8 +380,8 @@ func splitCodes(s string) []string {
 
 // importDataset returns the dataset to import into: --dataset, or the
 // store's only dataset.
-func importDataset(c *cli.Context, st datasets.Store) (string, error) {
-	name, err := datasetArg(c)
+func importDataset(c *cli.Context, st datasets.Store, a *importArgs) (string, error) {
+	name, err := datasetArg(c, a.dataset, a.oldName)
 	if err != nil {
 		return "", err
 	}

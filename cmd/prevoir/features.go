@@ -18,7 +18,16 @@ import (
 	"github.com/prevoir/prevoir/features"
 )
 
+// tableArgs holds the flags naming one built feature table (tableFlags).
+type tableArgs struct{ task, asOf, spec string }
+
 func featuresCommand() *cli.Command {
+	var (
+		commit           tableArgs
+		shards           int
+		lsDataset        string
+		describe, export tableArgs
+	)
 	return &cli.Command{
 		Name:  "features",
 		Usage: "build, list, describe and export point-in-time feature tables",
@@ -29,27 +38,27 @@ func featuresCommand() *cli.Command {
 				Usage: "write the manifest of a sharded build once every shard has written its parts",
 				Flags: []cli.Flag{
 					datasetFlag(),
-					&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task"},
-					&cli.StringFlag{Name: "as-of", Usage: "the build's as_of: " + asOfUsage + ", or entities", Required: true},
-					&cli.StringFlag{Name: "spec", Usage: "the spec `HASH` the shard builds printed", Required: true},
-					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true},
+					&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task", Destination: &commit.task},
+					&cli.StringFlag{Name: "as-of", Usage: "the build's as_of: " + asOfUsage + ", or entities", Required: true, Destination: &commit.asOf},
+					&cli.StringFlag{Name: "spec", Usage: "the spec `HASH` the shard builds printed", Required: true, Destination: &commit.spec},
+					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true, Destination: &shards},
 				},
 				Action: func(c *cli.Context) error {
-					if err := checkTask(c); err != nil {
+					if err := checkTask(c, commit.task); err != nil {
 						return err
 					}
-					if err := checkAsOf(c); err != nil {
+					if err := checkAsOf(commit.asOf); err != nil {
 						return err
 					}
 					st, ds, err := openDataset(c)
 					if err != nil {
 						return err
 					}
-					asOf, err := resolveAsOf(c, st, ds)
+					asOf, err := resolveAsOf(c, st, ds, commit.asOf)
 					if err != nil {
 						return err
 					}
-					m, err := features.Commit(c.Context, st, ds, c.String("task"), asOf, c.String("spec"), c.Int("shards"), time.Now())
+					m, err := features.Commit(c.Context, st, ds, commit.task, asOf, commit.spec, shards, time.Now())
 					if err != nil {
 						return err
 					}
@@ -63,13 +72,13 @@ func featuresCommand() *cli.Command {
 			{
 				Name:  "ls",
 				Usage: "list the committed feature tables",
-				Flags: []cli.Flag{&cli.StringFlag{Name: "dataset", Usage: "only this dataset's tables"}},
+				Flags: []cli.Flag{&cli.StringFlag{Name: "dataset", Usage: "only this dataset's tables", Destination: &lsDataset}},
 				Action: func(c *cli.Context) error {
 					st, err := openStore(c)
 					if err != nil {
 						return err
 					}
-					tabs, err := features.List(c.Context, st, c.String("dataset"))
+					tabs, err := features.List(c.Context, st, lsDataset)
 					if err != nil {
 						return err
 					}
@@ -94,13 +103,13 @@ func featuresCommand() *cli.Command {
 			{
 				Name:  "describe",
 				Usage: "row count, schema and per-feature min, mean, max and null share; --json prints only row-derived facts",
-				Flags: tableFlags(),
+				Flags: tableFlags(&describe),
 				Action: func(c *cli.Context) error {
 					st, err := openStore(c)
 					if err != nil {
 						return err
 					}
-					m, err := lookupTable(c, st)
+					m, err := lookupTable(c, st, &describe)
 					if err != nil {
 						return err
 					}
@@ -132,7 +141,7 @@ func featuresCommand() *cli.Command {
 				Name:      "export",
 				Usage:     "write a feature table as CSV (nulls empty), to FILE or stdout",
 				ArgsUsage: "[FILE]",
-				Flags:     tableFlags(),
+				Flags:     tableFlags(&export),
 				Action: func(c *cli.Context) error {
 					if err := needArgs(c, 0, 1, "[FILE]"); err != nil {
 						return err
@@ -141,7 +150,7 @@ func featuresCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					m, err := lookupTable(c, st)
+					m, err := lookupTable(c, st, &export)
 					if err != nil {
 						return err
 					}
@@ -173,21 +182,23 @@ func num(p *float64) string {
 	return strconv.FormatFloat(x, 'g', 6, 64)
 }
 
-func tableFlags() []cli.Flag {
+// tableFlags are the flags naming one built feature table, bound to a.
+func tableFlags(a *tableArgs) []cli.Flag {
 	return []cli.Flag{
 		datasetFlag(),
-		&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task"},
-		&cli.StringFlag{Name: "as-of", Usage: "as_of `DATE` of the table, latest (the latest built), today, or entities", Required: true},
-		&cli.StringFlag{Name: "spec", Usage: "spec `HASH` (default: the latest built)"},
+		&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task", Destination: &a.task},
+		&cli.StringFlag{Name: "as-of", Usage: "as_of `DATE` of the table, latest (the latest built), today, or entities", Required: true, Destination: &a.asOf},
+		&cli.StringFlag{Name: "spec", Usage: "spec `HASH` (default: the latest built)", Destination: &a.spec},
 	}
 }
 
-func lookupTable(c *cli.Context, st datasets.Store) (*features.Manifest, error) {
-	if err := checkTask(c); err != nil {
+// lookupTable returns the manifest of the feature table a's flags name.
+func lookupTable(c *cli.Context, st datasets.Store, a *tableArgs) (*features.Manifest, error) {
+	if err := checkTask(c, a.task); err != nil {
 		return nil, err
 	}
-	if a := c.String("as-of"); a != features.AsOfEntities {
-		if err := datasets.CheckAsOf(a); err != nil {
+	if a.asOf != features.AsOfEntities {
+		if err := datasets.CheckAsOf(a.asOf); err != nil {
 			return nil, err
 		}
 	}
@@ -195,11 +206,11 @@ func lookupTable(c *cli.Context, st datasets.Store) (*features.Manifest, error) 
 	if err != nil {
 		return nil, err
 	}
-	asOf, err := resolveTableAsOf(c, st, ds, c.String("task"))
+	asOf, err := resolveTableAsOf(c, st, ds, a.task, a.asOf)
 	if err != nil {
 		return nil, err
 	}
-	return features.Latest(c.Context, st, ds, c.String("task"), asOf, c.String("spec"))
+	return features.Latest(c.Context, st, ds, a.task, asOf, a.spec)
 }
 
 func featuresBuildCommand() *cli.Command {
@@ -270,7 +281,7 @@ func featuresBuildCommand() *cli.Command {
 				}
 			} else if o.AsOf == "" {
 				return usageErrorf("features build: --as-of DATE is required (or --entities FILE)")
-			} else if err := checkAsOf(c); err != nil {
+			} else if err := checkAsOf(o.AsOf); err != nil {
 				return err
 			}
 			st, ds, err := openDataset(c)
@@ -279,7 +290,7 @@ func featuresBuildCommand() *cli.Command {
 			}
 			o.Dataset = ds
 			if o.AsOf != "" {
-				if o.AsOf, err = resolveAsOf(c, st, ds); err != nil {
+				if o.AsOf, err = resolveAsOf(c, st, ds, o.AsOf); err != nil {
 					return err
 				}
 			}

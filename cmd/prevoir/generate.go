@@ -23,6 +23,7 @@ func datasetsGenerateCommand() *cli.Command {
 		o                synth.Options
 		so               synth.StoreOptions
 		end, format, dst string
+		oldName          string // --name, the old spelling of --dataset
 	)
 	return &cli.Command{
 		Name:  "generate",
@@ -30,8 +31,8 @@ func datasetsGenerateCommand() *cli.Command {
 		Description: "Writes dataset --dataset NAME into the store (every canonical table, plus the truth under datasets/NAME/_latent/),\n" +
 			"or with --format csv the order lines alone to --out FILE. The same flags give the same bytes.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` (required for --format parquet)"},
-			deprecatedNameFlag(),
+			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` (required for --format parquet)", Destination: &o.Name},
+			deprecatedNameFlag(&oldName),
 			&cli.IntFlag{Name: "customers", Value: 20000, Usage: "number of customers (each has at least one order)", Destination: &o.Customers},
 			&cli.StringFlag{Name: "end", Value: synth.DefaultEnd.Format(time.DateOnly), Usage: "exclusive end of the history, a `DATE` (00:00 UTC)", Destination: &end},
 			&cli.IntFlag{Name: "days", Value: synth.DefaultDays, Usage: "length of the history in days", Destination: &o.Days},
@@ -50,7 +51,7 @@ func datasetsGenerateCommand() *cli.Command {
 			if o.End, err = datasets.ParseDate(end, time.UTC); err != nil {
 				return usageErrorf("--end %q: %v", end, err)
 			}
-			if o.Name, err = datasetArg(c); err != nil {
+			if o.Name, err = datasetArg(c, o.Name, oldName); err != nil {
 				return err
 			}
 			if os.Getenv("GOMEMLIMIT") == "" {

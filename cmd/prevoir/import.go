@@ -23,6 +23,7 @@ const maxSchemaFile = 16 << 20
 // modelsImportCommand is `prevoir models import`: the models command group
 // lists it among its subcommands.
 func modelsImportCommand() *cli.Command {
+	a := &modelImportArgs{}
 	return &cli.Command{
 		Name:      "import",
 		Usage:     "import a LightGBM or XGBoost model file as a new version, checked and bound to a feature schema",
@@ -37,58 +38,61 @@ has none (LightGBM Column_<i>, XGBoost f<i>). With --reference, the import
 fails unless every score is within --tolerance * max(1, |framework|) of
 the file's "prediction" column. See docs/GBDT.md.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "name", Usage: "the model's name in the registry", Required: true},
-			&cli.StringFlag{Name: "file", Usage: "the model file", Required: true},
-			&cli.StringFlag{Name: "task", Usage: "bind to this task's current feature schema (churn, ...)"},
-			&cli.StringFlag{Name: "dataset", Usage: "with --task: the dataset whose feature table gives the schema, recorded in the card (default: the store's only dataset with such a table)"},
-			&cli.StringFlag{Name: "schema", Usage: `bind to this schema: a JSON array of {"name": ..., "kind": "numeric"|"categorical"}; may be left out when the file names its features`},
-			&cli.BoolFlag{Name: "force", Usage: "register even when the file's SHA-256 equals the latest version's, or that version is of another dataset"},
-			&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, lgb-text, lgb-json, xgb-bin, xgb-json or xgb-ubj"},
-			&cli.StringFlag{Name: "reference", Usage: `a table (CSV, gzip or Parquet; a path or s3:// URL) of feature columns and a "prediction" column the framework computed`},
-			&cli.StringFlag{Name: "reference-kind", Value: "response", Usage: `what "prediction" holds: response or raw`},
-			&cli.Float64Flag{Name: "tolerance", Value: gbdt.DefaultTolerance, Usage: "reference check: |prevoir - framework| <= tolerance * max(1, |framework|)"},
-			&cli.StringFlag{Name: "max-bytes", Value: "256MiB", Usage: "the largest model file read (B, KiB, MiB, GiB)"},
-			&cli.StringFlag{Name: "objective", Usage: "the objective, only for files that do not name one (old LightGBM JSON dumps): binary, regression, poisson, gamma, tweedie"},
-			&cli.IntFlag{Name: "iterations", Usage: "score with only the first N trees (LightGBM num_iteration, XGBoost ntree_limit); 0 = all"},
+			&cli.StringFlag{Name: "name", Usage: "the model's name in the registry", Required: true, Destination: &a.name},
+			&cli.StringFlag{Name: "file", Usage: "the model file", Required: true, Destination: &a.file},
+			&cli.StringFlag{Name: "task", Usage: "bind to this task's current feature schema (churn, ...)", Destination: &a.opts.Task},
+			&cli.StringFlag{Name: "dataset", Usage: "with --task: the dataset whose feature table gives the schema, recorded in the card (default: the store's only dataset with such a table)", Destination: &a.dataset},
+			&cli.StringFlag{Name: "schema", Usage: `bind to this schema: a JSON array of {"name": ..., "kind": "numeric"|"categorical"}; may be left out when the file names its features`, Destination: &a.schema},
+			&cli.BoolFlag{Name: "force", Usage: "register even when the file's SHA-256 equals the latest version's, or that version is of another dataset", Destination: &a.force},
+			&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, lgb-text, lgb-json, xgb-bin, xgb-json or xgb-ubj", Destination: &a.format},
+			&cli.StringFlag{Name: "reference", Usage: `a table (CSV, gzip or Parquet; a path or s3:// URL) of feature columns and a "prediction" column the framework computed`, Destination: &a.reference},
+			&cli.StringFlag{Name: "reference-kind", Value: "response", Usage: `what "prediction" holds: response or raw`, Destination: &a.referenceKind},
+			&cli.Float64Flag{Name: "tolerance", Value: gbdt.DefaultTolerance, Usage: "reference check: |prevoir - framework| <= tolerance * max(1, |framework|)", Destination: &a.opts.Tolerance},
+			&cli.StringFlag{Name: "max-bytes", Value: "256MiB", Usage: "the largest model file read (B, KiB, MiB, GiB)", Destination: &a.maxBytes},
+			&cli.StringFlag{Name: "objective", Usage: "the objective, only for files that do not name one (old LightGBM JSON dumps): binary, regression, poisson, gamma, tweedie", Destination: &a.opts.Objective},
+			&cli.IntFlag{Name: "iterations", Usage: "score with only the first N trees (LightGBM num_iteration, XGBoost ntree_limit); 0 = all", Destination: &a.opts.Iterations},
 		},
-		Action: modelsImport,
+		Action: func(c *cli.Context) error { return modelsImport(c, a) },
 	}
 }
 
-func modelsImport(c *cli.Context) error {
+// modelImportArgs holds models import's flags: the task, objective,
+// iterations and tolerance bind into gbdt.Options, the others are parsed
+// into them by modelsImport.
+type modelImportArgs struct {
+	opts                                                                    gbdt.Options
+	name, file, dataset, schema, format, reference, referenceKind, maxBytes string
+	force                                                                   bool
+}
+
+func modelsImport(c *cli.Context, a *modelImportArgs) error {
 	if err := needArgs(c, 0, 0, "--name NAME --file F [--task T | --schema S]"); err != nil {
 		return err
 	}
-	name := c.String("name")
+	name := a.name
 	if err := registry.ValidName(name); err != nil {
 		return &usageError{err: fmt.Errorf("models import: --name: %w", err)}
 	}
-	task, schemaPath := c.String("task"), c.String("schema")
+	task, schemaPath := a.opts.Task, a.schema
 	if task != "" && schemaPath != "" {
 		return usageErrorf("models import: give one of --task and --schema, not both")
 	}
-	maxBytes, err := parseBytes(c.String("max-bytes"))
+	maxBytes, err := parseBytes(a.maxBytes)
 	if err != nil {
 		return usageErrorf("models import: --max-bytes: %v", err)
 	}
-	format := gbdt.Format(c.String("format"))
+	format := gbdt.Format(a.format)
 	switch format {
 	case gbdt.FormatAuto, gbdt.FormatLightGBMText, gbdt.FormatLightGBMJSON, gbdt.FormatXGBoostBinary, gbdt.FormatXGBoostJSON, gbdt.FormatXGBoostUBJSON:
 	default:
 		return usageErrorf("models import: --format %q: want auto, lgb-text, lgb-json, xgb-bin, xgb-json or xgb-ubj", format)
 	}
-	opts := gbdt.Options{
-		Format:     format,
-		Task:       task,
-		Objective:  c.String("objective"),
-		Iterations: c.Int("iterations"),
-		Limits:     gbdt.Limits{MaxBytes: maxBytes},
-		Tolerance:  c.Float64("tolerance"),
-	}
+	opts := a.opts
+	opts.Format, opts.Limits = format, gbdt.Limits{MaxBytes: maxBytes}
 	if !(opts.Tolerance >= 0) {
 		return usageErrorf("models import: --tolerance %v: want a number >= 0", opts.Tolerance)
 	}
-	switch k := c.String("reference-kind"); k {
+	switch k := a.referenceKind; k {
 	case "response":
 	case "raw":
 		opts.ReferenceKind = models.Raw
@@ -100,11 +104,11 @@ func modelsImport(c *cli.Context) error {
 			return fmt.Errorf("models import: --schema %s: %w", schemaPath, err)
 		}
 	} else if task != "" {
-		if opts.Schema, err = currentTaskSchema(c.Context, c, task); err != nil {
+		if opts.Schema, err = currentTaskSchema(c.Context, c, a.dataset, task); err != nil {
 			return fmt.Errorf("models import: %w", err)
 		}
 	}
-	if ref := c.String("reference"); ref != "" {
+	if ref := a.reference; ref != "" {
 		rt, err := openInputTable(c.Context, ref)
 		if err != nil {
 			return fmt.Errorf("models import: --reference: %w", err)
@@ -112,7 +116,7 @@ func modelsImport(c *cli.Context) error {
 		defer rt.Close()
 		opts.Reference = rt
 	}
-	path := c.String("file")
+	path := a.file
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("models import: %w", err)
@@ -133,7 +137,7 @@ func modelsImport(c *cli.Context) error {
 	if opts.Schema == nil && !namesFeatures(card) {
 		return usageErrorf("models import: %s names no features (they read %s, ...): give --schema FILE or --task T to bind them", path, card.Inputs.Features[0].Name)
 	}
-	if ds := c.String("dataset"); ds != "" {
+	if ds := a.dataset; ds != "" {
 		if card.Lineage == nil {
 			card.Lineage = &models.Lineage{}
 		}
@@ -145,14 +149,14 @@ func modelsImport(c *cli.Context) error {
 	}
 	if prev, err := latestCard(c.Context, reg, name); err != nil {
 		return err
-	} else if prev != nil && prev.Source != nil && card.Source != nil && prev.Source.SHA256 == card.Source.SHA256 && !c.Bool("force") {
+	} else if prev != nil && prev.Source != nil && card.Source != nil && prev.Source.SHA256 == card.Source.SHA256 && !a.force {
 		if wantJSON(c) {
 			return printJSON(c, map[string]any{"name": name, "version": prev.Version, "registered": false, "sha256": prev.Source.SHA256})
 		}
 		fmt.Fprintf(out(c), "%s@%d already holds this file (sha256 %s): nothing registered (--force registers it again)\n", name, prev.Version, prev.Source.SHA256)
 		return nil
 	}
-	if err := checkScope(c.Context, reg, name, card, c.Bool("force")); err != nil {
+	if err := checkScope(c.Context, reg, name, card, a.force); err != nil {
 		return err
 	}
 	file := &registry.File{Name: storedFileName(gbdt.Format(card.Source.Format)), Body: io.NewSectionReader(f, 0, st.Size()), Size: st.Size()}

@@ -30,13 +30,18 @@ import (
 // maxDocument bounds a register document read into memory.
 const maxDocument = 64 << 20
 
-// modelsArgs holds the flags of the models subcommands (predict and
-// import read theirs from the context).
+// modelsArgs holds the flags of the models subcommands (import's are in
+// modelImportArgs).
 type modelsArgs struct {
 	lsDataset        string
 	showAll, diffAll bool
 	alias            string
 	register         struct{ name, file, task string }
+	predict          struct {
+		filter                    privacy.InputOptions // --channel binds into Channel
+		ids                       cli.StringSlice
+		input, output, outputKind string
+	}
 }
 
 func modelsCommand() *cli.Command {
@@ -104,13 +109,13 @@ version number, an alias or "latest" (the default).`,
 				Usage:     "score a table (CSV or Parquet, local or s3://) with a model; CSV out",
 				ArgsUsage: "NAME[@REF]",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "input", Usage: "the table to score: a CSV (, ; or tab) or Parquet file, or an s3://bucket/key URL"},
-					&cli.StringFlag{Name: "output", Usage: "where to write the scores (CSV): a file, an s3://bucket/key URL, or '-' (the default) for stdout; a failed prediction leaves no output"},
-					&cli.StringSliceFlag{Name: "id", Usage: "a column copied to the output before the score (repeatable, in order)"},
-					&cli.StringFlag{Name: "output-kind", Value: "response", Usage: "response (probability, count or value) or raw (the framework's raw margin)"},
-					&cli.StringFlag{Name: "channel", Usage: "also drop customers opted out of `C` (email, sms, all); needs --id customer_id"},
+					&cli.StringFlag{Name: "input", Usage: "the table to score: a CSV (, ; or tab) or Parquet file, or an s3://bucket/key URL", Destination: &a.predict.input},
+					&cli.StringFlag{Name: "output", Usage: "where to write the scores (CSV): a file, an s3://bucket/key URL, or '-' (the default) for stdout; a failed prediction leaves no output", Destination: &a.predict.output},
+					&cli.StringSliceFlag{Name: "id", Usage: "a column copied to the output before the score (repeatable, in order)", Destination: &a.predict.ids},
+					&cli.StringFlag{Name: "output-kind", Value: "response", Usage: "response (probability, count or value) or raw (the framework's raw margin)", Destination: &a.predict.outputKind},
+					&cli.StringFlag{Name: "channel", Usage: "also drop customers opted out of `C` (email, sms, all); needs --id customer_id", Destination: &a.predict.filter.Channel},
 				},
-				Action: modelsPredict,
+				Action: func(c *cli.Context) error { return modelsPredict(c, a) },
 			},
 			modelsImportCommand(), // import.go: LightGBM and XGBoost files
 		},
@@ -506,7 +511,7 @@ func modelsRegister(c *cli.Context, a *modelsArgs) error {
 	return nil
 }
 
-func modelsPredict(c *cli.Context) error {
+func modelsPredict(c *cli.Context, a *modelsArgs) error {
 	if err := needArgs(c, 1, 1, "NAME[@REF] --input FILE [--output out.csv] [--id COL...] [--output-kind response|raw]"); err != nil {
 		return err
 	}
@@ -514,11 +519,11 @@ func modelsPredict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.String("input") == "" {
+	if a.predict.input == "" {
 		return usageErrorf("models predict: --input is required")
 	}
 	var kind models.OutputKind
-	switch k := c.String("output-kind"); k {
+	switch k := a.predict.outputKind; k {
 	case "response", "":
 		kind = models.Response
 	case "raw":
@@ -526,7 +531,7 @@ func modelsPredict(c *cli.Context) error {
 	default:
 		return usageErrorf("models predict: --output-kind %q: want response or raw", k)
 	}
-	ids := c.StringSlice("id")
+	ids := a.predict.ids.Value()
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {
@@ -534,7 +539,7 @@ func modelsPredict(c *cli.Context) error {
 		}
 		seen[id] = true
 	}
-	dest := c.String("output")
+	dest := a.predict.output
 	var outBucket, outKey string
 	if stores.IsRemote(dest) {
 		var err error
@@ -554,7 +559,7 @@ func modelsPredict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	in, err := openInputTable(c.Context, c.String("input"))
+	in, err := openInputTable(c.Context, a.predict.input)
 	if err != nil {
 		return fmt.Errorf("models predict: %w", err)
 	}
@@ -564,13 +569,15 @@ func modelsPredict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fin, err := privacy.FilterInput(c.Context, pst, in, privacy.InputOptions{IDs: ids, Channel: c.String("channel")})
+	filter := a.predict.filter
+	filter.IDs = ids
+	fin, err := privacy.FilterInput(c.Context, pst, in, filter)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if fin.Dropped() > 0 {
-			fmt.Fprintf(c.App.ErrWriter, "dropped %d rows: %d of forgotten customers, %d opted out of %s\n", fin.Dropped(), fin.Forgotten, fin.OptedOut, c.String("channel"))
+			fmt.Fprintf(c.App.ErrWriter, "dropped %d rows: %d of forgotten customers, %d opted out of %s\n", fin.Dropped(), fin.Forgotten, fin.OptedOut, filter.Channel)
 		}
 	}()
 	opts := models.PredictOptions{IDs: ids, Kind: kind}
@@ -596,7 +603,7 @@ func modelsPredict(c *cli.Context) error {
 		return fmt.Errorf("models predict %s@%d: %w", name, v, err)
 	}
 	if wantJSON(c) {
-		return printJSON(c, map[string]any{"model": name, "version": v, "input": c.String("input"), "output": dest, "rows": rows,
+		return printJSON(c, map[string]any{"model": name, "version": v, "input": a.predict.input, "output": dest, "rows": rows,
 			"dropped_forgotten": fin.Forgotten, "dropped_opted_out": fin.OptedOut})
 	}
 	fmt.Fprintf(c.App.ErrWriter, "scored %d rows with %s@%d into %s\n", rows, name, v, dest)

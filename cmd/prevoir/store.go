@@ -30,6 +30,7 @@ func gcLayers() []datasets.GCLayer {
 const DefaultGCMinAge = time.Hour
 
 func storeGCCommand() *cli.Command {
+	var o datasets.GCOptions
 	return &cli.Command{
 		Name:  "gc",
 		Usage: "remove parts and temporaries no committed manifest lists (left by killed or losing runs, and replaced tables)",
@@ -38,21 +39,21 @@ func storeGCCommand() *cli.Command {
 			"and the temporaries killed writers left, if older than --min-age. Run it when no write\n" +
 			"has been running longer than --min-age (the nightly job does).",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "dry-run", Usage: "print what would be removed, remove nothing"},
-			&cli.DurationFlag{Name: "min-age", Value: DefaultGCMinAge, Usage: "spare objects younger than this (longer than any running write)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print what would be removed, remove nothing", Destination: &o.DryRun},
+			&cli.DurationFlag{Name: "min-age", Value: DefaultGCMinAge, Usage: "spare objects younger than this (longer than any running write)", Destination: &o.MinAge},
 		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 0, 0, "[--dry-run] [--min-age DURATION]"); err != nil {
 				return err
 			}
-			if c.Duration("min-age") < 0 {
-				return usageErrorf("--min-age %s: must be 0s or more", c.Duration("min-age"))
+			if o.MinAge < 0 {
+				return usageErrorf("--min-age %s: must be 0s or more", o.MinAge)
 			}
 			st, err := openStore(c)
 			if err != nil {
 				return err
 			}
-			rep, err := datasets.Collect(c.Context, st, gcLayers(), datasets.GCOptions{MinAge: c.Duration("min-age"), DryRun: c.Bool("dry-run")})
+			rep, err := datasets.Collect(c.Context, st, gcLayers(), o)
 			if rep != nil && wantJSON(c) {
 				if perr := printJSON(c, rep); perr != nil {
 					return perr

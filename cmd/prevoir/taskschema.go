@@ -13,11 +13,11 @@ import (
 
 // currentTaskSchema is `models import --task T`'s schema: the feature
 // schema of the task's most recently built feature table in the store
-// (feature set churn; one dataset's with --dataset, where the command has
-// it). When several datasets have tables whose latest schemas differ
-// (one has web events, another not), it refuses and names them: the
-// schema must then be given with --schema.
-func currentTaskSchema(ctx context.Context, c *cli.Context, task string) (*features.Schema, error) {
+// (feature set churn; only dataset's tables when dataset, the command's
+// --dataset, is not empty). When several datasets have tables whose latest
+// schemas differ (one has web events, another not), it refuses and names
+// them: the schema must then be given with --schema.
+func currentTaskSchema(ctx context.Context, c *cli.Context, dataset, task string) (*features.Schema, error) {
 	if err := checkChoice("Task", task, tasks); err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func currentTaskSchema(ctx context.Context, c *cli.Context, task string) (*featu
 	if err != nil {
 		return nil, err
 	}
-	tabs, err := features.List(ctx, st, c.String("dataset"))
+	tabs, err := features.List(ctx, st, dataset)
 	if err != nil {
 		return nil, err
 	}

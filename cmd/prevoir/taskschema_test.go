@@ -37,7 +37,7 @@ func TestTaskSchema(t *testing.T) {
 	set.String("store", store, "")
 	c := cli.NewContext(newApp(&bytes.Buffer{}, &bytes.Buffer{}), set, nil)
 	ctx := context.Background()
-	if _, err := currentTaskSchema(ctx, c, "churn"); err == nil || !strings.Contains(err.Error(), "prevoir features build --task churn") {
+	if _, err := currentTaskSchema(ctx, c, "", "churn"); err == nil || !strings.Contains(err.Error(), "prevoir features build --task churn") {
 		t.Fatalf("no table yet: %v", err)
 	}
 	model := filepath.Join("..", "..", "testdata", "gbdt", "lgb4", "binary_categorical.txt")
@@ -47,7 +47,7 @@ func TestTaskSchema(t *testing.T) {
 	if code, _, errOut := runCLI(t, "--store", store, "features", "build", "--as-of", "2024-03-01"); code != 0 {
 		t.Fatal(errOut)
 	}
-	s, err := currentTaskSchema(ctx, c, "churn")
+	s, err := currentTaskSchema(ctx, c, "", "churn")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestTaskSchema(t *testing.T) {
 	if code == 0 || strings.Contains(errOut, "--schema FILE") || !strings.Contains(errOut, "loyalty_score") {
 		t.Errorf("import --task churn: exit %d, %s", code, errOut)
 	}
-	if _, err := currentTaskSchema(ctx, c, "demand"); err == nil || !strings.Contains(err.Error(), "Task demand: unknown") {
+	if _, err := currentTaskSchema(ctx, c, "", "demand"); err == nil || !strings.Contains(err.Error(), "Task demand: unknown") {
 		t.Errorf("demand: %v", err)
 	}
 }

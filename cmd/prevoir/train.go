@@ -24,7 +24,19 @@ import (
 	"github.com/prevoir/prevoir/train"
 )
 
+// trainArgs holds train's flags: those shared by --table and --task bind
+// into train.TableOptions, the task's into train.TaskOptions; spans, the C
+// list, --missing and --solver are parsed into them by the action.
+type trainArgs struct {
+	fit                                                                            train.TableOptions
+	task                                                                           train.TaskOptions
+	ids, drop, categorical                                                         cli.StringSlice
+	table, step, horizon, lookback, missing, c, solver, name, predictions, promote string
+	dryRun, force                                                                  bool
+}
+
 func trainCommand() *cli.Command {
+	a := &trainArgs{}
 	return &cli.Command{
 		Name:  "train",
 		Usage: "fit a logistic regression (equal to scikit-learn's StandardScaler + LogisticRegression) on a table or a task's feature tables and register it",
@@ -47,84 +59,84 @@ not penalised) on standardised columns, by Newton's method with a Cholesky
 solve (L-BFGS beyond 256 columns), to max |gradient| <= 1e-7.
 See docs/TRAINING.md.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "table", Usage: "the table to train on: a CSV or Parquet file, or an s3:// URL"},
-			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn (instead of --table)"},
+			&cli.StringFlag{Name: "table", Usage: "the table to train on: a CSV or Parquet file, or an s3:// URL", Destination: &a.table},
+			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn (instead of --table)", Destination: &a.task.Features.Task},
 			datasetFlag(),
-			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff, held out for evaluation: " + asOfUsage},
-			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)"},
-			&cli.StringFlag{Name: "step", Usage: "--task: `SPAN` between cutoffs (Nd or Nw)"},
-			&cli.StringFlag{Name: "horizon", Value: features.DefaultHorizon.String(), Usage: "--task: label window `SPAN`"},
-			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "--task: history the features read, `SPAN`"},
-			&cli.StringFlag{Name: "label", Usage: "the label column"},
-			&cli.StringFlag{Name: "positive", Usage: "the label value of the positive class (default: the label must be 0/1 or true/false)"},
-			&cli.StringSliceFlag{Name: "id", Usage: "an identifier column: not a feature, written to --predictions (repeatable)"},
-			&cli.StringSliceFlag{Name: "drop", Usage: "a column not to use (repeatable)"},
-			&cli.StringSliceFlag{Name: "categorical", Usage: "a column to one-hot encode although its values are numbers (repeatable)"},
-			&cli.StringFlag{Name: "weight", Usage: "a column of sample weights"},
-			&cli.StringFlag{Name: "missing", Value: "refuse", Usage: "empty or non-numeric cells: refuse (an error naming file:line:column), drop (the row), mean (impute the training mean and add <col>_missing)"},
-			&cli.Float64Flag{Name: "holdout-frac", Value: 0.2, Usage: "fraction of rows held out at random for evaluation (0: train on every row)"},
-			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the holdout draw"},
-			&cli.StringFlag{Name: "c", Value: "1.0", Usage: "inverse regularisation strength C, as in scikit-learn; with --task, a list (0.01,0.1,1,10) is searched on the cutoff before the holdout"},
-			&cli.BoolFlag{Name: "no-standardize", Usage: "fit on the raw design columns (no StandardScaler)"},
-			&cli.StringFlag{Name: "class-weight", Usage: "balanced: weigh each class by n/(2*count), as scikit-learn"},
-			&cli.IntFlag{Name: "min-class", Usage: "the fewest positives and negatives in the training rows (default: events per variable, the smaller class needs 10 per input column, at least 10)"},
-			&cli.IntFlag{Name: "max-levels", Value: train.DefaultMaxLevels, Usage: "the most distinct values a categorical column may have"},
-			&cli.StringFlag{Name: "solver", Value: "auto", Usage: "auto (Newton up to 256 columns, L-BFGS beyond), newton or lbfgs"},
-			&cli.StringFlag{Name: "name", Usage: "the model name to register a version of"},
-			&cli.StringFlag{Name: "predictions", Usage: "write predictions to this CSV file: --table every row (ids, label, probability, set); --task the holdout (customer_id, as_of, label, score)"},
-			&cli.StringFlag{Name: "promote", Usage: "after registering, point this `ALIAS` (champion, challenger) at the new version"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "fit and evaluate, but do not register"},
-			&cli.BoolFlag{Name: "force", Usage: "register even when --name's latest version is of another dataset"},
+			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff, held out for evaluation: " + asOfUsage, Destination: &a.task.Features.AsOf},
+			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)", Destination: &a.task.Cutoffs},
+			&cli.StringFlag{Name: "step", Usage: "--task: `SPAN` between cutoffs (Nd or Nw)", Destination: &a.step},
+			&cli.StringFlag{Name: "horizon", Value: features.DefaultHorizon.String(), Usage: "--task: label window `SPAN`", Destination: &a.horizon},
+			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "--task: history the features read, `SPAN`", Destination: &a.lookback},
+			&cli.StringFlag{Name: "label", Usage: "the label column", Destination: &a.fit.Label},
+			&cli.StringFlag{Name: "positive", Usage: "the label value of the positive class (default: the label must be 0/1 or true/false)", Destination: &a.fit.Positive},
+			&cli.StringSliceFlag{Name: "id", Usage: "an identifier column: not a feature, written to --predictions (repeatable)", Destination: &a.ids},
+			&cli.StringSliceFlag{Name: "drop", Usage: "a column not to use (repeatable)", Destination: &a.drop},
+			&cli.StringSliceFlag{Name: "categorical", Usage: "a column to one-hot encode although its values are numbers (repeatable)", Destination: &a.categorical},
+			&cli.StringFlag{Name: "weight", Usage: "a column of sample weights", Destination: &a.fit.Weight},
+			&cli.StringFlag{Name: "missing", Value: "refuse", Usage: "empty or non-numeric cells: refuse (an error naming file:line:column), drop (the row), mean (impute the training mean and add <col>_missing)", Destination: &a.missing},
+			&cli.Float64Flag{Name: "holdout-frac", Value: 0.2, Usage: "fraction of rows held out at random for evaluation (0: train on every row)", Destination: &a.fit.HoldoutFrac},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the holdout draw", Destination: &a.fit.Seed},
+			&cli.StringFlag{Name: "c", Value: "1.0", Usage: "inverse regularisation strength C, as in scikit-learn; with --task, a list (0.01,0.1,1,10) is searched on the cutoff before the holdout", Destination: &a.c},
+			&cli.BoolFlag{Name: "no-standardize", Usage: "fit on the raw design columns (no StandardScaler)", Destination: &a.fit.NoStandardize},
+			&cli.StringFlag{Name: "class-weight", Usage: "balanced: weigh each class by n/(2*count), as scikit-learn", Destination: &a.fit.ClassWeight},
+			&cli.IntFlag{Name: "min-class", Usage: "the fewest positives and negatives in the training rows (default: events per variable, the smaller class needs 10 per input column, at least 10)", Destination: &a.fit.MinClass},
+			&cli.IntFlag{Name: "max-levels", Value: train.DefaultMaxLevels, Usage: "the most distinct values a categorical column may have", Destination: &a.fit.MaxLevels},
+			&cli.StringFlag{Name: "solver", Value: "auto", Usage: "auto (Newton up to 256 columns, L-BFGS beyond), newton or lbfgs", Destination: &a.solver},
+			&cli.StringFlag{Name: "name", Usage: "the model name to register a version of", Destination: &a.name},
+			&cli.StringFlag{Name: "predictions", Usage: "write predictions to this CSV file: --table every row (ids, label, probability, set); --task the holdout (customer_id, as_of, label, score)", Destination: &a.predictions},
+			&cli.StringFlag{Name: "promote", Usage: "after registering, point this `ALIAS` (champion, challenger) at the new version", Destination: &a.promote},
+			&cli.BoolFlag{Name: "dry-run", Usage: "fit and evaluate, but do not register", Destination: &a.dryRun},
+			&cli.BoolFlag{Name: "force", Usage: "register even when --name's latest version is of another dataset", Destination: &a.force},
 		},
-		Action: runTrain,
+		Action: func(c *cli.Context) error { return runTrain(c, a) },
 	}
 }
 
-func runTrain(c *cli.Context) error {
+func runTrain(c *cli.Context, a *trainArgs) error {
 	if err := needArgs(c, 0, 0, "(--table F --label COL | --task churn --as-of D --cutoffs K --step S) --name NAME [flags]"); err != nil {
 		return err
 	}
-	if c.String("task") != "" {
-		return runTrainTask(c)
+	if a.task.Features.Task != "" {
+		return runTrainTask(c, a)
 	}
 	for _, f := range []string{"as-of", "cutoffs", "step", "horizon", "lookback", "dataset"} {
 		if c.IsSet(f) {
 			return usageErrorf("train: --%s is for --task", f)
 		}
 	}
-	for _, f := range []string{"table", "label", "name"} {
-		if c.String(f) == "" {
-			return usageErrorf("train: --%s is required", f)
+	for _, f := range []struct{ name, value string }{{"table", a.table}, {"label", a.fit.Label}, {"name", a.name}} {
+		if f.value == "" {
+			return usageErrorf("train: --%s is required", f.name)
 		}
 	}
-	name := c.String("name")
-	if err := checkNameAlias(c); err != nil {
+	name := a.name
+	if err := a.checkNameAlias(); err != nil {
 		return err
 	}
-	cval, err := strconv.ParseFloat(strings.TrimSpace(c.String("c")), 64)
+	cval, err := strconv.ParseFloat(strings.TrimSpace(a.c), 64)
 	if err != nil || !(cval > 0) {
-		return usageErrorf("train: --c %q: want one positive number (a search over several values is for --task churn)", c.String("c"))
+		return usageErrorf("train: --c %q: want one positive number (a search over several values is for --task churn)", a.c)
 	}
-	missing := train.Missing(c.String("missing"))
+	missing := train.Missing(a.missing)
 	switch missing {
 	case train.MissingRefuse, train.MissingDrop, train.MissingMean:
 	default:
 		return usageErrorf("train: --missing %q: want refuse, drop or mean", missing)
 	}
-	if cw := c.String("class-weight"); cw != "" && cw != "balanced" {
+	if cw := a.fit.ClassWeight; cw != "" && cw != "balanced" {
 		return usageErrorf("train: --class-weight %q: want balanced", cw)
 	}
-	if f := c.Float64("holdout-frac"); !(f >= 0 && f < 1) {
+	if f := a.fit.HoldoutFrac; !(f >= 0 && f < 1) {
 		return usageErrorf("train: --holdout-frac %v: want 0 <= f < 1", f)
 	}
-	if c.Int("min-class") < 0 {
-		return usageErrorf("train: --min-class %d: want 0 (events per variable) or a positive count", c.Int("min-class"))
+	if a.fit.MinClass < 0 {
+		return usageErrorf("train: --min-class %d: want 0 (events per variable) or a positive count", a.fit.MinClass)
 	}
-	if c.Int("max-levels") < 1 {
-		return usageErrorf("train: --max-levels %d: want at least 1", c.Int("max-levels"))
+	if a.fit.MaxLevels < 1 {
+		return usageErrorf("train: --max-levels %d: want at least 1", a.fit.MaxLevels)
 	}
 	var solver train.Solver
-	switch s := c.String("solver"); s {
+	switch s := a.solver; s {
 	case "auto", "":
 	case "newton", "lbfgs":
 		solver = train.Solver(s)
@@ -132,32 +144,18 @@ func runTrain(c *cli.Context) error {
 		return usageErrorf("train: --solver %q: want auto, newton or lbfgs", s)
 	}
 
-	src := c.String("table")
+	src := a.table
 	rec, sum, err := openTable(c.Context, src)
 	if err != nil {
 		return err
 	}
 	defer rec.Close()
-	opt := train.TableOptions{
-		Label:         c.String("label"),
-		Positive:      c.String("positive"),
-		IDs:           c.StringSlice("id"),
-		Drop:          c.StringSlice("drop"),
-		Categorical:   c.StringSlice("categorical"),
-		Weight:        c.String("weight"),
-		Missing:       missing,
-		HoldoutFrac:   c.Float64("holdout-frac"),
-		Seed:          c.Uint64("seed"),
-		C:             cval,
-		NoStandardize: c.Bool("no-standardize"),
-		ClassWeight:   c.String("class-weight"),
-		MinClass:      c.Int("min-class"),
-		MaxLevels:     c.Int("max-levels"),
-		Solver:        solver,
-		Lineage: &models.Lineage{
-			Table: src,
-			Extra: map[string]any{"sha256": sum, "format": string(rec.Format())},
-		},
+	opt := a.fit
+	opt.IDs, opt.Drop, opt.Categorical = a.ids.Value(), a.drop.Value(), a.categorical.Value()
+	opt.Missing, opt.C, opt.Solver = missing, cval, solver
+	opt.Lineage = &models.Lineage{
+		Table: src,
+		Extra: map[string]any{"sha256": sum, "format": string(rec.Format())},
 	}
 	done := stage("train", "table", src)
 	bar := newSpinner(c, "training "+name)
@@ -169,19 +167,19 @@ func runTrain(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("train %s: %w", name, err)
 	}
-	if p := c.String("predictions"); p != "" {
+	if p := a.predictions; p != "" {
 		if err := writeOutputAtomic(p, out.WritePredictions); err != nil {
 			return fmt.Errorf("train %s: predictions: %w", name, err)
 		}
 	}
 	card := out.Card
 	card.PrevoirVersion = Version()
-	if !c.Bool("dry-run") {
+	if !a.dryRun {
 		st, err := openStore(c)
 		if err != nil {
 			return err
 		}
-		if card, err = registerAndPromote(c, st, name, card); err != nil {
+		if card, err = a.registerAndPromote(c, st, name, card); err != nil {
 			return err
 		}
 	} else {
@@ -189,41 +187,41 @@ func runTrain(c *cli.Context) error {
 	}
 	if wantJSON(c) {
 		return printJSON(c, trainReport{
-			Name: name, Version: card.Version, Registered: !c.Bool("dry-run"), Promoted: promoted(c),
+			Name: name, Version: card.Version, Registered: !a.dryRun, Promoted: a.promoted(),
 			Fit: out.Fit, TrainRows: out.TrainRows, HoldoutRows: out.HoldoutRows,
 			Train: out.Train, Holdout: out.Holdout, Warnings: out.Warnings, Card: card,
 		})
 	}
-	printTrainText(out, card, !c.Bool("dry-run"), c.App.Writer)
+	printTrainText(out, card, !a.dryRun, c.App.Writer)
 	printWarnings(c, out.Warnings)
-	printPromoted(c, card)
-	if !c.Bool("dry-run") {
+	a.printPromoted(c, card)
+	if !a.dryRun {
 		st, err := openStore(c)
 		if err != nil {
 			return err
 		}
-		printWhere(c, st, card)
+		a.printWhere(c, st, card)
 		fmt.Fprintf(c.App.ErrWriter, "next: prevoir%s models predict %s@%d --input TABLE --output scores.csv\n", storeFlagText(c), card.Name, card.Version)
 	}
 	return nil
 }
 
 // checkNameAlias checks --name (unless --dry-run) and --promote.
-func checkNameAlias(c *cli.Context) error {
-	if c.Bool("dry-run") {
-		if c.String("promote") != "" {
+func (a *trainArgs) checkNameAlias() error {
+	if a.dryRun {
+		if a.promote != "" {
 			return usageErrorf("train: --promote registers: leave out --dry-run")
 		}
 		return nil
 	}
-	if c.String("name") == "" {
+	if a.name == "" {
 		return usageErrorf("train: --name is required")
 	}
-	if err := registry.ValidName(c.String("name")); err != nil {
+	if err := registry.ValidName(a.name); err != nil {
 		return usageErrorf("train: --name: %v", err)
 	}
-	if a := c.String("promote"); a != "" {
-		if err := registry.ValidAlias(a); err != nil {
+	if alias := a.promote; alias != "" {
+		if err := registry.ValidAlias(alias); err != nil {
 			return usageErrorf("train: --promote: %v", err)
 		}
 	}
@@ -232,18 +230,18 @@ func checkNameAlias(c *cli.Context) error {
 
 // registerAndPromote registers card as the next version of name and,
 // with --promote, points the alias at it.
-func registerAndPromote(c *cli.Context, st datasets.Store, name string, card *models.Card) (*models.Card, error) {
+func (a *trainArgs) registerAndPromote(c *cli.Context, st datasets.Store, name string, card *models.Card) (*models.Card, error) {
 	reg := registry.New(st, registry.Options{PrevoirVersion: Version(), Kinds: modelKinds()})
-	if err := checkScope(c.Context, reg, name, card, c.Bool("force")); err != nil {
+	if err := checkScope(c.Context, reg, name, card, a.force); err != nil {
 		return nil, err
 	}
 	stored, err := reg.Register(c.Context, name, card, nil)
 	if err != nil {
 		return nil, err
 	}
-	if a := c.String("promote"); a != "" {
-		if _, err := reg.Promote(c.Context, name, stored.Version, a); err != nil {
-			return nil, fmt.Errorf("train: registered %s@%d, but promoting it to %s failed: %w", name, stored.Version, a, err)
+	if alias := a.promote; alias != "" {
+		if _, err := reg.Promote(c.Context, name, stored.Version, alias); err != nil {
+			return nil, fmt.Errorf("train: registered %s@%d, but promoting it to %s failed: %w", name, stored.Version, alias, err)
 		}
 	}
 	return stored, nil
@@ -258,8 +256,8 @@ func printWarnings(c *cli.Context, warnings []string) {
 }
 
 // printWhere says where a registered model went.
-func printWhere(c *cli.Context, st datasets.Store, card *models.Card) {
-	if c.Bool("dry-run") {
+func (a *trainArgs) printWhere(c *cli.Context, st datasets.Store, card *models.Card) {
+	if a.dryRun {
 		return
 	}
 	fmt.Fprintf(out(c), "model %s@%d stored in %s under %s\n", card.Name, card.Version, st.URL(), fmt.Sprintf("%s/%s/%d/", registry.Root, card.Name, card.Version))
@@ -274,16 +272,18 @@ func storeFlagText(c *cli.Context) string {
 	return ""
 }
 
-func promoted(c *cli.Context) string {
-	if c.Bool("dry-run") {
+// promoted is the alias --promote points at the new version, "" when
+// nothing is registered.
+func (a *trainArgs) promoted() string {
+	if a.dryRun {
 		return ""
 	}
-	return c.String("promote")
+	return a.promote
 }
 
-func printPromoted(c *cli.Context, card *models.Card) {
-	if a := promoted(c); a != "" {
-		fmt.Fprintf(out(c), "%s@%s -> %d\n", card.Name, a, card.Version)
+func (a *trainArgs) printPromoted(c *cli.Context, card *models.Card) {
+	if alias := a.promoted(); alias != "" {
+		fmt.Fprintf(out(c), "%s@%s -> %d\n", card.Name, alias, card.Version)
 	}
 }
 
@@ -396,8 +396,8 @@ func openTable(ctx context.Context, src string) (*table.Reader, string, error) {
 
 // runTrainTask is `prevoir train --task T`: features, time-based split,
 // fit, evaluation beside the baseline, registration.
-func runTrainTask(c *cli.Context) error {
-	task := c.String("task")
+func runTrainTask(c *cli.Context, a *trainArgs) error {
+	task := a.task.Features.Task
 	if err := checkChoice("Task", task, tasks); err != nil {
 		return err
 	}
@@ -406,48 +406,48 @@ func runTrainTask(c *cli.Context) error {
 			return usageErrorf("train: --%s is for --table: a task defines its table, label and time-based holdout", f)
 		}
 	}
-	if c.String("as-of") == "" {
+	if a.task.Features.AsOf == "" {
 		return usageErrorf("train --task: --as-of DATE is required (the latest cutoff, held out)")
 	}
-	k := c.Int("cutoffs")
+	k := a.task.Cutoffs
 	if k < 2 {
 		return usageErrorf("train --task: --cutoffs %d: want at least 2 (the latest is held out, earlier ones are trained on)", k)
 	}
-	if c.String("step") == "" {
+	if a.step == "" {
 		return usageErrorf("train --task: --step SPAN is required (e.g. 90d)")
 	}
-	if err := checkNameAlias(c); err != nil {
+	if err := a.checkNameAlias(); err != nil {
 		return err
 	}
-	if err := checkAsOf(c); err != nil {
+	if err := checkAsOf(a.task.Features.AsOf); err != nil {
 		return err
 	}
 	var err error
-	o := train.TaskOptions{Cutoffs: k, Features: features.Options{Task: task, AsOf: c.String("as-of")}}
-	if o.Step, err = datasets.ParseSpan(c.String("step")); err != nil {
+	o := a.task
+	if o.Step, err = datasets.ParseSpan(a.step); err != nil {
 		return usageErrorf("train: --step: %v", err)
 	}
-	if o.Features.Horizon, err = datasets.ParseSpan(c.String("horizon")); err != nil {
+	if o.Features.Horizon, err = datasets.ParseSpan(a.horizon); err != nil {
 		return usageErrorf("train: --horizon: %v", err)
 	}
-	if o.Features.Lookback, err = datasets.ParseSpan(c.String("lookback")); err != nil {
+	if o.Features.Lookback, err = datasets.ParseSpan(a.lookback); err != nil {
 		return usageErrorf("train: --lookback: %v", err)
 	}
-	for _, f := range strings.Split(c.String("c"), ",") {
+	for _, f := range strings.Split(a.c, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil || !(v > 0) || math.IsInf(v, 0) {
-			return usageErrorf("train: --c %q: want positive numbers separated by commas", c.String("c"))
+			return usageErrorf("train: --c %q: want positive numbers separated by commas", a.c)
 		}
 		o.Fit.Cs = append(o.Fit.Cs, v)
 	}
-	if c.Int("min-class") < 0 {
-		return usageErrorf("train: --min-class %d: want 0 (events per variable) or a positive count", c.Int("min-class"))
+	if a.fit.MinClass < 0 {
+		return usageErrorf("train: --min-class %d: want 0 (events per variable) or a positive count", a.fit.MinClass)
 	}
-	if cw := c.String("class-weight"); cw != "" && cw != "balanced" {
+	if cw := a.fit.ClassWeight; cw != "" && cw != "balanced" {
 		return usageErrorf("train: --class-weight %q: want balanced", cw)
 	}
-	o.Fit.MinClass, o.Fit.Drop, o.Fit.ClassWeight = c.Int("min-class"), c.StringSlice("drop"), c.String("class-weight")
-	switch s := c.String("solver"); s {
+	o.Fit.MinClass, o.Fit.Drop, o.Fit.ClassWeight = a.fit.MinClass, a.drop.Value(), a.fit.ClassWeight
+	switch s := a.solver; s {
 	case "auto", "":
 	case "newton", "lbfgs":
 		o.Fit.Solver = train.Solver(s)
@@ -459,10 +459,10 @@ func runTrainTask(c *cli.Context) error {
 		return err
 	}
 	o.Features.Dataset = ds
-	if o.Features.AsOf, err = resolveAsOf(c, st, ds); err != nil {
+	if o.Features.AsOf, err = resolveAsOf(c, st, ds, o.Features.AsOf); err != nil {
 		return err
 	}
-	name := c.String("name")
+	name := a.name
 	done := stage("train", "task", task, "dataset", ds, "as_of", o.Features.AsOf, "cutoffs", k)
 	bar := newSpinner(c, "training "+name)
 	res, err := train.TrainTask(c.Context, st, o)
@@ -476,15 +476,15 @@ func runTrainTask(c *cli.Context) error {
 		}
 		return fmt.Errorf("train %s: %w", name, err)
 	}
-	if p := c.String("predictions"); p != "" {
+	if p := a.predictions; p != "" {
 		if err := writeOutputAtomic(p, res.WritePredictions); err != nil {
 			return fmt.Errorf("train %s: predictions: %w", name, err)
 		}
 	}
 	card := res.Card
 	card.PrevoirVersion = Version()
-	if !c.Bool("dry-run") {
-		if card, err = registerAndPromote(c, st, name, card); err != nil {
+	if !a.dryRun {
+		if card, err = a.registerAndPromote(c, st, name, card); err != nil {
 			return err
 		}
 	} else {
@@ -493,7 +493,7 @@ func runTrainTask(c *cli.Context) error {
 	m, b := res.Model, res.Baseline
 	if wantJSON(c) {
 		rep := taskReport{
-			Name: name, Version: card.Version, Registered: !c.Bool("dry-run"), Promoted: promoted(c),
+			Name: name, Version: card.Version, Registered: !a.dryRun, Promoted: a.promoted(),
 			Task: task, Dataset: o.Features.Dataset, TrainingSet: res.TrainingSet,
 			Holdout: res.Holdout, Train: res.Train, Validation: res.Validation, Excluded: res.Excluded,
 			C: res.C, Search: res.Search, TrainRows: m.TrainRows, HoldoutRows: m.HoldoutRows,
@@ -503,14 +503,14 @@ func runTrainTask(c *cli.Context) error {
 		rep.Baseline.Feature, rep.Baseline.Fit, rep.Baseline.Train, rep.Baseline.Holdout = res.BaselineFeature, b.Fit, b.Train, b.Holdout
 		return printJSON(c, rep)
 	}
-	printTaskText(res, card, o, !c.Bool("dry-run"), out(c))
+	printTaskText(res, card, o, !a.dryRun, out(c))
 	printWarnings(c, res.Warnings)
-	printPromoted(c, card)
-	printWhere(c, st, card)
-	if !c.Bool("dry-run") {
+	a.printPromoted(c, card)
+	a.printWhere(c, st, card)
+	if !a.dryRun {
 		ref := fmt.Sprintf("%s@%d", card.Name, card.Version)
-		if a := promoted(c); a != "" {
-			ref = card.Name + "@" + a
+		if p := a.promoted(); p != "" {
+			ref = card.Name + "@" + p
 		}
 		g := storeFlagText(c)
 		fmt.Fprintf(c.App.ErrWriter, "next: score the customers as of today's data:\n"+
