@@ -19,7 +19,14 @@ import (
 	"github.com/prevoir/prevoir/serve/publish"
 )
 
+// scoreArgs are the flags of `prevoir score`.
+type scoreArgs struct {
+	task, model, asOf, format, shard string
+	bands                            churn.Bands
+}
+
 func scoreCommand() *cli.Command {
+	a := &scoreArgs{}
 	return &cli.Command{
 		Name:  "score",
 		Usage: "score every customer with a registered model and publish the scores atomically",
@@ -29,22 +36,22 @@ func scoreCommand() *cli.Command {
 			"See docs/PUBLISHING.md.",
 		Flags: []cli.Flag{
 			datasetFlag(),
-			&cli.StringFlag{Name: "task", Value: churn.Task, Usage: "task: churn"},
-			&cli.StringFlag{Name: "model", Usage: "`NAME@ALIAS` or NAME@VERSION of a registered model", Required: true},
-			&cli.StringFlag{Name: "as-of", Usage: "scoring " + asOfUsage + " (default: latest, the day after the orders' last timestamp)"},
-			&cli.StringFlag{Name: "format", Value: publish.FormatParquet, Usage: "parts' format: parquet or csv"},
-			&cli.Float64Flag{Name: "band-high", Value: churn.DefaultBands.High, Usage: "probability from which the band is high"},
-			&cli.Float64Flag{Name: "band-medium", Value: churn.DefaultBands.Medium, Usage: "probability from which the band is medium (below: low)"},
-			&cli.StringFlag{Name: "shard", Usage: "`i/n`: score only the customers with FNV-1a64(customer_id) mod n = i; then scores commit"},
+			&cli.StringFlag{Name: "task", Value: churn.Task, Usage: "task: churn", Destination: &a.task},
+			&cli.StringFlag{Name: "model", Usage: "`NAME@ALIAS` or NAME@VERSION of a registered model", Required: true, Destination: &a.model},
+			&cli.StringFlag{Name: "as-of", Usage: "scoring " + asOfUsage + " (default: latest, the day after the orders' last timestamp)", Destination: &a.asOf},
+			&cli.StringFlag{Name: "format", Value: publish.FormatParquet, Usage: "parts' format: parquet or csv", Destination: &a.format},
+			&cli.Float64Flag{Name: "band-high", Value: churn.DefaultBands.High, Usage: "probability from which the band is high", Destination: &a.bands.High},
+			&cli.Float64Flag{Name: "band-medium", Value: churn.DefaultBands.Medium, Usage: "probability from which the band is medium (below: low)", Destination: &a.bands.Medium},
+			&cli.StringFlag{Name: "shard", Usage: "`i/n`: score only the customers with FNV-1a64(customer_id) mod n = i; then scores commit", Destination: &a.shard},
 		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 0, 0, "--model NAME@REF [--as-of DATE]"); err != nil {
 				return err
 			}
-			if t := c.String("task"); t != churn.Task {
+			if t := a.task; t != churn.Task {
 				return usageErrorf("--task %q: the tasks that publish scores are: %s", t, churn.Task)
 			}
-			shard, shards, err := parseShard(c.String("shard"))
+			shard, shards, err := parseShard(a.shard)
 			if err != nil {
 				return err
 			}
@@ -53,8 +60,7 @@ func scoreCommand() *cli.Command {
 				return err
 			}
 			res, err := churn.Score(c.Context, st, churn.Options{
-				Dataset: ds, Model: c.String("model"), AsOf: c.String("as-of"), Format: c.String("format"),
-				Bands: churn.Bands{High: c.Float64("band-high"), Medium: c.Float64("band-medium")},
+				Dataset: ds, Model: a.model, AsOf: a.asOf, Format: a.format, Bands: a.bands,
 				Shard: shard, Shards: shards, PrevoirVersion: Version(), Kinds: modelKinds(),
 			})
 			if res == nil {
@@ -94,8 +100,16 @@ func scoreCommand() *cli.Command {
 	}
 }
 
+// scoresArgs are the flags of the `prevoir scores` subcommands.
+type scoresArgs struct {
+	task, dataset, asOf, format, channel, table, output string
+	shards, keep                                        int
+	dryRun                                              bool
+}
+
 func scoresCommand() *cli.Command {
-	asOf := &cli.StringFlag{Name: "as-of", Usage: "the publication's `DATE`, or latest (the default: what LATEST points to)"}
+	a := &scoresArgs{}
+	asOf := &cli.StringFlag{Name: "as-of", Usage: "the publication's `DATE`, or latest (the default: what LATEST points to)", Destination: &a.asOf}
 	return &cli.Command{
 		Name:  "scores",
 		Usage: "list, show, export and retain published scores",
@@ -104,8 +118,8 @@ func scoresCommand() *cli.Command {
 				Name:  "ls",
 				Usage: "list the publications",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "task", Usage: "only this task's publications"},
-					&cli.StringFlag{Name: "dataset", Usage: "only this dataset's publications"},
+					&cli.StringFlag{Name: "task", Usage: "only this task's publications", Destination: &a.task},
+					&cli.StringFlag{Name: "dataset", Usage: "only this dataset's publications", Destination: &a.dataset},
 				},
 				Action: func(c *cli.Context) error {
 					if err := needArgs(c, 0, 0, "[--task T]"); err != nil {
@@ -115,7 +129,7 @@ func scoresCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					es, err := publish.List(c.Context, st, c.String("dataset"), c.String("task"))
+					es, err := publish.List(c.Context, st, a.dataset, a.task)
 					if err != nil {
 						return err
 					}
@@ -147,7 +161,7 @@ func scoresCommand() *cli.Command {
 				ArgsUsage: "TASK",
 				Flags:     []cli.Flag{datasetFlag(), asOf},
 				Action: func(c *cli.Context) error {
-					st, m, err := resolvePublication(c)
+					st, m, err := resolvePublication(c, a.asOf)
 					if err != nil {
 						return err
 					}
@@ -163,20 +177,20 @@ func scoresCommand() *cli.Command {
 				Usage:     "write a publication's rows as CSV, JSON lines or Parquet (stdout by default): what a CRM job scripts",
 				ArgsUsage: "TASK",
 				Flags: []cli.Flag{datasetFlag(), asOf,
-					&cli.StringFlag{Name: "format", Value: publish.ExportCSV, Usage: "csv, jsonl or parquet"},
-					&cli.StringFlag{Name: "channel", Usage: "leave out the customers opted out of `CHANNEL` (" + strings.Join(privacy.Channels, ", ") + ")"},
-					&cli.StringFlag{Name: "table", Usage: "the publication's `TABLE` (default: its main one)"},
-					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "`FILE` to write (written whole or not at all); default stdout"},
+					&cli.StringFlag{Name: "format", Value: publish.ExportCSV, Usage: "csv, jsonl or parquet", Destination: &a.format},
+					&cli.StringFlag{Name: "channel", Usage: "leave out the customers opted out of `CHANNEL` (" + strings.Join(privacy.Channels, ", ") + ")", Destination: &a.channel},
+					&cli.StringFlag{Name: "table", Usage: "the publication's `TABLE` (default: its main one)", Destination: &a.table},
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "`FILE` to write (written whole or not at all); default stdout", Destination: &a.output},
 				},
-				Action: scoresExport,
+				Action: a.export,
 			},
 			{
 				Name:      "commit",
 				Usage:     "publish a sharded run once every shard (score --shard i/n) has written its scores",
 				ArgsUsage: "TASK",
 				Flags: []cli.Flag{datasetFlag(),
-					&cli.StringFlag{Name: "as-of", Usage: "the run's `DATE`", Required: true},
-					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true},
+					&cli.StringFlag{Name: "as-of", Usage: "the run's `DATE`", Required: true, Destination: &a.asOf},
+					&cli.IntFlag{Name: "shards", Usage: "number of shards `n`", Required: true, Destination: &a.shards},
 				},
 				Action: func(c *cli.Context) error {
 					if err := needArgs(c, 1, 1, "TASK --as-of DATE --shards N"); err != nil {
@@ -186,7 +200,7 @@ func scoresCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					m, err := publish.Commit(c.Context, st, ds, c.Args().First(), c.String("as-of"), c.Int("shards"), publish.CommitOptions{})
+					m, err := publish.Commit(c.Context, st, ds, c.Args().First(), a.asOf, a.shards, publish.CommitOptions{})
 					if m == nil {
 						return err
 					}
@@ -207,8 +221,8 @@ func scoresCommand() *cli.Command {
 					"points to; removes the others' manifests, then their parts. Parts of replaced or killed runs go\n" +
 					"with `prevoir store gc`.",
 				Flags: []cli.Flag{
-					&cli.IntFlag{Name: "keep", Value: DefaultKeepPublications, Usage: "publications to keep per dataset and task, `N` >= 1"},
-					&cli.BoolFlag{Name: "dry-run", Usage: "print what would be removed, remove nothing"},
+					&cli.IntFlag{Name: "keep", Value: DefaultKeepPublications, Usage: "publications to keep per dataset and task, `N` >= 1", Destination: &a.keep},
+					&cli.BoolFlag{Name: "dry-run", Usage: "print what would be removed, remove nothing", Destination: &a.dryRun},
 				},
 				Action: func(c *cli.Context) error {
 					if err := needArgs(c, 0, 0, "[--keep N] [--dry-run]"); err != nil {
@@ -218,7 +232,7 @@ func scoresCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					rm, err := publish.Retain(c.Context, st, c.Int("keep"), c.Bool("dry-run"))
+					rm, err := publish.Retain(c.Context, st, a.keep, a.dryRun)
 					if err != nil {
 						return err
 					}
@@ -226,7 +240,7 @@ func scoresCommand() *cli.Command {
 						return printJSON(c, rm)
 					}
 					verb := "removed"
-					if c.Bool("dry-run") {
+					if a.dryRun {
 						verb = "would remove"
 					}
 					var bytes int64
@@ -234,7 +248,7 @@ func scoresCommand() *cli.Command {
 						fmt.Fprintf(out(c), "%s %s %s as of %s: %d objects, %s\n", verb, r.Dataset, r.Task, r.AsOf, r.Objects, humanBytes(r.Bytes))
 						bytes += r.Bytes
 					}
-					fmt.Fprintf(out(c), "%s %d publications, %s (keep %d)\n", verb, len(rm), humanBytes(bytes), c.Int("keep"))
+					fmt.Fprintf(out(c), "%s %d publications, %s (keep %d)\n", verb, len(rm), humanBytes(bytes), a.keep)
 					return nil
 				},
 			},
@@ -264,8 +278,8 @@ func parseShard(s string) (shard, shards int, err error) {
 const DefaultKeepPublications = 30
 
 // resolvePublication reads the publication of TASK that --dataset and
-// --as-of name.
-func resolvePublication(c *cli.Context) (datasets.Store, *publish.Manifest, error) {
+// asOf (--as-of) name.
+func resolvePublication(c *cli.Context, asOf string) (datasets.Store, *publish.Manifest, error) {
 	if err := needArgs(c, 1, 1, "TASK [--as-of DATE|latest]"); err != nil {
 		return nil, nil, err
 	}
@@ -273,7 +287,7 @@ func resolvePublication(c *cli.Context) (datasets.Store, *publish.Manifest, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := publish.Resolve(c.Context, st, ds, c.Args().First(), c.String("as-of"))
+	m, err := publish.Resolve(c.Context, st, ds, c.Args().First(), asOf)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -321,20 +335,21 @@ func showPublication(c *cli.Context, st datasets.Store, m *publish.Manifest) {
 	}
 }
 
-func scoresExport(c *cli.Context) error {
-	format := c.String("format")
+// export is `prevoir scores export`.
+func (a *scoresArgs) export(c *cli.Context) error {
+	format := a.format
 	if format != publish.ExportCSV && format != publish.ExportJSONL && format != publish.ExportParquet {
 		return usageErrorf("--format %q: want csv, jsonl or parquet", format)
 	}
-	ch := c.String("channel")
+	ch := a.channel
 	if ch != "" && !privacy.ValidChannel(ch) {
 		return usageErrorf("--channel %q: want one of %s", ch, strings.Join(privacy.Channels, ", "))
 	}
-	st, m, err := resolvePublication(c)
+	st, m, err := resolvePublication(c, a.asOf)
 	if err != nil {
 		return err
 	}
-	o := publish.ExportOptions{Table: c.String("table"), Format: format}
+	o := publish.ExportOptions{Table: a.table, Format: format}
 	// Forgotten customers are never published; one forgotten since is
 	// left out of the export all the same.
 	sup, err := privacy.Load(c.Context, st)
@@ -349,7 +364,7 @@ func scoresExport(c *cli.Context) error {
 		_, err := publish.Export(c.Context, st, m, w, o)
 		return err
 	}
-	if f := c.String("output"); f != "" && f != "-" {
+	if f := a.output; f != "" && f != "-" {
 		return writeOutputAtomic(f, write)
 	}
 	if format == publish.ExportParquet && isTerminal(out(c)) {
