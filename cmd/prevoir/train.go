@@ -513,11 +513,10 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 			ref = card.Name + "@" + p
 		}
 		g := storeFlagText(c)
-		fmt.Fprintf(c.App.ErrWriter, "next: score the customers as of today's data:\n"+
-			"  prevoir%s features build --dataset %s --task %s --as-of latest\n"+
-			"  prevoir%s features export --dataset %s --task %s --as-of latest %s-latest.csv\n"+
-			"  prevoir%s models predict %s --input %s-latest.csv --id customer_id --output %s-scores.csv\n",
-			g, ds, task, g, ds, task, task, g, ref, task, task)
+		fmt.Fprintf(c.App.ErrWriter, "next: score every customer as of the latest data and publish the scores, then export them:\n"+
+			"  prevoir%s score --dataset %s --task %s --model %s\n"+
+			"  prevoir%s scores export %s --dataset %s -o %s-scores.csv\n",
+			g, ds, task, ref, g, task, ds, task)
 	}
 	return nil
 }
