@@ -15,8 +15,14 @@ import (
 	"github.com/prevoir/prevoir/models"
 )
 
-// refusedQuickly imports r and wants a refusal mentioning want, in under
-// a second, having allocated under 64 MiB.
+// hangLimit fails a refusal that takes this long: far beyond the under a
+// second a refusal takes on a quiet machine, so only a hang (reading the
+// whole input, a loop) trips it, never a loaded CI machine. Speed is
+// measured by benchmarks, not asserted by unit tests.
+const hangLimit = 30 * time.Second
+
+// refusedQuickly imports r and wants a refusal mentioning want, having
+// allocated under 64 MiB (the time is logged; hangLimit catches a hang).
 func refusedQuickly(t *testing.T, name string, r interface {
 	ReadAt([]byte, int64) (int, error)
 }, size int64, opts Options, want string) {
@@ -32,8 +38,8 @@ func refusedQuickly(t *testing.T, name string, r interface {
 	if !errors.Is(err, models.ErrUnsupported) || !strings.Contains(err.Error(), want) {
 		t.Errorf("%s: err = %v, want a refusal mentioning %q", name, err, want)
 	}
-	if elapsed >= time.Second {
-		t.Errorf("%s: refused in %v, want under 1s", name, elapsed)
+	if elapsed >= hangLimit {
+		t.Errorf("%s: refused in %v: a hang", name, elapsed)
 	}
 	if alloc >= 64<<20 {
 		t.Errorf("%s: allocated %d MiB, want under 64", name, alloc>>20)

@@ -253,8 +253,8 @@ func TestImportRefused(t *testing.T) {
 		if !errors.As(err, &re) || !errors.Is(err, models.ErrUnsupported) || !strings.Contains(err.Error(), c.word) {
 			t.Errorf("%s: %v, want a refusal naming %q", c.name, err, c.word)
 		}
-		if el > time.Second {
-			t.Errorf("%s: %v", c.name, el)
+		if el > 30*time.Second { // a hang, not a slow machine: speed belongs to benchmarks
+			t.Errorf("%s: refused in %v", c.name, el)
 		}
 		t.Logf("%s (%v): %v", c.name, el.Round(time.Microsecond), err)
 	}

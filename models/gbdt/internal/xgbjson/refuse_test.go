@@ -318,7 +318,7 @@ func TestRefused(t *testing.T) {
 	for _, c := range cases {
 		start := time.Now()
 		_, err := Read(c.b, Limits{})
-		if d := time.Since(start); d > time.Second {
+		if d := time.Since(start); d > 30*time.Second { // a hang, not a slow machine: speed belongs to benchmarks
 			t.Errorf("%s: took %v", c.name, d)
 		}
 		wantRefused(t, c.name, err, c.words...)
