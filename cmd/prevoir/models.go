@@ -113,6 +113,7 @@ version number, an alias or "latest" (the default).`,
 				Action: modelsPredict,
 			},
 			modelsImportCommand(), // import.go: LightGBM and XGBoost files
+			modelsHistoryCommand(),
 		},
 	}
 }
@@ -123,7 +124,7 @@ func openRegistry(c *cli.Context) (*registry.Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return registry.New(st, registry.Options{PrevoirVersion: Version(), Kinds: modelKinds()}), nil
+	return registry.New(st, registryOptions()), nil
 }
 
 // modelKinds are the kinds of model this binary registers and loads.
