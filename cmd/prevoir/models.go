@@ -118,6 +118,7 @@ version number, an alias or "latest" (the default).`,
 				Action: func(c *cli.Context) error { return modelsPredict(c, a) },
 			},
 			modelsImportCommand(), // import.go: LightGBM and XGBoost files
+			modelsHistoryCommand(),
 		},
 	}
 }
@@ -128,7 +129,7 @@ func openRegistry(c *cli.Context) (*registry.Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return registry.New(st, registry.Options{PrevoirVersion: Version(), Kinds: modelKinds()}), nil
+	return registry.New(st, registryOptions()), nil
 }
 
 // modelKinds are the kinds of model this binary registers and loads.

@@ -231,7 +231,7 @@ func (a *trainArgs) checkNameAlias() error {
 // registerAndPromote registers card as the next version of name and,
 // with --promote, points the alias at it.
 func (a *trainArgs) registerAndPromote(c *cli.Context, st datasets.Store, name string, card *models.Card) (*models.Card, error) {
-	reg := registry.New(st, registry.Options{PrevoirVersion: Version(), Kinds: modelKinds()})
+	reg := registry.New(st, registryOptions())
 	if err := checkScope(c.Context, reg, name, card, a.force); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"regexp"
@@ -70,6 +71,10 @@ type Options struct {
 	// Kinds are the kinds of model Register accepts and Load builds; nil
 	// means logistic only.
 	Kinds models.Kinds
+	// User and Host are recorded with every alias move (the history,
+	// see History); the library reads neither from the environment, the
+	// caller passes them (cmd/prevoir: the OS user name and hostname).
+	User, Host string
 }
 
 // Registry is the set of models in a Store. It is safe for concurrent use,
@@ -367,6 +372,15 @@ type aliasesDoc struct {
 	// no alias is ever left pointing at a removed version.
 	Removed []int     `json:"removed,omitempty"`
 	Updated time.Time `json:"updated"`
+	// HistoryStart is when records of alias moves began: the first swap
+	// of this document by a registry that keeps history. Initial holds
+	// the aliases it found then (a document written before history
+	// existed); History every move since, in swap order. The moves live
+	// in the document the swap replaces, so a move and its record are
+	// one write and can never diverge.
+	HistoryStart time.Time      `json:"history_start,omitzero"`
+	Initial      map[string]int `json:"initial,omitempty"`
+	History      []Move         `json:"history,omitempty"`
 }
 
 // readAliases returns the aliases document and the ETag it was read at
@@ -402,24 +416,27 @@ func (r *Registry) readAliases(ctx context.Context, name string) (aliasesDoc, st
 	return doc, info.ETag, nil
 }
 
-// updateAliases applies change to name's aliases by compare-and-swap,
-// retrying on conflict. change may return an error to abort.
-func (r *Registry) updateAliases(ctx context.Context, name string, change func(map[string]int) error) error {
-	return r.updateAliasesDoc(ctx, name, func(doc *aliasesDoc) error { return change(doc.Aliases) })
-}
-
-// updateAliasesDoc is updateAliases with the whole document.
+// updateAliasesDoc applies change to name's aliases document by
+// compare-and-swap, retrying on conflict (change runs again on the fresh
+// document). change may return an error to abort.
 func (r *Registry) updateAliasesDoc(ctx context.Context, name string, change func(*aliasesDoc) error) error {
 	for attempt := 0; attempt < r.opts.MaxAttempts; attempt++ {
 		doc, etag, err := r.readAliases(ctx, name)
 		if err != nil {
 			return err
 		}
+		now := r.opts.Now().UTC()
+		if doc.HistoryStart.IsZero() {
+			doc.HistoryStart = now
+			if len(doc.Aliases) > 0 {
+				doc.Initial = maps.Clone(doc.Aliases)
+			}
+		}
+		doc.Updated = now
 		if err := change(&doc); err != nil {
 			return err
 		}
 		doc.Name = name
-		doc.Updated = r.opts.Now().UTC()
 		b, err := json.MarshalIndent(&doc, "", "  ")
 		if err != nil {
 			return err
@@ -476,6 +493,7 @@ func (r *Registry) Promote(ctx context.Context, name string, version int, alias 
 		}
 		previous = doc.Aliases[alias]
 		doc.Aliases[alias] = version
+		r.record(doc, alias, previous, version)
 		return nil
 	})
 	return previous, err
@@ -486,11 +504,13 @@ func (r *Registry) Unalias(ctx context.Context, name, alias string) error {
 	if err := ValidName(name); err != nil {
 		return err
 	}
-	return r.updateAliases(ctx, name, func(a map[string]int) error {
-		if _, ok := a[alias]; !ok {
+	return r.updateAliasesDoc(ctx, name, func(doc *aliasesDoc) error {
+		v, ok := doc.Aliases[alias]
+		if !ok {
 			return notFoundf("model %q has no alias %q", name, alias)
 		}
-		delete(a, alias)
+		delete(doc.Aliases, alias)
+		r.record(doc, alias, v, 0)
 		return nil
 	})
 }
