@@ -59,13 +59,17 @@ func scoreCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			done := stage("score", "dataset", ds, "task", a.task, "model", a.model, "as_of", a.asOf)
+			bar := newSpinner(c, "scoring "+ds+" "+a.task+" with "+a.model)
 			res, err := churn.Score(c.Context, st, churn.Options{
 				Dataset: ds, Model: a.model, AsOf: a.asOf, Format: a.format, Bands: a.bands,
 				Shard: shard, Shards: shards, PrevoirVersion: Version(), Kinds: modelKinds(),
 			})
+			bar.Finish()
 			if res == nil {
 				return err
 			}
+			done("publication", publish.Prefix(res.Manifest.Dataset, res.Manifest.Task, res.Manifest.AsOf), "rows", res.Manifest.Rows, "features_reused", res.FeaturesReused)
 			m := res.Manifest
 			if m.Shards > 1 {
 				if wantJSON(c) {
