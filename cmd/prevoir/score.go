@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -291,7 +292,11 @@ func resolvePublication(c *cli.Context, asOf string) (datasets.Store, *publish.M
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := publish.Resolve(c.Context, st, ds, c.Args().First(), asOf)
+	task := c.Args().First()
+	m, err := publish.Resolve(c.Context, st, ds, task, asOf)
+	if errors.Is(err, publish.ErrNoPublication) {
+		return nil, nil, fmt.Errorf("%w (prevoir score --dataset %s --task %s --model NAME@ALIAS)", err, ds, task)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

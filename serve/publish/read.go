@@ -66,7 +66,7 @@ func ReadLatest(ctx context.Context, st datasets.Store, dataset, task string) (*
 	key := LatestKey(dataset, task)
 	b, err := datasets.ReadAll(ctx, st, key)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &noPublication{fmt.Sprintf("%s scores of %s: %v yet (prevoir score --task %s)", task, dataset, ErrNoPublication, task)}
+		return nil, &noPublication{fmt.Sprintf("%s scores of %s: %v yet: score the %s task first", task, dataset, ErrNoPublication, task)}
 	}
 	if err != nil {
 		return nil, err
