@@ -43,7 +43,7 @@ func trainCommand() *cli.Command {
 		Description: `With --task churn: builds (or reuses) one churn feature table per cutoff
 as_of - k*step, k = 0..K-1, with labels; holds out the latest cutoff
 (time-based, never random); trains only on cutoffs whose label window
-[cutoff, cutoff + horizon) ends at or before it; with several --c values
+[cutoff, cutoff + horizon) ends at or before it; with several -c values
 picks C on the cutoff before the holdout (lowest log loss); evaluates the
 model and a one-feature recency baseline on the holdout, side by side.
 
@@ -115,7 +115,7 @@ func runTrain(c *cli.Context, a *trainArgs) error {
 	}
 	cval, err := strconv.ParseFloat(strings.TrimSpace(a.c), 64)
 	if err != nil || !(cval > 0) {
-		return usageErrorf("train: --c %q: want one positive number (a search over several values is for --task churn)", a.c)
+		return usageErrorf("train: -c %q: want one positive number (a search over several values is for --task churn)", a.c)
 	}
 	missing := train.Missing(a.missing)
 	switch missing {
@@ -436,7 +436,7 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 	for _, f := range strings.Split(a.c, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil || !(v > 0) || math.IsInf(v, 0) {
-			return usageErrorf("train: --c %q: want positive numbers separated by commas", a.c)
+			return usageErrorf("train: -c %q: want positive numbers separated by commas", a.c)
 		}
 		o.Fit.Cs = append(o.Fit.Cs, v)
 	}

@@ -188,7 +188,7 @@ func TestTrainRefusals(t *testing.T) {
 		{"missing refused", []string{"--table", "../../testdata/train/small_missing.csv", "--label", "churned", "--positive", "yes", "--id", "customer_id"}, 1, `small_missing.csv:\d+:\d+: column "(tenure|region|spend)": empty value`},
 		{"too few", []string{"--table", small, "--label", "churned", "--positive", "yes", "--id", "customer_id", "--min-class", "1000"}, 1, `\d+ positives and \d+ negatives; at least 1000 of each`},
 		{"no such column", []string{"--table", small, "--label", "nope"}, 1, `missing column\(s\) "nope"`},
-		{"bad C", []string{"--table", small, "--label", "churned", "--c", "0"}, 2, `--c`},
+		{"bad C", []string{"--table", small, "--label", "churned", "-c", "0"}, 2, `-c "0"`},
 		{"bad missing", []string{"--table", small, "--label", "churned", "--missing", "zero"}, 2, `--missing`},
 		{"no label", []string{"--table", small}, 2, `--label is required`},
 		{"table with task flags", []string{"--table", small, "--label", "churned", "--as-of", "2024-10-01"}, 2, `--as-of is for --task`},
@@ -212,7 +212,7 @@ func TestTrainRefusals(t *testing.T) {
 		{"task with a random holdout", []string{"--task", "churn", "--holdout-frac", "0.2"}, `--holdout-frac is for --table`},
 		{"task one cutoff", []string{"--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "1", "--step", "90d"}, `--cutoffs 1: want at least 2`},
 		{"task no step", []string{"--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "3"}, `--step SPAN is required`},
-		{"task bad C list", []string{"--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "3", "--step", "90d", "--c", "1,x"}, `--c "1,x"`},
+		{"task bad C list", []string{"--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "3", "--step", "90d", "--c", "1,x"}, `-c "1,x"`},
 		{"task bad alias", []string{"--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "3", "--step", "90d", "--promote", "a b"}, `--promote`},
 	} {
 		code, _, errOut := runCLI(t, append([]string{"--store", store, "train", "--name", "m"}, tc.args...)...)
