@@ -80,6 +80,9 @@ func kebab(s string) string {
 // they typed, then what is wrong.
 func fieldText(fe *datasets.FieldError) string {
 	s := "--" + flagFor(fe.Field)
+	if len(flagFor(fe.Field)) == 1 {
+		s = s[1:] // a one-letter flag reads -c, as the help shows it
+	}
 	if fe.Value != "" {
 		s += " " + fe.Value
 	}
