@@ -13,7 +13,7 @@ import (
 )
 
 // The import's stages measured one at a time, on order lines shaped like
-// ../shared/bench/gen_orders.py's (made here, so no file is needed):
+// bench/kit orders' (made here, so no file is needed):
 // splitting and parsing text chunks, and sorting and encoding parts.
 // make bench measures the whole import against DuckDB; these say which
 // stage a change moved. Run with -cpu 1 for the per-core cost.

@@ -14,7 +14,7 @@ const (
 	// SetChurn is the churn task's full feature set.
 	SetChurn = "churn"
 	// SetRFMAnchor is the subset shared with the DuckDB anchor
-	// (../shared/bench/anchor_rfm_duckdb.sql), under the anchor's column
+	// (bench/anchors/rfm.sql), under the anchor's column
 	// names, with label = 1 - churn: for benchmarks and parity checks.
 	SetRFMAnchor = "rfm-anchor"
 )

@@ -9,7 +9,7 @@ import (
 )
 
 // CSVHeader is the header of the CSV output: the columns of
-// ../shared/bench/gen_orders.py, so the same benchmarks read either file.
+// the order lines bench/kit writes (kit orders), so the same benchmarks read either file.
 const CSVHeader = "customer_id,order_id,timestamp,product_id,category,quantity,unit_price,warehouse\n"
 
 // WriteCSV generates the order lines of the history described by o (sales
