@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/prevoir/prevoir/datasets/synth"
 )
 
 // The order-line model of `kit orders` (docs/BENCHMARKS.md, "Input data"):
@@ -189,7 +191,7 @@ func writeOrders(w *bufio.Writer, customers, lines int, seed uint64) (int, error
 		prodCents[p] = max(19, int64(math.Round(price*100)))
 	}
 
-	if _, err := w.WriteString("customer_id,order_id,timestamp,product_id,category,quantity,unit_price,warehouse\n"); err != nil {
+	if _, err := w.WriteString(synth.CSVHeader); err != nil {
 		return 0, err
 	}
 	var buf []byte
