@@ -124,11 +124,11 @@ func countHeld(ctx context.Context, st datasets.Store, o datasets.ObjectInfo, co
 		return nil
 	}
 	if strings.HasSuffix(o.Key, "."+FormatCSV) {
-		err = decodeCSVColumns(b, col, count)
+		err = decodeCSV(b, cols, count)
 	} else {
 		err = datasets.Guard("parquet "+o.Key, func() error { return decodeParquet(b, cols, count) })
 	}
-	if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("no column %q", col)) {
+	if err != nil && !errors.Is(err, errNoColumn) {
 		return 0, fmt.Errorf("read %s: %w", o.Key, err)
 	}
 	return n, nil

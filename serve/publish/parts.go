@@ -135,12 +135,23 @@ func readPart(ctx context.Context, st datasets.Store, format string, cols []Colu
 	return nil
 }
 
+// errNoColumn is returned when a part lacks a column it is read for.
+var errNoColumn = errors.New("no such column")
+
+// decodeCSV streams a CSV part's rows to fn, holding the values of cols
+// (found by name in the part's header) converted to their types.
 func decodeCSV(b []byte, cols []Column, fn func(row []any) error) error {
 	r := csv.NewReader(bytes.NewReader(b))
-	r.FieldsPerRecord = len(cols)
 	r.ReuseRecord = true
-	if _, err := r.Read(); err != nil {
+	header, err := r.Read()
+	if err != nil {
 		return err
+	}
+	idx := make([]int, len(cols))
+	for i, c := range cols {
+		if idx[i] = slices.Index(header, c.Name); idx[i] < 0 {
+			return fmt.Errorf("%w %q", errNoColumn, c.Name)
+		}
 	}
 	row := make([]any, len(cols))
 	for {
@@ -152,7 +163,7 @@ func decodeCSV(b []byte, cols []Column, fn func(row []any) error) error {
 			return err
 		}
 		for i, c := range cols {
-			s := rec[i]
+			s := rec[idx[i]]
 			switch {
 			case c.Type == TypeString:
 				row[i] = s
@@ -174,35 +185,6 @@ func decodeCSV(b []byte, cols []Column, fn func(row []any) error) error {
 	}
 }
 
-// decodeCSVColumns streams the values of one named column of a CSV part
-// to fn.
-func decodeCSVColumns(b []byte, name string, fn func(row []any) error) error {
-	r := csv.NewReader(bytes.NewReader(b))
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err != nil {
-		return err
-	}
-	c := slices.Index(header, name)
-	if c < 0 {
-		return fmt.Errorf("no column %q", name)
-	}
-	row := make([]any, 1)
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		row[0] = rec[c]
-		if err := fn(row); err != nil {
-			return err
-		}
-	}
-}
-
 func decodeParquet(b []byte, cols []Column, fn func(row []any) error) error {
 	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
@@ -212,7 +194,7 @@ func decodeParquet(b []byte, cols []Column, fn func(row []any) error) error {
 	for i, c := range cols {
 		leaf, ok := f.Schema().Lookup(c.Name)
 		if !ok {
-			return fmt.Errorf("no column %q", c.Name)
+			return fmt.Errorf("%w %q", errNoColumn, c.Name)
 		}
 		pos[i] = leaf.ColumnIndex
 	}
