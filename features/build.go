@@ -166,6 +166,7 @@ func readInputs(ctx context.Context, st datasets.Store, dataset string) (*datase
 // plan is a resolved build.
 type plan struct {
 	opts     Options
+	task     task
 	in       *datasetInputs
 	loc      *time.Location
 	asOfName string
@@ -179,7 +180,8 @@ type plan struct {
 	meaning  string
 	cutoffs  []*cutoff
 	// entity mode: targets, sorted by (customer, as_of), pre-created
-	entities []entityTarget
+	entities     []entityTarget
+	entityLabels bool // the entities bring their labels
 }
 
 type entityTarget struct {
@@ -192,20 +194,18 @@ func (o *Options) defaults() error {
 	if o.Task == "" {
 		o.Task = TaskChurn
 	}
-	if o.Task != TaskChurn {
-		return fmt.Errorf("task %q: not available (tasks: churn)", o.Task)
+	t, err := taskOf(o.Task)
+	if err != nil {
+		return err
 	}
-	if o.Horizon.Days == 0 {
-		o.Horizon = DefaultHorizon
+	if err := t.defaults(o); err != nil {
+		return err
+	}
+	if o.Entities != nil && o.Task != TaskChurn {
+		return &datasets.FieldError{Field: "Entities", Value: o.Task, Msg: "entity tables are for the churn task only"}
 	}
 	if o.Lookback.Days == 0 {
 		o.Lookback = DefaultLookback
-	}
-	if o.FeatureSet == "" {
-		o.FeatureSet = SetChurn
-	}
-	if o.FeatureSet != SetChurn && o.FeatureSet != SetRFMAnchor {
-		return fmt.Errorf("feature set %q: want %s or %s", o.FeatureSet, SetChurn, SetRFMAnchor)
 	}
 	if o.Shards <= 1 {
 		o.Shards, o.Shard = 1, 0
@@ -231,9 +231,9 @@ func newPlan(ctx context.Context, st datasets.Store, o Options) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{opts: o, in: in, loc: loc}
-	p.params = Params{Task: o.Task, FeatureSet: o.FeatureSet, Version: churnVersion, Lookback: o.Lookback.String(),
-		Labels: o.Labels, Events: in.events != nil && o.FeatureSet == SetChurn, Loyalty: in.loyalty != nil && o.FeatureSet == SetChurn}
+	t, _ := taskOf(o.Task) // checked by defaults
+	p := &plan{opts: o, task: t, in: in, loc: loc}
+	p.params = Params{Task: o.Task, Lookback: o.Lookback.String(), Labels: o.Labels}
 	if o.Labels {
 		p.params.Horizon = o.Horizon.String()
 	}
@@ -300,27 +300,12 @@ func newPlan(ctx context.Context, st datasets.Store, o Options) (*plan, error) {
 			return nil, err
 		}
 	}
+	p.entityLabels = entityLabels
+	if err := t.setup(p); err != nil {
+		return nil, err
+	}
 	p.spec = p.params.Spec()
 	p.prefix = Prefix(o.Dataset, o.Task, p.asOfName, p.spec)
-	p.defs = churnDefs(o.FeatureSet, p.params.Events, p.params.Loyalty, o.Entities != nil)
-	p.cols = []Column{{Name: "customer_id", Type: "string", Description: "customer identifier, as stored in the dataset", Role: "id"}}
-	if o.Entities != nil {
-		p.cols = append(p.cols, Column{Name: "as_of", Type: "timestamp", Description: "the row's cutoff: features use only facts strictly before it", Role: "id"})
-	}
-	for _, d := range p.defs {
-		p.cols = append(p.cols, Column{Name: d.Name, Type: d.typ, Kind: d.Kind, Nullable: d.Nullable, Description: d.Description, Role: "feature"})
-	}
-	switch {
-	case entityLabels:
-		p.label, p.meaning = "label", "the label brought by the entity table"
-	case o.Labels && o.FeatureSet == SetRFMAnchor:
-		p.label, p.meaning = "label", fmt.Sprintf("1 when the customer has a sale line in [as_of, as_of + %s): 1 - churn", o.Horizon)
-	case o.Labels:
-		p.label, p.meaning = "churn", fmt.Sprintf("1 when the customer has no sale line in [as_of, as_of + %s)", o.Horizon)
-	}
-	if p.label != "" {
-		p.cols = append(p.cols, Column{Name: p.label, Type: "int64", Description: p.meaning, Role: "label"})
-	}
 	return p, nil
 }
 
@@ -434,10 +419,7 @@ func Build(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 }
 
 func (p *plan) manifest(run string, now time.Time) *Manifest {
-	fs := Schema{}
-	for _, d := range p.defs {
-		fs.Features = append(fs.Features, d.Feature)
-	}
+	fs := (&Manifest{Schema: p.cols}).FeatureSchema()
 	return &Manifest{
 		FormatVersion: FormatVersion, Dataset: p.opts.Dataset, Task: p.opts.Task,
 		AsOf: p.asOfName, AsOfTime: p.asOfTime, TZ: p.loc.String(), Spec: p.spec, Params: p.params,
@@ -473,16 +455,7 @@ func (p *plan) writeParts(ctx context.Context, st datasets.Store, run string, ro
 // compute streams the dataset and returns the rows, sorted by customer
 // (then as_of).
 func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Suppressions) ([]outRow, *Balance, error) {
-	c := p.newComputation(st, sup)
-	c.addEntityTargets()
-	if err := c.scanOrders(ctx); err != nil {
-		return nil, nil, err
-	}
-	if err := c.scanActivity(ctx); err != nil {
-		return nil, nil, err
-	}
-	rows, bal := c.rows()
-	return rows, bal, nil
+	return p.task.compute(ctx, p.newComputation(st, sup))
 }
 
 // computation is the state of one compute: where it reads, the line kinds

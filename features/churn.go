@@ -1,6 +1,8 @@
 package features
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"math/bits"
 	"slices"
@@ -385,4 +387,60 @@ func churnDefs(set string, events, loyalty, entities bool) []featureDef {
 		}))
 	}
 	return defs
+}
+
+// churnTask is the churn task: one row per customer (per entity row with
+// --entities), will they buy again within the horizon?
+type churnTask struct{}
+
+func (churnTask) defaults(o *Options) error {
+	if o.Horizon.Days == 0 {
+		o.Horizon = DefaultHorizon
+	}
+	if o.FeatureSet == "" {
+		o.FeatureSet = SetChurn
+	}
+	if o.FeatureSet != SetChurn && o.FeatureSet != SetRFMAnchor {
+		return fmt.Errorf("feature set %q: want %s or %s", o.FeatureSet, SetChurn, SetRFMAnchor)
+	}
+	return nil
+}
+
+func (churnTask) setup(p *plan) error {
+	o := p.opts
+	p.params.FeatureSet, p.params.Version = o.FeatureSet, churnVersion
+	p.params.Events = p.in.events != nil && o.FeatureSet == SetChurn
+	p.params.Loyalty = p.in.loyalty != nil && o.FeatureSet == SetChurn
+	p.defs = churnDefs(o.FeatureSet, p.params.Events, p.params.Loyalty, o.Entities != nil)
+	p.cols = []Column{{Name: "customer_id", Type: "string", Description: "customer identifier, as stored in the dataset", Role: "id"}}
+	if o.Entities != nil {
+		p.cols = append(p.cols, Column{Name: "as_of", Type: "timestamp", Description: "the row's cutoff: features use only facts strictly before it", Role: "id"})
+	}
+	for _, d := range p.defs {
+		p.cols = append(p.cols, Column{Name: d.Name, Type: d.typ, Kind: d.Kind, Nullable: d.Nullable, Description: d.Description, Role: "feature"})
+	}
+	switch {
+	case p.entityLabels:
+		p.label, p.meaning = "label", "the label brought by the entity table"
+	case o.Labels && o.FeatureSet == SetRFMAnchor:
+		p.label, p.meaning = "label", fmt.Sprintf("1 when the customer has a sale line in [as_of, as_of + %s): 1 - churn", o.Horizon)
+	case o.Labels:
+		p.label, p.meaning = "churn", fmt.Sprintf("1 when the customer has no sale line in [as_of, as_of + %s)", o.Horizon)
+	}
+	if p.label != "" {
+		p.cols = append(p.cols, Column{Name: p.label, Type: "int64", Description: p.meaning, Role: "label"})
+	}
+	return nil
+}
+
+func (churnTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance, error) {
+	c.addEntityTargets()
+	if err := c.scanOrders(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err := c.scanActivity(ctx); err != nil {
+		return nil, nil, err
+	}
+	rows, bal := c.rows()
+	return rows, bal, nil
 }

@@ -186,10 +186,19 @@ func keyTail(key string) string {
 // rowFromAny converts a read row back to an outRow for re-encoding.
 func rowFromAny(cols []Column, row []any) outRow {
 	var r outRow
+	first := true
 	for i, c := range cols {
 		switch {
 		case c.Role == "id" && c.Type == "string":
-			r.cust, _ = row[i].(string)
+			v, _ := row[i].(string)
+			if first {
+				r.cust, first = v, false
+			} else {
+				r.keys = append(r.keys, v)
+			}
+		case c.Role == "id" && c.Type == "int64":
+			v, _ := row[i].(int64)
+			r.ints = append(r.ints, v)
 		case c.Role == "id" && c.Type == "timestamp":
 			if t, ok := row[i].(interface{ UnixMicro() int64 }); ok {
 				r.asOf = t.UnixMicro()

@@ -208,8 +208,15 @@ func rowSchema(cols []Column) *parquet.Schema {
 }
 
 // outRow is one row of a feature table before encoding.
+//
+// Id columns take their values in schema order: the first string id
+// (customer_id, or product_id for a product task) from cust, the next
+// string ids from keys, int64 ids (a forecast step) from ints, and a
+// timestamp id from asOf. Features and the label follow in vals/valid.
 type outRow struct {
 	cust  string
+	keys  []string
+	ints  []int64
 	asOf  int64
 	vals  []float64
 	valid []bool
@@ -237,7 +244,7 @@ func encodePart(cols []Column, rows []outRow) ([]byte, error) {
 	for i := range rows {
 		r := &rows[i]
 		row := make(parquet.Row, len(cols))
-		k := 0
+		k, ks, ki := 0, -1, 0
 		for j, c := range cols {
 			def := 0
 			if c.Nullable {
@@ -246,7 +253,15 @@ func encodePart(cols []Column, rows []outRow) ([]byte, error) {
 			var v parquet.Value
 			switch {
 			case c.Role == "id" && c.Type == "string":
-				v = parquet.ByteArrayValue([]byte(r.cust))
+				if ks < 0 {
+					v = parquet.ByteArrayValue([]byte(r.cust))
+				} else {
+					v = parquet.ByteArrayValue([]byte(r.keys[ks]))
+				}
+				ks++
+			case c.Role == "id" && c.Type == "int64":
+				v = parquet.Int64Value(r.ints[ki])
+				ki++
 			case c.Role == "id" && c.Type == "timestamp":
 				v = parquet.Int64Value(r.asOf)
 			default:
@@ -381,9 +396,16 @@ func readPartRows(ctx context.Context, st datasets.Store, cols []Column, key str
 // fits on. Nulls are NaN in Values and false in Valid.
 type Frame struct {
 	Schema Schema
-	// IDs are the customer ids; AsOf the per-row cutoffs.
+	// IDs are the values of the first string id column (customer_id, or
+	// product_id for a product task); AsOf the per-row cutoffs.
 	IDs  []string
 	AsOf []time.Time
+	// Keys[k] are the values of the k-th further string id column (the
+	// item of a customer x item table, the warehouse of a forecast), and
+	// Ints[k] those of the k-th int64 id column (a forecast step), in
+	// schema order.
+	Keys [][]string
+	Ints [][]int64
 	// Values[j][i] is feature j of row i.
 	Values [][]float64
 	Valid  [][]bool
@@ -399,14 +421,30 @@ func ReadFrame(ctx context.Context, st datasets.Store, m *Manifest) (*Frame, err
 	fr.Values = make([][]float64, nf)
 	fr.Valid = make([][]bool, nf)
 	asOf := m.AsOfTime
+	for _, c := range m.Schema[1:] {
+		switch {
+		case c.Role == "id" && c.Type == "string":
+			fr.Keys = append(fr.Keys, nil)
+		case c.Role == "id" && c.Type == "int64":
+			fr.Ints = append(fr.Ints, nil)
+		}
+	}
 	err := Rows(ctx, st, m, func(row []any) error {
-		j := 0
+		j, ks, ki := 0, -1, 0
 		for i, c := range m.Schema {
 			switch c.Role {
 			case "id":
 				switch v := row[i].(type) {
 				case string:
-					fr.IDs = append(fr.IDs, v)
+					if ks < 0 {
+						fr.IDs = append(fr.IDs, v)
+					} else {
+						fr.Keys[ks] = append(fr.Keys[ks], v)
+					}
+					ks++
+				case int64:
+					fr.Ints[ki] = append(fr.Ints[ki], v)
+					ki++
 				case time.Time:
 					fr.AsOf = append(fr.AsOf, v)
 				}

@@ -97,7 +97,7 @@ func listSuffix(names []string) string {
 
 // The values --task and --feature-set take.
 var (
-	tasks       = []string{features.TaskChurn}
+	tasks       = features.Tasks()
 	featureSets = []string{features.SetChurn, features.SetRFMAnchor}
 )
 

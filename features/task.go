@@ -1,0 +1,35 @@
+package features
+
+import (
+	"context"
+	"fmt"
+)
+
+// task is one feature task: its defaults, the columns it writes and how
+// it computes its rows. Each task lives in its own file and shares the
+// rest of a build with the others: the dataset inputs, the cutoff, the
+// spec, the parts, the commit, forgetting and garbage collection.
+type task interface {
+	// defaults fills the task's zero options (the horizon above all) and
+	// checks the task's own ones.
+	defaults(o *Options) error
+	// setup completes the plan: the task's Params fields (the spec hashes
+	// them), p.cols (ids, then features, then the label, each with its
+	// Role), p.label and p.meaning.
+	setup(p *plan) error
+	// compute returns the rows, sorted by their id columns, and the label
+	// balance (nil without a label). It reads the dataset through c.
+	compute(ctx context.Context, c *computation) ([]outRow, *Balance, error)
+}
+
+// Tasks lists the feature tasks, in the order help texts show them.
+func Tasks() []string { return []string{TaskChurn} }
+
+// taskOf returns the task named name.
+func taskOf(name string) (task, error) {
+	switch name {
+	case TaskChurn:
+		return churnTask{}, nil
+	}
+	return nil, fmt.Errorf("task %q: not available (tasks: %v)", name, Tasks())
+}
