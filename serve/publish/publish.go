@@ -52,6 +52,10 @@ type TableSpec struct {
 	// SortBy names the string column rows are sorted by (byte order),
 	// empty to keep the order the Scorer emits them in.
 	SortBy string `json:"sort_by,omitempty"`
+	// ThenBy names further columns (string or int64) that order rows with
+	// the same SortBy value: a customer's offers by rank, a product's
+	// forecasts by warehouse and step.
+	ThenBy []string `json:"then_by,omitempty"`
 	// Customer names the column holding a customer id, empty for a table
 	// without customer rows: rows of forgotten customers are never
 	// published, and exports can leave out opted-out ones.
@@ -362,7 +366,10 @@ func checkSpecs(specs []TableSpec) error {
 			return fmt.Errorf("publish: table %q declared twice", s.Name)
 		}
 		seen[s.Name] = true
-		for _, named := range []string{s.SortBy, s.Customer} {
+		if len(s.ThenBy) > 0 && s.SortBy == "" {
+			return fmt.Errorf("publish: table %q: ThenBy without SortBy", s.Name)
+		}
+		for _, named := range append([]string{s.SortBy, s.Customer}, s.ThenBy...) {
 			if named != "" && colIndex(s.Columns, named) < 0 {
 				return fmt.Errorf("publish: table %q: no column %q", s.Name, named)
 			}
@@ -447,19 +454,48 @@ func score(ctx context.Context, in Source, sc Scorer, specs []TableSpec, sup *pr
 	return tables, suppressed, nil
 }
 
-// sortTables sorts each table's rows by its SortBy column, if any.
+// sortTables sorts each table's rows by its SortBy column, then its
+// ThenBy columns, if any; rows equal on all keep their order.
 func sortTables(specs []TableSpec, tables [][][]any) {
 	for i, s := range specs {
 		if s.SortBy == "" {
 			continue
 		}
-		c := colIndex(s.Columns, s.SortBy)
+		keys := []int{colIndex(s.Columns, s.SortBy)}
+		for _, n := range s.ThenBy {
+			keys = append(keys, colIndex(s.Columns, n))
+		}
 		slices.SortStableFunc(tables[i], func(a, b []any) int {
-			x, _ := a[c].(string)
-			y, _ := b[c].(string)
-			return cmp.Compare(x, y)
+			for _, c := range keys {
+				if r := compareValues(a[c], b[c]); r != 0 {
+					return r
+				}
+			}
+			return 0
 		})
 	}
+}
+
+// compareValues orders two values of one column: strings by bytes,
+// numbers by value, a null first.
+func compareValues(a, b any) int {
+	switch x := a.(type) {
+	case string:
+		y, _ := b.(string)
+		return cmp.Compare(x, y)
+	case int64:
+		y, _ := b.(int64)
+		return cmp.Compare(x, y)
+	case float64:
+		y, _ := b.(float64)
+		return cmp.Compare(x, y)
+	case nil:
+		if b == nil {
+			return 0
+		}
+		return -1
+	}
+	return 0
 }
 
 // checkRow refuses a value of the wrong type for its column.
