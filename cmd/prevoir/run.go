@@ -1,0 +1,209 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/serve/nightly"
+)
+
+// runArgs are the flags of `prevoir run`.
+type runArgs struct {
+	config, asOf string
+	leaseTTL     time.Duration
+}
+
+func runCommand() *cli.Command {
+	a := &runArgs{}
+	return &cli.Command{
+		Name:  "run",
+		Usage: "the nightly job: retrain what is due, publish every task's scores, fire the triggers, collect garbage",
+		Description: "Runs the tasks of --config (without one: every task that has a champion model) as of --as-of,\n" +
+			"in dependency order, under a lease in the store that a second run is refused by until it expires\n" +
+			"(--lease-ttl after the last heartbeat). Exits 0 only when every task published; a failure names\n" +
+			"the task and leaves every earlier publication in place. See docs/NIGHTLY.md.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "the job's YAML config `FILE` (docs/NIGHTLY.md)", Destination: &a.config},
+			datasetFlag(),
+			&cli.StringFlag{Name: "as-of", Usage: "the run's " + asOfUsage + " (default: the config's as_of, else latest)", Destination: &a.asOf},
+			&cli.DurationFlag{Name: "lease-ttl", Usage: "how long the lease holds after the last heartbeat (default: the config's lease_ttl, else 2m)", Destination: &a.leaseTTL},
+		},
+		Action: a.run,
+	}
+}
+
+func (a *runArgs) run(c *cli.Context) error {
+	if err := needArgs(c, 0, 0, "[--config FILE] [--as-of DATE]"); err != nil {
+		return err
+	}
+	cfg, err := readRunConfig(a.config)
+	if err != nil {
+		return err
+	}
+	if a.asOf != "" {
+		if err := datasets.CheckAsOf(a.asOf); err != nil {
+			return usageErrorf("--as-of %q: %v", a.asOf, err)
+		}
+		cfg.AsOf = a.asOf
+	}
+	if c.IsSet("lease-ttl") {
+		if a.leaseTTL < time.Second {
+			return usageErrorf("--lease-ttl %s: want at least 1s", a.leaseTTL)
+		}
+		cfg.LeaseTTL = nightly.Duration(a.leaseTTL)
+	}
+	var rules *nightly.Rules
+	if p := cfg.Triggers; p != "" {
+		if !filepath.IsAbs(p) && cfg.Dir != "" {
+			p = filepath.Join(cfg.Dir, p)
+		}
+		if rules, err = readRules(p); err != nil {
+			return err
+		}
+	}
+	st, err := openStore(c)
+	if cfg.Store != "" && !c.IsSet("store") {
+		st, err = openStoreURL(c.Context, cfg.Store)
+	}
+	if err != nil {
+		return err
+	}
+	ds := cfg.Dataset
+	if c.String("dataset") != "" || ds == "" {
+		if ds, err = resolveDataset(c, st); err != nil {
+			return err
+		}
+	}
+	p := newRunProgress(c)
+	sum, err := nightly.Run(c.Context, st, nightly.Options{
+		Config: cfg, Dataset: ds, Rules: rules, Kinds: modelKinds(), GCLayers: gcLayers(),
+		PrevoirVersion: Version(), Progress: p.event,
+	})
+	p.finish()
+	if sum == nil {
+		return err
+	}
+	if wantJSON(c) {
+		if perr := printJSON(c, sum); perr != nil {
+			return perr
+		}
+		return err
+	}
+	printRunSummary(out(c), sum)
+	return err
+}
+
+// runProgress prints each stage on stderr: a spinner on a terminal,
+// plain lines (stage, task, rows, elapsed, rate) otherwise.
+type runProgress struct {
+	c    *cli.Context
+	mu   sync.Mutex
+	bars map[string]*progress
+	w    io.Writer
+}
+
+func newRunProgress(c *cli.Context) *runProgress {
+	return &runProgress{c: c, bars: map[string]*progress{}, w: c.App.ErrWriter}
+}
+
+func (p *runProgress) event(e nightly.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name := e.Stage
+	if e.Task != "" {
+		name += " " + e.Task
+	}
+	if !e.Done {
+		slog.Debug("run: " + name + " started")
+		if interactive(p.c) {
+			p.bars[name] = newSpinner(p.c, name)
+		} else {
+			fmt.Fprintf(p.w, "run: %s ...\n", name)
+		}
+		return
+	}
+	if b := p.bars[name]; b != nil {
+		b.Finish()
+		delete(p.bars, name)
+	}
+	line := fmt.Sprintf("run: %s done in %s", name, e.Elapsed.Round(time.Millisecond))
+	if e.Rows > 0 {
+		line += fmt.Sprintf(", %d rows", e.Rows)
+		if s := e.Elapsed.Seconds(); s > 0 {
+			line += fmt.Sprintf(" (%.0f rows/s)", float64(e.Rows)/s)
+		}
+	}
+	if e.Err != nil {
+		line = fmt.Sprintf("run: %s failed after %s: %v", name, e.Elapsed.Round(time.Millisecond), e.Err)
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+func (p *runProgress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.bars {
+		b.Finish()
+	}
+}
+
+// printRunSummary writes the run's summary for a person.
+func printRunSummary(w io.Writer, s *nightly.Summary) {
+	status := "ok"
+	if !s.OK {
+		status = "FAILED"
+	}
+	fmt.Fprintf(w, "run %s of %s as of %s: %s in %s\n", s.Run, s.Dataset, s.AsOf, status, time.Duration(s.Elapsed).Round(time.Millisecond))
+	for _, d := range s.Retrain {
+		verb := "kept the champion"
+		if d.Promoted {
+			verb = "promoted the challenger"
+		}
+		fmt.Fprintf(w, "retrain %s: %s@%d (challenger) %s %.4f vs %s@%d (champion) %.4f on %s, margin %g: %s\n",
+			d.Task, d.Model, d.Challenger, d.Metric, d.ChallengerValue, d.Model, d.Champion, d.ChampionValue, d.Holdout, d.Margin, verb)
+	}
+	for _, t := range s.Tasks {
+		switch t.Status {
+		case nightly.StatusPublished:
+			fmt.Fprintf(w, "task %s: published %s, %d rows, model %s, %s\n", t.Task, t.Publication, t.Rows, t.Model, time.Duration(t.Elapsed).Round(time.Millisecond))
+		default:
+			fmt.Fprintf(w, "task %s: %s: %s\n", t.Task, t.Status, t.Error)
+		}
+	}
+	for _, q := range s.Quality {
+		fmt.Fprintf(w, "quality %s: publication as of %s: roc auc %.4f, calibration error %.4f (predicted %.4f, observed %.4f, %d customers)\n",
+			q.Task, q.Publication, q.AUC, q.Calibration, q.MeanPredicted, q.ObservedRate, q.Customers)
+	}
+	if t := s.Triggers; t != nil {
+		if t.Status == nightly.StatusPublished {
+			fmt.Fprintf(w, "triggers: published %s, %d events since %s\n", t.Publication, t.Events, t.Since)
+			rules := make([]string, 0, len(t.ByRule))
+			for r := range t.ByRule {
+				rules = append(rules, r)
+			}
+			sort.Strings(rules)
+			for _, r := range rules {
+				fmt.Fprintf(w, "  rule %s: %d fired, %d in cooldown, %d opted out\n", r, t.ByRule[r], t.CooledDown[r], t.OptedOut[r])
+			}
+		} else {
+			fmt.Fprintf(w, "triggers: %s: %s\n", t.Status, t.Error)
+		}
+	}
+	if s.GC != nil {
+		fmt.Fprintf(w, "store gc: removed %d objects, %s (min age %s)\n", len(s.GC.Removed), humanBytes(s.GC.Bytes), s.GC.MinAge)
+	}
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	for _, n := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", n)
+	}
+}
