@@ -24,7 +24,7 @@ func newStore(t *testing.T) datasets.Store {
 // clock is a settable clock for lease tests.
 type clock struct{ t atomic.Int64 }
 
-func (c *clock) now() time.Time           { return time.Unix(0, c.t.Load()) }
+func (c *clock) now() time.Time          { return time.Unix(0, c.t.Load()) }
 func (c *clock) advance(d time.Duration) { c.t.Add(int64(d)) }
 
 func TestLeaseOverlapRefused(t *testing.T) {

@@ -54,7 +54,9 @@ type RetrainDecision struct {
 type RetrainFunc func(ctx context.Context, st datasets.Store, r RetrainRequest) (*RetrainDecision, error)
 
 // RetrainStateKey is where the job records a task's last retraining.
-func RetrainStateKey(dataset, task string) string { return Root + dataset + "/retrain/" + task + ".json" }
+func RetrainStateKey(dataset, task string) string {
+	return Root + dataset + "/retrain/" + task + ".json"
+}
 
 // retrainState is the object under RetrainStateKey.
 type retrainState struct {
