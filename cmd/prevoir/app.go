@@ -70,6 +70,7 @@ func commands() []*cli.Command {
 		modelsCommand(),         // models.go (import.go)
 		scoreCommand(),          // score.go
 		scoresCommand(),         // score.go
+		runCommand(),            // run.go (runconfig.go): the nightly job
 		customersCommand(),      // customers.go
 		hiddenCompleteCommand(), // completion.go: what the completion scripts call
 	}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRunConfigErrors: unknown keys name the key and its line; a bad
+// value names the key.
+func TestRunConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"unknown top key", "dataset: demo\nstorr: x\n", "line 2: unknown key storr"},
+		{"unknown task key", "tasks:\n  churn:\n    model: churn@champion\n    topn: 5\n", "line 4: unknown key topn"},
+		{"bad value", "tasks:\n  churn:\n    service_level: 1.5\n", "key tasks.churn.service_level 1.5"},
+		{"bad lease", "lease_ttl: soon\n", `"soon": want a duration`},
+		{"unknown rule key", "triggers: rules.yaml\n", "rules.yaml: line 3: unknown key treshold"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(dir, "prevoir.yaml")
+			if err := os.WriteFile(cfg, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rules := "rules:\n  - name: r\n    treshold: 0.5\n"
+			if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rules), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, _, errOut := runCLI(t, "--store", filepath.Join(dir, "store"), "run", "--config", cfg)
+			if code != 2 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunCLI: the nightly job from a one-line config publishes churn and
+// the triggers, prints its summary, and a second concurrent holder of the
+// lease is refused naming it.
+func TestRunCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a history and trains; skipped under -short")
+	}
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	cli := func(args ...string) (string, string) {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
+		if code != 0 {
+			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out, errOut
+	}
+	cli("datasets", "generate", "--name", "demo", "--customers", "600", "--seed", "7", "--end", "2025-01-01", "--days", "400")
+	cli("train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "20", "--promote", "champion")
+
+	// Without --config: every task with a champion.
+	out, errOut := cli("run")
+	if !strings.Contains(out, "task churn: published scores/demo/churn/2025-01-01/") || !strings.Contains(out, ": ok in ") {
+		t.Fatalf("run: %s", out)
+	}
+	if !strings.Contains(errOut, "run: publish churn done in") || !strings.Contains(errOut, "rows") {
+		t.Errorf("progress: %s", errOut)
+	}
+	rules := "version: 1\nrules:\n  - name: lapsed\n    type: days_without_order\n    days: 60\n    channel: sms\n"
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "prevoir.yaml")
+	if err := os.WriteFile(cfg, []byte("dataset: demo\ntriggers: rules.yaml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = cli("run", "--config", cfg, "--as-of", "2024-12-01", "--json")
+	var sum struct {
+		OK       bool   `json:"ok"`
+		AsOf     string `json:"as_of"`
+		Triggers struct {
+			Status      string `json:"status"`
+			Publication string `json:"publication"`
+		} `json:"triggers"`
+		Tasks []struct{ Task, Status string } `json:"tasks"`
+	}
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !sum.OK || sum.AsOf != "2024-12-01" || sum.Triggers.Status != "published" || len(sum.Tasks) != 1 {
+		t.Fatalf("summary %s", out)
+	}
+	exp, _ := cli("scores", "export", "triggers", "--as-of", "2024-12-01")
+	if !strings.HasPrefix(exp, "customer_id,rule,channel,as_of,values,idempotency_key\n") {
+		t.Errorf("triggers export: %s", exp)
+	}
+	// A failing task: exit 1 naming it.
+	if err := os.WriteFile(cfg, []byte("tasks:\n  churn:\n    model: churn@nosuch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "--store", store, "run", "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, "task churn") {
+		t.Errorf("failing task: exit %d, %s", code, errOut)
+	}
+}
