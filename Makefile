@@ -29,12 +29,15 @@ build:
 # years; a few seconds), builds churn features for 4 cutoffs 90 days apart
 # (labels over 90 days), trains a churn model holding out the latest cutoff
 # (C picked on the one before), makes it the champion and prints its
-# holdout metrics beside a recency-only baseline's, then scores every
-# customer as of the day after the last order with the champion and
-# publishes the scores (scores/demo/churn/<as_of>/, then LATEST). Run
-# again, it reuses the dataset and the feature tables; training registers
-# the next version (the same fit: the data did not change) and promotes
-# it; the publication of that day is replaced.
+# holdout metrics beside a recency-only baseline's, then runs the nightly
+# job once (`prevoir run`, config deploy/prevoir.yaml, rules
+# deploy/triggers.yaml): it scores every customer as of the day after the
+# last order with the champion, publishes the scores
+# (scores/demo/churn/<as_of>/, then LATEST), fires the trigger rules
+# (scores/demo/triggers/<as_of>/), collects garbage and prints its
+# summary. Run again, it reuses the dataset and the feature tables;
+# training registers the next version (the same fit: the data did not
+# change) and promotes it; the publications of that day are replaced.
 DEMO_DATASET   ?= demo
 DEMO_CUSTOMERS ?= 20000
 DEMO_AS_OF     ?= 2024-10-01
@@ -48,7 +51,7 @@ run: build
 	./$(BIN) --store $(STORE) datasets describe --dataset $(DEMO_DATASET)
 	./$(BIN) --store $(STORE) features build $(DEMO_TASK_ARGS) --labels
 	./$(BIN) --store $(STORE) train $(DEMO_TASK_ARGS) -c 0.01,0.1,1,10 --name $(DEMO_MODEL) --promote champion
-	./$(BIN) --store $(STORE) score --dataset $(DEMO_DATASET) --task churn --model $(DEMO_MODEL)@champion
+	./$(BIN) --store $(STORE) run --config deploy/prevoir.yaml --dataset $(DEMO_DATASET)
 
 # Every test, with a real S3 server (MinIO) for the S3 backend.
 test: minio

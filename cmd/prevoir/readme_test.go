@@ -42,8 +42,10 @@ func TestReadmeUsingIt(t *testing.T) {
 	if err := os.Mkdir(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Join(root, "testdata"), filepath.Join(work, "testdata")); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"testdata", "deploy"} { // deploy: make run's nightly config
+		if err := os.Symlink(filepath.Join(root, d), filepath.Join(work, d)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if shared := filepath.Join(root, "..", "shared"); exists(shared) {
 		if err := os.Symlink(shared, filepath.Join(scratch, "shared")); err != nil {
