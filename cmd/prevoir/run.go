@@ -84,7 +84,7 @@ func (a *runArgs) run(c *cli.Context) error {
 	}
 	p := newRunProgress(c)
 	sum, err := nightly.Run(c.Context, st, nightly.Options{
-		Config: cfg, Dataset: ds, Rules: rules, Kinds: modelKinds(), GCLayers: gcLayers(),
+		Config: cfg, Dataset: ds, Rules: rules, Kinds: modelKinds(), GCLayers: gcLayers(), Retrain: retrainChallenger,
 		PrevoirVersion: Version(), Progress: p.event,
 	})
 	p.finish()

@@ -92,6 +92,40 @@ func TestRunCLI(t *testing.T) {
 	if !strings.HasPrefix(exp, "customer_id,rule,channel,as_of,values,idempotency_key\n") {
 		t.Errorf("triggers export: %s", exp)
 	}
+	// Retraining due: a challenger on fresh cutoffs, judged against the
+	// champion on the same held-out cutoff, recorded in the summary and
+	// the registry; the next run of the week does not retrain.
+	retrain := "retrain:\n  every: 7d\n  cutoffs: 2\n  step: 90d\n  c: [1]\n  margin: 0.5\n  min_class: 20\n"
+	if err := os.WriteFile(cfg, []byte(retrain), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = cli("run", "--config", cfg, "--json")
+	var rs struct {
+		OK      bool `json:"ok"`
+		Retrain []struct {
+			Holdout         string  `json:"holdout_cutoff"`
+			Champion        int     `json:"champion_version"`
+			Challenger      int     `json:"challenger_version"`
+			ChampionValue   float64 `json:"champion_value"`
+			ChallengerValue float64 `json:"challenger_value"`
+			Promoted        bool    `json:"promoted"`
+		} `json:"retrain"`
+	}
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !rs.OK || len(rs.Retrain) != 1 || rs.Retrain[0].Holdout != "2024-10-02" || rs.Retrain[0].Champion != 1 || rs.Retrain[0].Challenger != 2 ||
+		rs.Retrain[0].Promoted || !(rs.Retrain[0].ChampionValue > 0.5) || !(rs.Retrain[0].ChallengerValue > 0.5) {
+		t.Fatalf("retrain summary %s (a margin of 0.5 AUC cannot be won)", out)
+	}
+	if al, _ := cli("models", "ls", "--json"); !strings.Contains(al, "challenger") {
+		t.Errorf("registry: %s", al)
+	}
+	out, _ = cli("run", "--config", cfg, "--json")
+	if strings.Contains(out, "challenger_version") {
+		t.Errorf("retrained again within the week: %s", out)
+	}
+
 	// A failing task: exit 1 naming it.
 	if err := os.WriteFile(cfg, []byte("tasks:\n  churn:\n    model: churn@nosuch\n"), 0o644); err != nil {
 		t.Fatal(err)

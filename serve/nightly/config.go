@@ -187,6 +187,9 @@ type RetrainConfig struct {
 	Step    string `yaml:"step"`
 	// C is the list of C values searched (default 0.01, 0.1, 1, 10).
 	C []float64 `yaml:"c"`
+	// MinClass is the fewest positives and negatives the challenger's
+	// training rows need (0: events per variable, as prevoir train).
+	MinClass int `yaml:"min_class"`
 }
 
 // QualityConfig sets the floors below which the quality check warns.
@@ -356,6 +359,9 @@ func (r *RetrainConfig) defaults() error {
 	}
 	if _, err := datasets.ParseSpan(r.Step); err != nil {
 		return datasets.Fieldf("retrain.step", r.Step, "want a span such as 90d")
+	}
+	if r.MinClass < 0 {
+		return datasets.Fieldf("retrain.min_class", strconv.Itoa(r.MinClass), "want 0 (events per variable) or a positive count")
 	}
 	if len(r.C) == 0 {
 		r.C = []float64{0.01, 0.1, 1, 10}

@@ -20,13 +20,17 @@ type RetrainRequest struct {
 	// as its next version.
 	Model string
 	// Holdout is the cutoff both models are evaluated on: the run's as_of
-	// minus the horizon (the latest cutoff whose labels are complete).
+	// minus the horizon and a day (the latest cutoff whose label window
+	// ends within the data: as_of latest is the day after the last order).
 	Holdout string
 	Horizon datasets.Span
 	// Cutoffs, Step and C are the challenger's training settings.
 	Cutoffs int
 	Step    datasets.Span
 	C       []float64
+	// MinClass is the fewest positives and negatives to train on (0:
+	// events per variable).
+	MinClass int
 	// Metric and Margin decide: the challenger is promoted only when it
 	// beats the champion by more than Margin on Metric.
 	Metric string
@@ -124,8 +128,8 @@ func retrain(ctx context.Context, st datasets.Store, o Options, sum *Summary, ta
 		hz := t.cfg.HorizonSpan()
 		at, _ := time.Parse(time.DateOnly, sum.AsOf)
 		step, _ := datasets.ParseSpan(rc.Step)
-		req := RetrainRequest{Dataset: o.Dataset, Task: name, Model: model, Holdout: hz.Before(at, time.UTC).Format(time.DateOnly),
-			Horizon: hz, Cutoffs: rc.Cutoffs, Step: step, C: rc.C, Metric: rc.Metric, Margin: rc.Margin}
+		req := RetrainRequest{Dataset: o.Dataset, Task: name, Model: model, Holdout: hz.Before(at, time.UTC).AddDate(0, 0, -1).Format(time.DateOnly),
+			Horizon: hz, Cutoffs: rc.Cutoffs, Step: step, C: rc.C, MinClass: rc.MinClass, Metric: rc.Metric, Margin: rc.Margin}
 		t0 := o.Now()
 		progress(Event{Stage: StageRetrain, Task: name})
 		d, err := o.Retrain(ctx, st, req)
