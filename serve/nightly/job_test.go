@@ -70,7 +70,7 @@ func rowsOf(t *testing.T, st datasets.Store, task, asOf, table string) []string 
 	}
 	var out []string
 	if err := publish.Rows(context.Background(), st, m, table, func(r []any) error {
-		out = append(out, fmt.Sprint(r...))
+		out = append(out, fmt.Sprintf("%q", r))
 		return nil
 	}); err != nil {
 		t.Fatal(err)
