@@ -4,15 +4,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/serve/churn"
 	"github.com/prevoir/prevoir/serve/nightly"
+	"github.com/prevoir/prevoir/serve/publish"
 )
 
 // runArgs are the flags of `prevoir run`.
@@ -98,7 +103,43 @@ func (a *runArgs) run(c *cli.Context) error {
 		return err
 	}
 	printRunSummary(out(c), sum)
+	printTopRisks(c, st, sum)
 	return err
+}
+
+// printTopRisks prints the five customers with the highest churn
+// probability in tonight's churn publication, with their reasons: what
+// the run says, not only where it went.
+func printTopRisks(c *cli.Context, st datasets.Store, s *nightly.Summary) {
+	for _, t := range s.Tasks {
+		if t.Task != churn.Task || t.Status != nightly.StatusPublished {
+			continue
+		}
+		m, err := publish.ReadManifest(c.Context, st, s.Dataset, churn.Task, s.AsOf)
+		if err != nil {
+			return
+		}
+		var top [][]any
+		err = publish.Rows(c.Context, st, m, "", func(r []any) error {
+			top = append(top, slices.Clone(r))
+			sort.SliceStable(top, func(i, j int) bool { return top[i][2].(float64) > top[j][2].(float64) })
+			top = top[:min(len(top), 5)]
+			return nil
+		})
+		if err != nil || len(top) == 0 {
+			return
+		}
+		fmt.Fprintf(out(c), "top churn risks as of %s (prevoir scores export churn):\n", s.AsOf)
+		for _, r := range top {
+			var reasons []string
+			for _, x := range r[5:8] {
+				if x, _ := x.(string); x != "" {
+					reasons = append(reasons, x)
+				}
+			}
+			fmt.Fprintf(out(c), "  %s  %.3f %-6s %s\n", r[0], r[2], r[3], strings.Join(reasons, "; "))
+		}
+	}
 }
 
 // runProgress prints each stage on stderr: a spinner on a terminal,
@@ -185,13 +226,11 @@ func printRunSummary(w io.Writer, s *nightly.Summary) {
 	if t := s.Triggers; t != nil {
 		if t.Status == nightly.StatusPublished {
 			fmt.Fprintf(w, "triggers: published %s, %d events since %s\n", t.Publication, t.Events, t.Since)
-			rules := make([]string, 0, len(t.ByRule))
-			for r := range t.ByRule {
-				rules = append(rules, r)
-			}
-			sort.Strings(rules)
-			for _, r := range rules {
+			for _, r := range slices.Sorted(maps.Keys(t.ByRule)) {
 				fmt.Fprintf(w, "  rule %s: %d fired, %d in cooldown, %d opted out\n", r, t.ByRule[r], t.CooledDown[r], t.OptedOut[r])
+			}
+			for _, n := range t.Notes {
+				fmt.Fprintf(w, "  note: %s\n", n)
 			}
 		} else {
 			fmt.Fprintf(w, "triggers: %s: %s\n", t.Status, t.Error)

@@ -132,12 +132,14 @@ func Trigger(ctx context.Context, st datasets.Store, o TriggerOptions) (*Trigger
 	if err != nil {
 		return ts, err
 	}
-	ts.Notes = append(ts.Notes, facts.notes...)
 	sup, err := privacy.Load(ctx, st)
 	if err != nil {
 		return ts, err
 	}
 	var events []TriggerEvent
+	for _, ru := range o.Rules.Rules {
+		ts.ByRule[ru.Name], ts.CooledDown[ru.Name], ts.OptedOut[ru.Name] = 0, 0, 0
+	}
 	for _, ru := range o.Rules.Rules {
 		fired, err := evaluate(ctx, st, o.Dataset, ru, facts, since, asOf)
 		if err != nil {
@@ -147,7 +149,10 @@ func Trigger(ctx context.Context, st datasets.Store, o TriggerOptions) (*Trigger
 			if sup.Forgotten(c) {
 				continue
 			}
-			if sup.OptedOut(c, ru.Channel, asOf) || facts.optedOut(c, ru.Channel) {
+			// Opt-outs given through prevoir count as they stand now (a
+			// rerun of an old date never fires for someone who opted out
+			// since); the dataset's consent table as of the date.
+			if sup.OptedOut(c, ru.Channel, time.Time{}) || facts.optedOut(c, ru.Channel) {
 				ts.OptedOut[ru.Name]++
 				continue
 			}
@@ -161,6 +166,7 @@ func Trigger(ctx context.Context, st datasets.Store, o TriggerOptions) (*Trigger
 			ts.ByRule[ru.Name]++
 		}
 	}
+	ts.Notes = append(ts.Notes, facts.notes...)
 	rows := make([][]any, 0, len(events)+len(cool))
 	for _, e := range events {
 		v, _ := json.Marshal(e.Values)
@@ -245,7 +251,9 @@ func evaluate(ctx context.Context, st datasets.Store, dataset string, ru Rule, f
 			return r == 1
 		})
 		if errors.Is(err, publish.ErrNoPublication) || errors.Is(err, fs.ErrNotExist) {
-			return out, nil // fires only when the offers publication exists
+			// Fires only when the offers publication exists.
+			f.notes = append(f.notes, fmt.Sprintf("rule %s: no %s publication as of %s: it fired for no one", ru.Name, offersTask, asOf.Format(time.DateOnly)))
+			return out, nil
 		}
 		return res, err
 	case RuleLoyaltyLevel:
