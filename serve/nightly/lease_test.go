@@ -139,3 +139,41 @@ func TestLeaseConcurrentAcquireOneWins(t *testing.T) {
 		t.Errorf("%d runs took the lease, want 1", won.Load())
 	}
 }
+
+// TestRunCancelledWhenLeaseTakenOver: a run whose heartbeat finds its
+// lease taken over (it stalled past the expiry and another run took it)
+// is cancelled and says so.
+func TestRunCancelledWhenLeaseTakenOver(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	cfg := &Config{AsOf: "2024-10-01", LeaseTTL: Duration(time.Second), Tasks: map[string]*TaskConfig{"slow": {}}}
+	if err := cfg.Defaults(); err != nil {
+		t.Fatal(err)
+	}
+	slow := Adapter{Name: "slow", Run: func(ctx context.Context, st datasets.Store, in Input) (*Output, error) {
+		// Another run takes the lease over meanwhile.
+		b := []byte(`{"holder":"thief:1","run":"r2","expires_at":"2999-01-01T00:00:00Z"}`)
+		if _, err := datasets.PutBytes(ctx, st, LeaseKey("demo"), b, datasets.PutOptions{}); err != nil {
+			return nil, err
+		}
+		<-ctx.Done()
+		return nil, context.Cause(ctx)
+	}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, st, Options{Dataset: "demo", Config: cfg, Adapters: []Adapter{slow}})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("run: %v, want ErrLeaseLost", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run went on without its lease")
+	}
+	// The thief's lease is left alone.
+	if _, err := AcquireLease(ctx, st, LeaseKey("demo"), LeaseInfo{Holder: "x"}, time.Minute, nil); !errors.Is(err, ErrLeaseHeld) {
+		t.Errorf("after: %v", err)
+	}
+}
