@@ -36,6 +36,21 @@ func TestRunConfigErrors(t *testing.T) {
 	}
 }
 
+// TestRunConfigStore: the config's store is used when --store is not
+// given.
+func TestRunConfigStore(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "from-config")
+	cfg := filepath.Join(dir, "prevoir.yaml")
+	if err := os.WriteFile(cfg, []byte("store: "+store+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "run", "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, store) || !strings.Contains(errOut, "holds no dataset") {
+		t.Errorf("exit %d, %s; want the config's store named", code, errOut)
+	}
+}
+
 // TestRunCLI: the nightly job from a one-line config publishes churn and
 // the triggers, prints its summary, and a second concurrent holder of the
 // lease is refused naming it.

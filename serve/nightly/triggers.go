@@ -74,7 +74,7 @@ type TriggerSummary struct {
 	Error      string           `json:"error,omitempty"`
 }
 
-// Event is one fired trigger.
+// TriggerEvent is one fired trigger.
 type TriggerEvent struct {
 	CustomerID, Rule, Channel, AsOf string
 	Values                          map[string]any
