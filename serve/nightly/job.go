@@ -103,6 +103,18 @@ type Summary struct {
 	GC        *datasets.GCReport `json:"gc,omitempty"`
 	Warnings  []string           `json:"warnings"`
 	Notes     []string           `json:"notes"`
+	// Stages are the stages that ended, in the order they ended: the
+	// timings behind the progress lines.
+	Stages []StageTime `json:"stages"`
+}
+
+// StageTime is one stage's outcome in the summary.
+type StageTime struct {
+	Stage   string   `json:"stage"`
+	Task    string   `json:"task,omitempty"`
+	Rows    int64    `json:"rows"`
+	Elapsed Duration `json:"elapsed"`
+	Failed  bool     `json:"failed,omitempty"`
 }
 
 // TaskError is the run's error when a task failed: it names the task.
@@ -143,7 +155,14 @@ func Run(ctx context.Context, st datasets.Store, o Options) (*Summary, error) {
 	start := o.Now()
 	sum := &Summary{Dataset: o.Dataset, Run: datasets.NewRunID(), Holder: o.Holder, StartedAt: start.UTC().Truncate(time.Second),
 		Tasks: []TaskResult{}, Warnings: []string{}, Notes: []string{}}
+	var mu sync.Mutex
+	sum.Stages = []StageTime{}
 	progress := func(e Event) {
+		if e.Done {
+			mu.Lock()
+			sum.Stages = append(sum.Stages, StageTime{Stage: e.Stage, Task: e.Task, Rows: e.Rows, Elapsed: Duration(e.Elapsed), Failed: e.Err != nil})
+			mu.Unlock()
+		}
 		if o.Progress != nil {
 			o.Progress(e)
 		}

@@ -101,6 +101,13 @@ func TestRunChampionsIdempotent(t *testing.T) {
 	if !slices.Contains(events, "publish/churn/true") || !slices.Contains(events, "lease//true") {
 		t.Errorf("progress events %v", events)
 	}
+	var stages []string
+	for _, s := range sum.Stages {
+		stages = append(stages, s.Stage+"/"+s.Task)
+	}
+	if !slices.Equal(stages, []string{"lease/", "publish/churn", "quality/churn"}) || sum.Stages[1].Rows != sum.Tasks[0].Rows {
+		t.Errorf("stages %+v", sum.Stages)
+	}
 	first := rowsOf(t, st, "churn", sum.AsOf, "")
 	// The lease was released: a second run goes at once and publishes the
 	// same rows.
