@@ -259,3 +259,39 @@ func TestRunUnknownTaskAndNoChampion(t *testing.T) {
 		t.Errorf("no champion: %v", err)
 	}
 }
+
+// TestRunCorruptPartNamed: a corrupt order part fails the churn task of a
+// new date, named, and the earlier publication stays readable as it was.
+func TestRunCorruptPartNamed(t *testing.T) {
+	ctx := context.Background()
+	st := generated(t, synth.Options{Customers: 80, Days: 150, Seed: 6})
+	cfg := &Config{AsOf: "2024-12-01"}
+	if err := cfg.Defaults(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, st, Options{Dataset: "demo", Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	before := rowsOf(t, st, "churn", "2024-12-01", "")
+	m, err := datasets.ReadManifest(ctx, st, "demo", "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Parts {
+		if _, err := datasets.PutBytes(ctx, st, p.Key, []byte("PAR1 not parquet at all PAR1"), datasets.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg.AsOf = "2024-12-02"
+	sum, err := Run(ctx, st, Options{Dataset: "demo", Config: cfg})
+	var te *TaskError
+	if !errors.As(err, &te) || te.Task != "churn" || sum.OK {
+		t.Fatalf("run over corrupt parts: %v", err)
+	}
+	if after := rowsOf(t, st, "churn", "2024-12-01", ""); !reflect.DeepEqual(before, after) {
+		t.Error("the earlier publication changed")
+	}
+	if p, err := publish.ReadLatest(ctx, st, "demo", "churn"); err != nil || p.AsOf != "2024-12-01" {
+		t.Errorf("LATEST %+v %v, want the earlier publication", p, err)
+	}
+}
