@@ -14,6 +14,7 @@ import (
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/datatest"
 	"github.com/prevoir/prevoir/datasets/local"
+	"github.com/prevoir/prevoir/datasets/synth"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models/btyd"
 )
@@ -231,4 +232,71 @@ func TestGrouping(t *testing.T) {
 	if got := TransactionLogLik(p, sums); math.Abs(got-want) > 1e-9 {
 		t.Errorf("grouped %v, per customer %v", got, want)
 	}
+}
+
+// TestGeneratorDropout: on the generator's history (BG/NBD-like, latent
+// dropout known), p_alive as of the end separates the customers who
+// dropped out from those still active: AUC of 1 - p_alive above 0.8
+// among repeat buyers for both transaction models, and over everyone for
+// MBG/NBD.
+func TestGeneratorDropout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 3,000 customers")
+	}
+	ctx := context.Background()
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synth.Generate(ctx, st, synth.Options{Name: "g", Customers: 3000, Days: 730, Seed: 11}, synth.StoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dropped := map[string]bool{}
+	if err := synth.ReadLatentCustomers(ctx, st, "g", func(c *synth.LatentCustomer) error {
+		dropped[c.CustomerID] = !c.DropoutAt.IsZero()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{btyd.BGNBD, btyd.MBGNBD} {
+		out, err := TrainCLV(ctx, st, CLVOptions{Model: v, Features: features.Options{Dataset: "g", AsOf: synth.DefaultEnd.Format("2006-01-02")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := features.ReadFrame(ctx, st, out.Features)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var y, score, yr, sr []float64
+		for i, id := range fr.IDs {
+			s := btyd.Summary{X: fr.Values[0][i], Tx: fr.Values[1][i], T: fr.Values[2][i]}
+			d, p := b2f(dropped[id]), 1-out.Params.PAlive(s)
+			y, score = append(y, d), append(score, p)
+			if s.X > 0 {
+				yr, sr = append(yr, d), append(sr, p)
+			}
+		}
+		all, err := Evaluate(y, score, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Evaluate(yr, sr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d customers, %.0f dropped out; AUC of 1 - p_alive %.4f, among the %d repeat buyers %.4f", v, len(y), all.Positives, all.AUC, len(yr), rep.AUC)
+		// The generator's customers may drop out after their first order:
+		// BG/NBD, which gives every one-time buyer p_alive = 1, separates
+		// only the repeat buyers; MBG/NBD separates everyone.
+		if rep.AUC < 0.8 || v == btyd.MBGNBD && all.AUC < 0.8 {
+			t.Errorf("%s: AUC %.4f, repeat buyers %.4f", v, all.AUC, rep.AUC)
+		}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -127,10 +127,11 @@ func (p Params) ConditionalExpected(t float64, s Summary) float64 {
 //
 //	(1-w) pv/(q-1) + w m, w = px/(px+q-1).
 //
-// A customer without repeat purchases (x = 0) gets the population mean.
+// A customer without repeat purchases (x = 0), or whose mean spend is
+// unknown (NaN), gets the population mean.
 func (p Params) ExpectedValue(x, m float64) float64 {
 	pop := p.P * p.V / (p.Q - 1)
-	if x <= 0 {
+	if x <= 0 || math.IsNaN(m) {
 		return pop
 	}
 	w := p.P * x / (p.P*x + p.Q - 1)
