@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/optimize"
 
 	"github.com/prevoir/prevoir/models/btyd"
@@ -38,15 +39,21 @@ type BTYDFit struct {
 	Status     string `json:"status"`
 }
 
-// summaryGroups are customers with identical summaries, grouped: the
-// distinct summaries sorted by x, with their counts, and for each
-// distinct x the range of its summaries.
+// summaryGroups are customers with identical summaries, grouped and
+// weighted by their count, with the distinct values of x, T and t_x
+// indexed: one evaluation of the likelihood computes the terms of x once
+// per distinct x, ln(α+T) once per distinct T and ln(α+t_x) once per
+// distinct t_x, leaving one exp and one log1p per group.
 type summaryGroups struct {
-	sums   []btyd.Summary
-	w      []float64
-	xs     []float64
-	ranges [][2]int
-	total  float64
+	xs, nx   []float64 // distinct x, and customers per x
+	tv, txv  []float64 // distinct T and t_x
+	gx       []int32   // per group: index in xs, tv, txv
+	gt, gtx  []int32
+	w        []float64 // per group: customers
+	total    float64
+	lT, iT   []float64 // per evaluation: ln(α+T), 1/(α+T)
+	lTx, iTx []float64
+	terms    []btyd.XTerms
 }
 
 func groupSummaries(in []btyd.Summary) *summaryGroups {
@@ -61,21 +68,56 @@ func groupSummaries(in []btyd.Summary) *summaryGroups {
 		return cmpF(a.T, b.T)
 	})
 	g := &summaryGroups{total: float64(len(in))}
+	tIdx, txIdx := map[float64]int32{}, map[float64]int32{}
+	index := func(m map[float64]int32, vals *[]float64, v float64) int32 {
+		i, ok := m[v]
+		if !ok {
+			i = int32(len(*vals))
+			m[v] = i
+			*vals = append(*vals, v)
+		}
+		return i
+	}
 	for i, v := range s {
+		if len(g.xs) == 0 || g.xs[len(g.xs)-1] != v.X {
+			g.xs = append(g.xs, v.X)
+			g.nx = append(g.nx, 0)
+		}
+		g.nx[len(g.nx)-1]++
 		if i > 0 && v == s[i-1] {
 			g.w[len(g.w)-1]++
 			continue
 		}
-		if len(g.xs) == 0 || g.xs[len(g.xs)-1] != v.X {
-			g.xs = append(g.xs, v.X)
-			g.ranges = append(g.ranges, [2]int{len(g.sums), len(g.sums)})
-		}
-		g.sums = append(g.sums, v)
+		g.gx = append(g.gx, int32(len(g.xs)-1))
+		g.gt = append(g.gt, index(tIdx, &g.tv, v.T))
+		g.gtx = append(g.gtx, index(txIdx, &g.txv, v.Tx))
 		g.w = append(g.w, 1)
-		g.ranges[len(g.ranges)-1][1] = len(g.sums)
 	}
+	g.lT, g.iT = make([]float64, len(g.tv)), make([]float64, len(g.tv))
+	g.lTx, g.iTx = make([]float64, len(g.txv)), make([]float64, len(g.txv))
+	g.terms = make([]btyd.XTerms, len(g.xs))
 	return g
 }
+
+// scaled returns the groups with times multiplied by s (the same groups:
+// scaling keeps distinct values distinct).
+func (g *summaryGroups) scaled(s float64) *summaryGroups {
+	c := *g
+	c.tv, c.txv = slices.Clone(g.tv), slices.Clone(g.txv)
+	for i := range c.tv {
+		c.tv[i] *= s
+	}
+	for i := range c.txv {
+		c.txv[i] *= s
+	}
+	c.lT, c.iT = make([]float64, len(c.tv)), make([]float64, len(c.tv))
+	c.lTx, c.iTx = make([]float64, len(c.txv)), make([]float64, len(c.txv))
+	c.terms = make([]btyd.XTerms, len(c.xs))
+	return &c
+}
+
+// groups is the number of distinct summaries.
+func (g *summaryGroups) groups() int { return len(g.w) }
 
 func cmpF(a, b float64) int {
 	switch {
@@ -87,14 +129,66 @@ func cmpF(a, b float64) int {
 	return 0
 }
 
-// logLik returns the summed log-likelihood of the groups under p, and
-// adds its gradient with respect to (r, α, a, b) to grad when not nil.
+// logLik returns the summed log-likelihood of the groups under p (what
+// btyd.Params.LogLik gives customer by customer), and adds its gradient
+// with respect to (r, α, a, b) to grad when not nil.
 func (g *summaryGroups) logLik(p btyd.Params, grad []float64) float64 {
+	r, alpha := p.R, p.Alpha
+	for k, v := range g.tv {
+		g.lT[k], g.iT[k] = math.Log(alpha+v), 1/(alpha+v)
+	}
+	for k, v := range g.txv {
+		g.lTx[k], g.iTx[k] = math.Log(alpha+v), 1/(alpha+v)
+	}
+	withGrad := grad != nil
 	ll := 0.0
+	var d [4]float64
 	for k, x := range g.xs {
-		t := p.TermsOf(x, grad != nil)
-		for i := g.ranges[k][0]; i < g.ranges[k][1]; i++ {
-			ll += g.w[i] * p.LogLik(&t, g.sums[i], g.w[i], grad)
+		t := p.TermsOf(x, withGrad)
+		g.terms[k] = t
+		ll += g.nx[k] * t.C
+		for j := range d {
+			d[j] += g.nx[k] * t.D[j]
+		}
+	}
+	for i, w := range g.w {
+		k := g.gx[i]
+		t := &g.terms[k]
+		rx := r + g.xs[k]
+		lt := g.lT[g.gt[i]]
+		a3 := -rx * lt
+		if math.IsInf(t.LogA4, -1) {
+			ll += w * a3
+			if withGrad {
+				d[0] -= w * lt
+				d[1] -= w * rx * g.iT[g.gt[i]]
+			}
+			continue
+		}
+		ltx := g.lTx[g.gtx[i]]
+		diff := t.LogA4 - rx*ltx - a3
+		e := math.Exp(-math.Abs(diff))
+		// ln(1+e) rather than log1p: e <= 1, and the absolute error of
+		// ln(1+e) (1e-16) is nothing next to a log-likelihood; log1p is
+		// four times slower.
+		var sp, w4 float64
+		if diff >= 0 {
+			sp, w4 = diff+math.Log(1+e), 1/(1+e)
+		} else {
+			sp, w4 = math.Log(1+e), e/(1+e)
+		}
+		ll += w * (a3 + sp)
+		if withGrad {
+			w3 := 1 - w4
+			d[0] -= w * (w3*lt + w4*ltx)
+			d[1] -= w * rx * (w3*g.iT[g.gt[i]] + w4*g.iTx[g.gtx[i]])
+			d[2] += w * w4 * t.DA4[2]
+			d[3] += w * w4 * t.DA4[3]
+		}
+	}
+	if withGrad {
+		for j := range d {
+			grad[j] += d[j]
 		}
 	}
 	return ll
@@ -144,11 +238,8 @@ func FitTransactions(sums []btyd.Summary, variant string, penalizer float64) (bt
 		return p, BTYDFit{}, fmt.Errorf("%s fit: every customer's age T is 0: the calibration period ends on their first purchase day", variant)
 	}
 	scale := 10 / maxT
-	scaled := make([]btyd.Summary, len(sums))
-	for i, s := range sums {
-		scaled[i] = btyd.Summary{X: s.X, Tx: s.Tx * scale, T: s.T * scale}
-	}
-	g := groupSummaries(scaled)
+	orig := groupSummaries(sums)
+	g := orig.scaled(scale)
 	at := func(x []float64) btyd.Params {
 		return btyd.Params{Variant: variant, R: math.Exp(x[0]), Alpha: math.Exp(x[1]), A: math.Exp(x[2]), B: math.Exp(x[3])}
 	}
@@ -174,8 +265,9 @@ func FitTransactions(sums []btyd.Summary, variant string, penalizer float64) (bt
 		}
 		return f
 	}
-	x, res, err := minimize(obj, []float64{0.1, 0.1, 0.1, 0.1})
-	fit := BTYDFit{Customers: len(sums), Groups: len(g.sums)}
+	x0 := []float64{0.1, 0.1, 0.1, 0.1}
+	x, res, err := minimize(obj, x0)
+	fit := BTYDFit{Customers: len(sums), Groups: g.groups()}
 	if res != nil {
 		fit.Iterations, fit.Status = res.Stats.MajorIterations, res.Status.String()
 	}
@@ -186,28 +278,33 @@ func FitTransactions(sums []btyd.Summary, variant string, penalizer float64) (bt
 	p.Alpha /= scale
 	// The log-likelihood in the summaries' own unit (the scaled one
 	// differs by the time scale's Jacobian).
-	fit.LogLik = groupSummaries(sums).logLik(p, nil)
+	fit.LogLik = orig.logLik(p, nil)
 	if err := finite(p.R, p.Alpha, p.A, p.B); err != nil {
 		return p, fit, fmt.Errorf("%s fit: %w", variant, err)
 	}
 	return p, fit, nil
 }
 
-// FitGammaGamma fits the Gamma-Gamma spend model to the repeat buyers'
-// frequencies x and mean repeat spends m, by maximum likelihood as
-// lifetimes does (-sum LL / n + penalizer (p² + q² + v²), over the
-// logarithms of the parameters). Customers with x = 0 are left out; a
-// repeat buyer's mean spend must be positive (refused with a count).
-func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYDFit, err error) {
+// spendData are the repeat buyers' spends, by distinct x: the
+// Gamma-Gamma log-likelihood's terms in x alone and the sums of ln m are
+// computed once, leaving one log and one division per customer and
+// evaluation.
+type spendData struct {
+	xs, nx, slm []float64 // distinct x, customers, sum of ln m
+	cx          []int32   // per customer: index in xs
+	xm          []float64 // per customer: x m
+	sl, si      []float64 // per evaluation and x: sum of ln(xm+v), of 1/(xm+v)
+}
+
+// newSpendData keeps the customers with x > 0; their mean spends must be
+// positive (refused with a count).
+func newSpendData(x, m []float64) (*spendData, error) {
 	if len(x) != len(m) {
-		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %d frequencies, %d spends", len(x), len(m))
+		return nil, fmt.Errorf("%d frequencies, %d spends", len(x), len(m))
 	}
-	if !(penalizer >= 0) || math.IsInf(penalizer, 1) {
-		return 0, 0, 0, fit, fmt.Errorf("penalizer %v: want a finite number >= 0", penalizer)
-	}
-	type key struct{ x, m float64 }
-	counts := map[key]float64{}
-	bad, n, sum := 0, 0, 0.0
+	idx := map[float64]int32{}
+	sd := &spendData{}
+	bad, n := 0, 0
 	for i := range x {
 		if !(x[i] > 0) {
 			continue
@@ -216,35 +313,78 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 			bad++
 			continue
 		}
-		counts[key{x[i], m[i]}]++
+		k, ok := idx[x[i]]
+		if !ok {
+			k = int32(len(sd.xs))
+			idx[x[i]] = k
+			sd.xs, sd.nx, sd.slm = append(sd.xs, x[i]), append(sd.nx, 0), append(sd.slm, 0)
+		}
+		sd.nx[k]++
+		sd.slm[k] += math.Log(m[i])
+		sd.cx = append(sd.cx, k)
+		sd.xm = append(sd.xm, x[i]*m[i])
 		n++
-		sum += m[i]
 	}
 	if bad > 0 {
-		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %d of %d repeat buyers have a mean repeat spend that is zero, negative or not a number: the spend model needs positive values (leave them out, or net returns elsewhere)", bad, bad+n)
+		return nil, fmt.Errorf("%d of %d repeat buyers have a mean repeat spend that is zero, negative or not a number: the spend model needs positive values (leave them out, or net returns elsewhere)", bad, bad+n)
 	}
 	if n < MinRepeatBuyers {
-		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %w: %d, want at least %d", ErrNoRepeatBuyers, n, MinRepeatBuyers)
+		return nil, fmt.Errorf("%w: %d, want at least %d", ErrNoRepeatBuyers, n, MinRepeatBuyers)
 	}
-	keys := make([]key, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if a.x != b.x {
-			return cmpF(a.x, b.x)
+	sd.sl, sd.si = make([]float64, len(sd.xs)), make([]float64, len(sd.xs))
+	return sd, nil
+}
+
+// logLik returns the summed Gamma-Gamma log-likelihood (what
+// btyd.Params.GammaGammaLogLik gives customer by customer) and adds its
+// gradient with respect to (p, q, v) to grad when not nil.
+func (sd *spendData) logLik(pr btyd.Params, grad []float64) float64 {
+	p, q, v := pr.P, pr.Q, pr.V
+	clear(sd.sl)
+	clear(sd.si)
+	withGrad := grad != nil
+	for i, xm := range sd.xm {
+		k := sd.cx[i]
+		sd.sl[k] += math.Log(xm + v)
+		if withGrad {
+			sd.si[k] += 1 / (xm + v)
 		}
-		return cmpF(a.m, b.m)
-	})
-	total := float64(n)
-	ll := func(pr btyd.Params, grad []float64) float64 {
-		s := 0.0
-		for _, k := range keys {
-			w := counts[k]
-			s += w * pr.GammaGammaLogLik(k.x, k.m, w, grad)
-		}
-		return s
 	}
+	ll, lq, lv := 0.0, lgammaF(q), math.Log(v)
+	for k, x := range sd.xs {
+		n, px := sd.nx[k], p*sd.xs[k]
+		lx := math.Log(x)
+		ll += n*(lgammaF(px+q)-lgammaF(px)-lq+q*lv+px*lx) + (px-1)*sd.slm[k] - (px+q)*sd.sl[k]
+		if withGrad {
+			dg := mathext.Digamma
+			dpq := dg(px + q)
+			grad[0] += n*x*(dpq-dg(px)+lx) + x*sd.slm[k] - x*sd.sl[k]
+			grad[1] += n*(dpq-dg(q)+lv) - sd.sl[k]
+			grad[2] += n*q/v - (px+q)*sd.si[k]
+		}
+	}
+	return ll
+}
+
+func lgammaF(x float64) float64 {
+	v, _ := math.Lgamma(x)
+	return v
+}
+
+// FitGammaGamma fits the Gamma-Gamma spend model to the repeat buyers'
+// frequencies x and mean repeat spends m, by maximum likelihood as
+// lifetimes does (-sum LL / n + penalizer (p² + q² + v²), over the
+// logarithms of the parameters). Customers with x = 0 are left out; a
+// repeat buyer's mean spend must be positive (refused with a count).
+func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYDFit, err error) {
+	if !(penalizer >= 0) || math.IsInf(penalizer, 1) {
+		return 0, 0, 0, fit, fmt.Errorf("penalizer %v: want a finite number >= 0", penalizer)
+	}
+	sd, err := newSpendData(x, m)
+	if err != nil {
+		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %w", err)
+	}
+	total := float64(len(sd.xm))
 	at := func(z []float64) btyd.Params {
 		return btyd.Params{P: math.Exp(z[0]), Q: math.Exp(z[1]), V: math.Exp(z[2])}
 	}
@@ -256,7 +396,7 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 			grad = [3]float64{}
 			gp = grad[:]
 		}
-		l := ll(pr, gp)
+		l := sd.logLik(pr, gp)
 		th := [3]float64{pr.P, pr.Q, pr.V}
 		f := -l / total
 		for i, t := range th {
@@ -272,8 +412,13 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 	}
 	// Start from a population mean spend near the data's: p = q = 2,
 	// v = mean / 2 gives pv/(q-1) = mean.
-	z, res, err := minimize(obj, []float64{math.Log(2), math.Log(2), math.Log(sum / total / 2)})
-	fit = BTYDFit{Customers: n, Groups: len(keys)}
+	sum := 0.0
+	for i, xm := range sd.xm {
+		sum += xm / sd.xs[sd.cx[i]]
+	}
+	z0 := []float64{math.Log(2), math.Log(2), math.Log(sum / total / 2)}
+	z, res, err := minimize(obj, z0)
+	fit = BTYDFit{Customers: len(sd.xm), Groups: len(sd.xs)}
 	if res != nil {
 		fit.Iterations, fit.Status = res.Stats.MajorIterations, res.Status.String()
 	}
@@ -281,7 +426,7 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %w", err)
 	}
 	pr := at(z)
-	fit.LogLik = ll(pr, nil)
+	fit.LogLik = sd.logLik(pr, nil)
 	if err := finite(pr.P, pr.Q, pr.V); err != nil {
 		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %w", err)
 	}
@@ -289,13 +434,27 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 }
 
 // minimize runs BFGS on f (f(x, nil) the value, f(x, grad) the value and
-// gradient) from x0, to a gradient below 1e-9 in the log parameters.
+// gradient) from x0, to a gradient below 1e-7 in the log parameters
+// (the objective is a mean over customers: the estimates are then good to
+// about 1e-6 relative).
 func minimize(f func(x, grad []float64) float64, x0 []float64) ([]float64, *optimize.Result, error) {
-	pr := optimize.Problem{
-		Func: func(x []float64) float64 { return f(x, nil) },
-		Grad: func(grad, x []float64) { f(x, grad) },
+	// The line search asks for the value and then the gradient at the
+	// same point: both come from one pass over the data, kept for the
+	// second call.
+	var lastX, lastG []float64
+	var lastF float64
+	eval := func(x []float64) {
+		if lastX != nil && slices.Equal(x, lastX) {
+			return
+		}
+		lastX, lastG = append(lastX[:0], x...), make([]float64, len(x))
+		lastF = f(x, lastG)
 	}
-	set := &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 1000,
+	pr := optimize.Problem{
+		Func: func(x []float64) float64 { eval(x); return lastF },
+		Grad: func(grad, x []float64) { eval(x); copy(grad, lastG) },
+	}
+	set := &optimize.Settings{GradientThreshold: 1e-7, MajorIterations: 1000,
 		Converger: &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-14, Iterations: 50}}
 	res, err := optimize.Minimize(pr, x0, set, &optimize.BFGS{})
 	if res == nil {

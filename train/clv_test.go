@@ -215,22 +215,55 @@ func TestFitErrors(t *testing.T) {
 }
 
 // TestGrouping: grouping identical summaries changes nothing: the
-// log-likelihood of grouped summaries equals the sum over customers.
+// log-likelihoods and gradients of the grouped evaluations (transaction
+// and spend models) equal the sums over customers of btyd's.
 func TestGrouping(t *testing.T) {
-	p := btyd.Params{Variant: btyd.BGNBD, R: 0.3, Alpha: 5, A: 0.8, B: 2.5}
 	s := func(x, tx, T float64) btyd.Summary { return btyd.Summary{X: x, Tx: tx, T: T} }
-	sums := []btyd.Summary{s(2, 3, 9), s(0, 0, 9), s(2, 3, 9), s(0, 0, 9), s(0, 0, 4), s(5, 8, 9), s(2, 3, 9)}
-	want := 0.0
-	for _, s := range sums {
-		tt := p.TermsOf(s.X, false)
-		want += p.LogLik(&tt, s, 1, nil)
-	}
+	sums := []btyd.Summary{s(2, 3, 9), s(0, 0, 9), s(2, 3, 9), s(0, 0, 9), s(0, 0, 4), s(5, 8, 9), s(2, 3, 9), s(40, 8.5, 9)}
 	g := groupSummaries(sums)
-	if len(g.sums) != 4 {
-		t.Errorf("%d groups, want 4", len(g.sums))
+	if g.groups() != 5 {
+		t.Errorf("%d groups, want 5", g.groups())
 	}
-	if got := TransactionLogLik(p, sums); math.Abs(got-want) > 1e-9 {
-		t.Errorf("grouped %v, per customer %v", got, want)
+	close := func(a, b float64) bool { return math.Abs(a-b) <= 1e-10*math.Max(1, math.Abs(b)) }
+	for _, v := range []string{btyd.BGNBD, btyd.MBGNBD} {
+		p := btyd.Params{Variant: v, R: 0.3, Alpha: 5, A: 0.8, B: 2.5}
+		want, wg := 0.0, make([]float64, 4)
+		for _, s := range sums {
+			tt := p.TermsOf(s.X, true)
+			want += p.LogLik(&tt, s, 1, wg)
+		}
+		gg := make([]float64, 4)
+		if got := g.logLik(p, gg); !close(got, want) {
+			t.Errorf("%s: grouped %v, per customer %v", v, got, want)
+		}
+		for i := range gg {
+			if !close(gg[i], wg[i]) {
+				t.Errorf("%s: gradient %v, per customer %v", v, gg, wg)
+				break
+			}
+		}
+	}
+	xs, ms := []float64{1, 2, 2, 7, 0, 1}, []float64{10, 22.5, 22.5, 73.7, 0, 3}
+	sd, err := newSpendData(xs, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := btyd.Params{P: 6, Q: 3.7, V: 15}
+	want, wg := 0.0, make([]float64, 3)
+	for i := range xs {
+		if xs[i] > 0 {
+			want += p.GammaGammaLogLik(xs[i], ms[i], 1, wg)
+		}
+	}
+	gg := make([]float64, 3)
+	if got := sd.logLik(p, gg); !close(got, want) {
+		t.Errorf("spend: grouped %v, per customer %v", got, want)
+	}
+	for i := range gg {
+		if !close(gg[i], wg[i]) {
+			t.Errorf("spend: gradient %v, per customer %v", gg, wg)
+			break
+		}
 	}
 }
 
