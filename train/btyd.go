@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/optimize"
@@ -37,6 +38,8 @@ type BTYDFit struct {
 	Groups     int    `json:"groups"`
 	Iterations int    `json:"iterations"`
 	Status     string `json:"status"`
+	// Seconds is the fit's wall time, grouping included.
+	Seconds float64 `json:"seconds"`
 }
 
 // summaryGroups are customers with identical summaries, grouped and
@@ -237,6 +240,7 @@ func FitTransactions(sums []btyd.Summary, variant string, penalizer float64) (bt
 	if maxT <= 0 {
 		return p, BTYDFit{}, fmt.Errorf("%s fit: every customer's age T is 0: the calibration period ends on their first purchase day", variant)
 	}
+	start := time.Now()
 	scale := 10 / maxT
 	orig := groupSummaries(sums)
 	g := orig.scaled(scale)
@@ -279,6 +283,7 @@ func FitTransactions(sums []btyd.Summary, variant string, penalizer float64) (bt
 	// The log-likelihood in the summaries' own unit (the scaled one
 	// differs by the time scale's Jacobian).
 	fit.LogLik = orig.logLik(p, nil)
+	fit.Seconds = time.Since(start).Seconds()
 	if err := finite(p.R, p.Alpha, p.A, p.B); err != nil {
 		return p, fit, fmt.Errorf("%s fit: %w", variant, err)
 	}
@@ -380,6 +385,7 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 	if !(penalizer >= 0) || math.IsInf(penalizer, 1) {
 		return 0, 0, 0, fit, fmt.Errorf("penalizer %v: want a finite number >= 0", penalizer)
 	}
+	start := time.Now()
 	sd, err := newSpendData(x, m)
 	if err != nil {
 		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %w", err)
@@ -427,6 +433,7 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 	}
 	pr := at(z)
 	fit.LogLik = sd.logLik(pr, nil)
+	fit.Seconds = time.Since(start).Seconds()
 	if err := finite(pr.P, pr.Q, pr.V); err != nil {
 		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %w", err)
 	}

@@ -121,6 +121,76 @@ func (p Params) ConditionalExpected(t float64, s Summary) float64 {
 	return first * -math.Expm1(lp+lh) * p.PAlive(s)
 }
 
+// ConditionalExpectedAt writes ConditionalExpected(ts[k], s) into
+// dst[k] for increasing ts, sharing one hypergeometric series between
+// them: the coefficients of 2F1(·,·;·;z) do not depend on t, so the
+// series is summed for every z at once (about ten times faster than one
+// call per t for a year of months). Where the series would converge
+// slowly or overflow, each t is computed on its own.
+func (p Params) ConditionalExpectedAt(dst, ts []float64, s Summary) {
+	if len(ts) == 0 {
+		return
+	}
+	r, alpha, a, b := p.R, p.Alpha, p.A, p.B
+	x, T := s.X, s.T
+	rx := r + x
+	var first, ha, hb, hc float64
+	if p.Variant == MBGNBD {
+		first, ha, hb, hc = (a+b+x)/(a-1), rx, b+x+1, a+b+x
+	} else {
+		first, ha, hb, hc = (a+b+x-1)/(a-1), rx, b+x, a+b+x-1
+	}
+	var zs, pw, sum [64]float64
+	zmax := ts[len(ts)-1] / (alpha + T + ts[len(ts)-1])
+	if len(ts) > len(zs) || hc <= 0 || zmax > 0.6 || !seriesAt(ha, hb, hc, ts, alpha+T, zs[:len(ts)], pw[:len(ts)], sum[:len(ts)]) {
+		for k, t := range ts {
+			dst[k] = p.ConditionalExpected(t, s)
+		}
+		return
+	}
+	pa := p.PAlive(s)
+	lat := math.Log(alpha + T)
+	for k, t := range ts {
+		if t <= 0 {
+			dst[k] = 0
+			continue
+		}
+		lp := rx * (lat - math.Log(alpha+T+t))
+		dst[k] = first * -math.Expm1(lp+math.Log(sum[k])) * pa
+	}
+}
+
+// seriesAt sums 2F1(a, b; c; z_k) for z_k = t_k/(base+t_k) into sum,
+// with a, b, c > 0 and every z_k <= 0.6; false when the series does not
+// settle within 2,000 terms or overflows.
+func seriesAt(a, b, c float64, ts []float64, base float64, zs, pw, sum []float64) bool {
+	for k, t := range ts {
+		zs[k] = t / (base + t)
+		pw[k], sum[k] = 1, 1
+	}
+	zmax := zs[len(zs)-1]
+	coef := 1.0
+	for n := 0.0; n < 2000; n++ {
+		ratio := (a + n) * (b + n) / ((c + n) * (n + 1))
+		coef *= ratio
+		for k := range zs {
+			pw[k] *= zs[k]
+			sum[k] += coef * pw[k]
+		}
+		// The coefficients' ratio tends to 1 monotonically for large n,
+		// so later terms shrink at least by q = zmax * max(ratio, 1): the
+		// tail is below last * q/(1-q).
+		last := coef * pw[len(pw)-1]
+		if q := zmax * max(ratio, 1); n >= 2 && q < 1 && last*q < 1e-17*(1-q)*sum[len(sum)-1] {
+			return !math.IsInf(sum[len(sum)-1], 0) && !math.IsNaN(sum[len(sum)-1])
+		}
+		if sum[len(sum)-1] > 1e280 || math.IsNaN(last) {
+			return false
+		}
+	}
+	return false
+}
+
 // ExpectedValue is the Gamma-Gamma model's expected mean spend per
 // purchase of a customer with x repeat purchases of mean spend m: the
 // population mean pv/(q-1) shrunk towards m,
@@ -142,20 +212,34 @@ func (p Params) ExpectedValue(x, m float64) float64 {
 // periods ending at bounds (in the model's unit, increasing, counted from
 // the end of the calibration period):
 //
-//	CLV = sum_k value * (E[X(bounds[k])] - E[X(bounds[k-1])]) / (1+rate)^(k+1)
+//	CLV = value * sum_k (E[X(bounds[k])] - E[X(bounds[k-1])]) / (1+rate)^(k+1)
 //
 // with E the conditional expectation, bounds[-1] = 0 and value the
 // expected mean spend (ExpectedValue). Purchases of the first period are
 // discounted once, as lifetimes does.
 func (p Params) CLV(s Summary, value float64, bounds []float64, rate float64) float64 {
-	prev, sum, d := 0.0, 0.0, 1.0
-	for _, t := range bounds {
-		e := p.ConditionalExpected(t, s)
+	_, d := p.DiscountedPurchases(s, bounds, rate)
+	return value * d
+}
+
+// DiscountedPurchases returns the expected purchases by the last bound
+// and their discounted sum (CLV without the value factor).
+func (p Params) DiscountedPurchases(s Summary, bounds []float64, rate float64) (expected, discounted float64) {
+	var buf [32]float64
+	var es []float64
+	if len(bounds) <= len(buf) {
+		es = buf[:len(bounds)]
+	} else {
+		es = make([]float64, len(bounds))
+	}
+	p.ConditionalExpectedAt(es, bounds, s)
+	prev, d := 0.0, 1.0
+	for _, e := range es {
 		d *= 1 + rate
-		sum += value * (e - prev) / d
+		discounted += (e - prev) / d
 		prev = e
 	}
-	return sum
+	return prev, discounted
 }
 
 // Horizon is a span of time to predict over: calendar months or days

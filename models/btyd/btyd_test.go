@@ -1,6 +1,7 @@
 package btyd
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -159,5 +160,56 @@ func TestCLV(t *testing.T) {
 	}
 	if d := cdnow.CLV(s, v, bounds, 0.01); !(d < undiscounted && d > undiscounted/1.01/1.13) {
 		t.Errorf("CLV at 1%% a month = %v, undiscounted %v", d, undiscounted)
+	}
+}
+
+// BenchmarkScoreRow scores one customer as the clv publication does:
+// p_alive, the expected purchases over 12 months and the monthly
+// discounted CLV, in days.
+func BenchmarkScoreRow(b *testing.B) {
+	p := Params{Variant: BGNBD, R: 0.8, Alpha: 40, A: 1.2, B: 2.8, P: 4, Q: 3.5, V: 60}
+	bounds := Horizon{Months: 12}.Bounds(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 1)
+	sums := []Summary{{}, {X: 1, Tx: 30, T: 400}, {X: 5, Tx: 300, T: 320}, {X: 20, Tx: 600, T: 700}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := sums[i%len(sums)]
+		v := p.ExpectedValue(s.X, 50)
+		_ = p.PAlive(s) + p.ConditionalExpected(bounds[len(bounds)-1], s) + p.CLV(s, v, bounds, 0.01)
+	}
+}
+
+// TestConditionalExpectedAt: the shared series equals one
+// hypergeometric function per t (1e-12 relative), where it applies and
+// where it falls back.
+func TestConditionalExpectedAt(t *testing.T) {
+	ts := Horizon{Months: 24}.Bounds(time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC), 1)
+	for _, v := range []string{BGNBD, MBGNBD} {
+		for _, p := range []Params{
+			{Variant: v, R: 0.8, Alpha: 40, A: 1.2, B: 2.8},
+			{Variant: v, R: 0.24, Alpha: 4.4 / 7, A: 0.79, B: 2.4},
+			{Variant: v, R: 3, Alpha: 2, A: 0.2, B: 0.3},
+		} {
+			for _, s := range []Summary{{}, {T: 5}, {X: 1, Tx: 30, T: 400}, {X: 5, Tx: 300, T: 320}, {X: 60, Tx: 600, T: 700}, {X: 300, Tx: 20, T: 700}} {
+				got := make([]float64, len(ts))
+				p.ConditionalExpectedAt(got, ts, s)
+				for k, tt := range ts {
+					if want := p.ConditionalExpected(tt, s); !relClose(got[k], want, 1e-12) && math.Abs(got[k]-want) > 1e-15 {
+						t.Errorf("%+v %+v t=%v: %v, one by one %v", p, s, tt, got[k], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkScoreKinds(b *testing.B) {
+	p := Params{Variant: BGNBD, R: 0.8, Alpha: 40, A: 1.2, B: 2.8, P: 4, Q: 3.5, V: 60}
+	bounds := Horizon{Months: 12}.Bounds(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 1)
+	for _, s := range []Summary{{}, {X: 1, Tx: 30, T: 400}, {X: 5, Tx: 300, T: 320}, {X: 20, Tx: 600, T: 700}} {
+		b.Run(fmt.Sprint(s), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				_ = p.CLV(s, 50, bounds, 0.01)
+			}
+		})
 	}
 }

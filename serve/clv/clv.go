@@ -205,7 +205,13 @@ type Scorer struct {
 	minAge   float64 // in the unit
 	cols     [4]int  // frequency, recency, age, monetary_value in the rows
 	columns  []publish.Column
+	// cache holds the expected and discounted purchases of summaries
+	// seen: customers with one purchase share few summaries.
+	cache map[btyd.Summary][2]float64
 }
+
+// cacheSize bounds the scorer's cache of summaries.
+const cacheSize = 1 << 20
 
 // NewScorer returns the scorer of a clv feature table's rows with m, as
 // of the calendar date asOf: the horizon is converted to m's unit from
@@ -217,7 +223,8 @@ func NewScorer(m *btyd.Model, fm *features.Manifest, asOf time.Time, o Options) 
 	}
 	card := m.Card()
 	s := &Scorer{model: m, params: m.Params(), label: fmt.Sprintf("%s@%d", card.Name, card.Version), asOf: asOf.Format(time.DateOnly),
-		bounds: o.Horizon.Bounds(asOf, unitDays), discount: o.Discount, minAge: float64(o.MinAge.Days) / unitDays}
+		bounds: o.Horizon.Bounds(asOf, unitDays), discount: o.Discount, minAge: float64(o.MinAge.Days) / unitDays,
+		cache: map[btyd.Summary][2]float64{}}
 	for i, name := range []string{features.CLVFrequency, features.CLVRecency, features.CLVAge, features.CLVMonetary} {
 		s.cols[i] = -1
 		for j, c := range fm.Schema {
@@ -262,7 +269,6 @@ func num(v any) float64 {
 func (s *Scorer) Score(_ context.Context, in [][]any, emit func(int, []any) error) error {
 	out := make([]any, len(s.columns))
 	p := s.params
-	h := s.bounds[len(s.bounds)-1]
 	for _, row := range in {
 		sum := btyd.Summary{X: num(row[s.cols[0]]), Tx: num(row[s.cols[1]]), T: num(row[s.cols[2]])}
 		if err := btyd.CheckSummary(sum); err != nil {
@@ -278,9 +284,17 @@ func (s *Scorer) Score(_ context.Context, in [][]any, emit func(int, []any) erro
 		}
 		out[0], out[1] = row[0], s.asOf
 		out[2] = p.PAlive(sum)
-		out[3] = p.ConditionalExpected(h, sum)
+		ed, ok := s.cache[sum]
+		if !ok {
+			ed[0], ed[1] = p.DiscountedPurchases(sum, s.bounds, s.discount)
+			if len(s.cache) >= cacheSize {
+				clear(s.cache)
+			}
+			s.cache[sum] = ed
+		}
+		out[3] = ed[0]
 		out[4] = value
-		out[5] = p.CLV(sum, value, s.bounds, s.discount)
+		out[5] = value * ed[1]
 		out[6], out[7] = basis, s.label
 		for _, v := range out[2:6] {
 			if f := v.(float64); math.IsNaN(f) || math.IsInf(f, 0) {

@@ -76,6 +76,12 @@ func TestScore(t *testing.T) {
 		e := params.ConditionalExpected(90, s)
 		want := map[string]any{"p_alive": params.PAlive(s), "expected_purchases_90d": e, "expected_value": v, "model": "value@1"}
 		for k, w := range want {
+			if f, ok := w.(float64); ok {
+				if g := row[k].(float64); math.Abs(g-f) > 1e-12*math.Abs(f) {
+					t.Errorf("%s: %s = %v, want %v", fr.IDs[i], k, g, f)
+				}
+				continue
+			}
 			if row[k] != w {
 				t.Errorf("%s: %s = %v, want %v", fr.IDs[i], k, row[k], w)
 			}
