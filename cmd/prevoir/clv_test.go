@@ -10,7 +10,9 @@ import (
 // TestCLVCLI: train --task clv registers a bgnbd-gg model whose card
 // holds r, alpha, a, b, p, q, v and the calibration/holdout table; score
 // --task clv publishes one row per customer of the clv summary with the
-// horizon's columns; the clv flags are refused with churn.
+// horizon's columns; score --task segments uses that publication and
+// scores show segments summarises it; the clv flags are refused with
+// churn.
 func TestCLVCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a history and trains; skipped under -short")
@@ -59,7 +61,20 @@ func TestCLVCLI(t *testing.T) {
 	if len(rows) < 300 {
 		t.Errorf("%d rows", len(rows)-1)
 	}
+	// Segments: the clv publication of the date gives value and risk.
+	out = cli("score", "--task", "segments")
+	if !strings.Contains(out, "published scores/demo/segments/2025-01-01/") || !strings.Contains(out, "risk by 1 - p_alive") {
+		t.Errorf("segments: %s", out)
+	}
+	out = cli("scores", "show", "segments")
+	for _, want := range []string{"SEGMENT", "CUSTOMERS", "MEAN SPEND", "MEAN CLV", "CELL", "-value/"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scores show segments lacks %q:\n%s", want, out)
+		}
+	}
 	for _, args := range [][]string{
+		{"score", "--task", "segments", "--model", "value@1"},
+		{"score", "--task", "clv"},
 		{"score", "--task", "churn", "--model", "value@1", "--discount", "0.02"},
 		{"train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "x", "--unit", "weeks"},
 		{"train", "--task", "clv", "--as-of", "2024-10-01", "--name", "x", "--unit", "months"},

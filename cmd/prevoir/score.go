@@ -19,6 +19,7 @@ import (
 	"github.com/prevoir/prevoir/serve/churn"
 	"github.com/prevoir/prevoir/serve/clv"
 	"github.com/prevoir/prevoir/serve/publish"
+	"github.com/prevoir/prevoir/serve/segments"
 )
 
 // scoreArgs are the flags of `prevoir score`.
@@ -39,8 +40,8 @@ func scoreCommand() *cli.Command {
 			"See docs/PUBLISHING.md.",
 		Flags: append([]cli.Flag{
 			datasetFlag(),
-			&cli.StringFlag{Name: "task", Value: churn.Task, Usage: "task: churn or clv", Destination: &a.task},
-			&cli.StringFlag{Name: "model", Usage: "`NAME@ALIAS` or NAME@VERSION of a registered model", Required: true, Destination: &a.model},
+			&cli.StringFlag{Name: "task", Value: churn.Task, Usage: "task: churn, clv or segments", Destination: &a.task},
+			&cli.StringFlag{Name: "model", Usage: "`NAME@ALIAS` or NAME@VERSION of a registered model (churn, clv)", Destination: &a.model},
 			&cli.StringFlag{Name: "as-of", Usage: "scoring " + asOfUsage + " (default: latest, the day after the orders' last timestamp)", Destination: &a.asOf},
 			&cli.StringFlag{Name: "format", Value: publish.FormatParquet, Usage: "parts' format: parquet or csv", Destination: &a.format},
 			&cli.Float64Flag{Name: "band-high", Value: churn.DefaultBands.High, Usage: "probability from which the band is high", Destination: &a.bands.High},
@@ -54,11 +55,17 @@ func scoreCommand() *cli.Command {
 			if err := a.clv.refuseOutsideCLV(c, a.task); err != nil {
 				return err
 			}
+			if a.task == segments.Task {
+				return runScoreSegments(c, a)
+			}
+			if a.model == "" {
+				return usageErrorf("score --task %s: --model NAME@ALIAS is required", a.task)
+			}
 			if a.task == clv.Task {
 				return runScoreCLV(c, a)
 			}
 			if t := a.task; t != churn.Task {
-				return usageErrorf("--task %q: the tasks that publish scores are: %s, %s", t, churn.Task, clv.Task)
+				return usageErrorf("--task %q: the tasks that publish scores are: %s, %s, %s", t, churn.Task, clv.Task, segments.Task)
 			}
 			shard, shards, err := parseShard(a.shard)
 			if err != nil {
@@ -182,6 +189,9 @@ func scoresCommand() *cli.Command {
 						return printJSON(c, m)
 					}
 					showPublication(c, st, m)
+					if m.Task == segments.Task {
+						return printSegmentSummary(c, m, out(c))
+					}
 					return nil
 				},
 			},
