@@ -34,10 +34,16 @@ type BTYDFit struct {
 	LogLik float64 `json:"log_likelihood"`
 	// Customers is the number of customers; Groups the distinct
 	// summaries the likelihood was evaluated on.
-	Customers  int    `json:"customers"`
-	Groups     int    `json:"groups"`
-	Iterations int    `json:"iterations"`
-	Status     string `json:"status"`
+	Customers  int `json:"customers"`
+	Groups     int `json:"groups"`
+	Iterations int `json:"iterations"`
+	// Status is "converged" with gonum's reason: GradientThreshold, or
+	// a line search that could not improve further at a point whose
+	// gradient is within tolerance (Failure).
+	Status string `json:"status"`
+	// MaxGradient is the largest absolute gradient of the objective (a
+	// mean over customers) in the log parameters at the estimate.
+	MaxGradient float64 `json:"max_gradient"`
 	// Seconds is the fit's wall time, grouping included.
 	Seconds float64 `json:"seconds"`
 }
@@ -270,12 +276,13 @@ func FitTransactions(sums []btyd.Summary, variant string, penalizer float64) (bt
 		return f
 	}
 	x0 := []float64{0.1, 0.1, 0.1, 0.1}
-	x, res, err := minimize(obj, x0)
+	x, res, maxG, err := minimize(obj, x0)
 	fit := BTYDFit{Customers: len(sums), Groups: g.groups()}
 	if res != nil {
-		fit.Iterations, fit.Status = res.Stats.MajorIterations, res.Status.String()
+		fit.Iterations, fit.Status, fit.MaxGradient = res.Stats.MajorIterations, "converged ("+res.Status.String()+")", maxG
 	}
 	if err != nil {
+		fit.Status = "not converged"
 		return p, fit, fmt.Errorf("%s fit: %w", variant, err)
 	}
 	p = at(x)
@@ -423,12 +430,13 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 		sum += xm / sd.xs[sd.cx[i]]
 	}
 	z0 := []float64{math.Log(2), math.Log(2), math.Log(sum / total / 2)}
-	z, res, err := minimize(obj, z0)
+	z, res, maxG, err := minimize(obj, z0)
 	fit = BTYDFit{Customers: len(sd.xm), Groups: len(sd.xs)}
 	if res != nil {
-		fit.Iterations, fit.Status = res.Stats.MajorIterations, res.Status.String()
+		fit.Iterations, fit.Status, fit.MaxGradient = res.Stats.MajorIterations, "converged ("+res.Status.String()+")", maxG
 	}
 	if err != nil {
+		fit.Status = "not converged"
 		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %w", err)
 	}
 	pr := at(z)
@@ -444,7 +452,7 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 // gradient) from x0, to a gradient below 1e-7 in the log parameters
 // (the objective is a mean over customers: the estimates are then good to
 // about 1e-6 relative).
-func minimize(f func(x, grad []float64) float64, x0 []float64) ([]float64, *optimize.Result, error) {
+func minimize(f func(x, grad []float64) float64, x0 []float64) ([]float64, *optimize.Result, float64, error) {
 	// The line search asks for the value and then the gradient at the
 	// same point: both come from one pass over the data, kept for the
 	// second call.
@@ -465,18 +473,20 @@ func minimize(f func(x, grad []float64) float64, x0 []float64) ([]float64, *opti
 		Converger: &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-14, Iterations: 50}}
 	res, err := optimize.Minimize(pr, x0, set, &optimize.BFGS{})
 	if res == nil {
-		return nil, nil, fmt.Errorf("the optimiser failed: %w", err)
+		return nil, nil, 0, fmt.Errorf("the optimiser failed: %w", err)
 	}
 	// A line search that cannot improve any more at the optimum is not a
 	// failure: the gradient says whether this is a maximum.
 	g := make([]float64, len(x0))
 	f(res.X, g)
+	maxG := 0.0
 	for i, v := range g {
+		maxG = max(maxG, math.Abs(v))
 		if math.IsNaN(v) || math.Abs(v) > 1e-6 {
-			return res.X, res, fmt.Errorf("no convergence after %d iterations (%s, gradient %.3g at parameter %d, %v): the data may not identify the model (too few repeat buyers, or all customers alike)", res.Stats.MajorIterations, res.Status, v, i+1, err)
+			return res.X, res, maxG, fmt.Errorf("no convergence after %d iterations (%s, gradient %.3g at parameter %d, %v): the data may not identify the model (too few repeat buyers, or all customers alike)", res.Stats.MajorIterations, res.Status, v, i+1, err)
 		}
 	}
-	return res.X, res, nil
+	return res.X, res, maxG, nil
 }
 
 func finite(vs ...float64) error {

@@ -279,11 +279,14 @@ func modelsShow(c *cli.Context, a *modelsArgs) error {
 		fmt.Fprintf(w, "intercept:   %s\n", strconv.FormatFloat(*card.Intercept, 'g', -1, 64))
 	}
 	if len(card.Coefficients) > 0 {
-		fmt.Fprintln(w, "coefficients (standardised):")
-		order := card.Inputs.Names()
+		title, order := "coefficients (standardised):", card.Inputs.Names()
 		if card.Preprocessing != nil && len(card.Preprocessing.Features) > 0 {
 			order = card.Preprocessing.Features
 		}
+		if card.Kind == btyd.KindName {
+			title, order = "parameters (in the summary's unit):", btyd.ParamNames
+		}
+		fmt.Fprintln(w, title)
 		for _, d := range order {
 			if v, ok := card.Coefficients[d]; ok {
 				fmt.Fprintf(tw, "  %s\t%s\n", d, strconv.FormatFloat(v, 'g', -1, 64))

@@ -249,8 +249,20 @@ type Horizon struct {
 	Days   int
 }
 
+// MaxHorizonMonths bounds a horizon: 50 years (in days, 50 x 366).
+const MaxHorizonMonths = 600
+
+// Check refuses a horizon that is not exactly one positive span of at
+// most 50 years.
+func (h Horizon) Check() error {
+	if h.Months < 0 || h.Days < 0 || (h.Months > 0) == (h.Days > 0) || h.Months > MaxHorizonMonths || h.Days > MaxHorizonMonths/12*366 {
+		return fmt.Errorf("horizon %s: want a positive number of months or days, at most %d months", h, MaxHorizonMonths)
+	}
+	return nil
+}
+
 // ParseHorizon reads "12m" (calendar months), "90d" (days) or "13w"
-// (weeks of 7 days).
+// (weeks of 7 days), at most 50 years.
 func ParseHorizon(s string) (Horizon, error) {
 	if len(s) < 2 {
 		return Horizon{}, fmt.Errorf("horizon %q: want Nm (calendar months), Nd (days) or Nw (weeks), e.g. 12m", s)
@@ -259,15 +271,18 @@ func ParseHorizon(s string) (Horizon, error) {
 	if _, err := fmt.Sscanf(s[:len(s)-1], "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != s[:len(s)-1] {
 		return Horizon{}, fmt.Errorf("horizon %q: want a positive whole number before the unit, e.g. 12m", s)
 	}
+	var h Horizon
 	switch s[len(s)-1] {
 	case 'm':
-		return Horizon{Months: n}, nil
+		h = Horizon{Months: n}
 	case 'd':
-		return Horizon{Days: n}, nil
+		h = Horizon{Days: n}
 	case 'w':
-		return Horizon{Days: 7 * n}, nil
+		h = Horizon{Days: 7 * n}
+	default:
+		return Horizon{}, fmt.Errorf("horizon %q: want Nm (calendar months), Nd (days) or Nw (weeks), e.g. 12m", s)
 	}
-	return Horizon{}, fmt.Errorf("horizon %q: want Nm (calendar months), Nd (days) or Nw (weeks), e.g. 12m", s)
+	return h, h.Check()
 }
 
 // String is the horizon as ParseHorizon reads it, and the suffix of the

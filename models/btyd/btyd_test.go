@@ -141,7 +141,7 @@ func TestBounds(t *testing.T) {
 			t.Errorf("ParseHorizon(%q) = %+v, %v", c.in, h, err)
 		}
 	}
-	for _, bad := range []string{"", "12", "0m", "-1m", "1y", "1.5m", "+3m"} {
+	for _, bad := range []string{"", "12", "0m", "-1m", "1y", "1.5m", "+3m", "601m", "99999999999m", "18301d"} {
 		if _, err := ParseHorizon(bad); err == nil {
 			t.Errorf("ParseHorizon(%q) accepted", bad)
 		}
@@ -212,4 +212,24 @@ func BenchmarkScoreKinds(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzParseHorizon: a horizon that parses prints back as itself (weeks
+// as days) and is positive.
+func FuzzParseHorizon(f *testing.F) {
+	for _, s := range []string{"12m", "90d", "13w", "0m", "1y", "", "-3d", "+3m", "007d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := ParseHorizon(s)
+		if err != nil {
+			return
+		}
+		if h.Months < 0 || h.Days < 0 || (h.Months > 0) == (h.Days > 0) {
+			t.Fatalf("%q: %+v", s, h)
+		}
+		if h2, err := ParseHorizon(h.String()); err != nil || h2 != h {
+			t.Fatalf("%q: %+v prints %q, which parses as %+v, %v", s, h, h.String(), h2, err)
+		}
+	})
 }

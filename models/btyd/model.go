@@ -61,6 +61,9 @@ func Inputs() features.Schema {
 	}}
 }
 
+// ParamNames are the card's coefficients, in the order they are shown.
+var ParamNames = []string{"r", "alpha", "a", "b", "p", "q", "v"}
+
 // NewCard returns the card of a fitted model (name, version, lineage and
 // metrics are the caller's): coefficients r, alpha, a, b, p, q, v in the
 // summaries' unit.

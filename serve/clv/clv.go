@@ -90,8 +90,8 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if o.Horizon == (btyd.Horizon{}) {
 		o.Horizon = DefaultHorizon
 	}
-	if o.Horizon.Months < 0 || o.Horizon.Days < 0 || (o.Horizon.Months > 0) == (o.Horizon.Days > 0) {
-		return nil, datasets.Fieldf("Horizon", o.Horizon.String(), "want a positive number of months or days")
+	if err := o.Horizon.Check(); err != nil {
+		return nil, datasets.Fieldf("Horizon", o.Horizon.String(), "%v", err)
 	}
 	if !(o.Discount >= 0) || math.IsInf(o.Discount, 1) {
 		return nil, datasets.Fieldf("Discount", fmt.Sprint(o.Discount), "want a monthly rate >= 0 (0.01 is 1%% a month)")
