@@ -127,75 +127,12 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{}
-	clvPub, err := publication(ctx, st, o, clv.Task, func() error {
-		_, err := clv.Score(ctx, st, clv.Options{Dataset: o.Dataset, Model: o.CLVModel, AsOf: asOf, Discount: clv.DefaultDiscount,
-			Kinds: o.Kinds, Format: o.Format, PrevoirVersion: o.PrevoirVersion, Now: o.Now})
-		return err
-	}, o.CLVModel)
+	value, clvs, risk, err := assess(ctx, st, o, frame.IDs, spend, res)
 	if err != nil {
 		return nil, err
-	}
-	churnPub, err := publication(ctx, st, o, churn.Task, func() error {
-		_, err := churn.Score(ctx, st, churn.Options{Dataset: o.Dataset, Model: o.ChurnModel, AsOf: asOf,
-			Kinds: o.Kinds, Format: o.Format, PrevoirVersion: o.PrevoirVersion, Now: o.Now})
-		return err
-	}, o.ChurnModel)
-	if err != nil {
-		return nil, err
-	}
-	var clvs, alive, churnP map[string]float64
-	if clvPub != nil {
-		if clvs, err = columnByID(ctx, st, clvPub, "clv_"); err != nil {
-			return nil, err
-		}
-		if alive, err = columnByID(ctx, st, clvPub, "p_alive"); err != nil {
-			return nil, err
-		}
-	}
-	if churnPub != nil {
-		if churnP, err = columnByID(ctx, st, churnPub, "probability"); err != nil {
-			return nil, err
-		}
-	}
-	n := len(frame.IDs)
-	value := spend
-	res.ValueBy = "spend (no clv model " + o.CLVModel + ")"
-	if clvs != nil {
-		value = make([]float64, n)
-		for i, id := range frame.IDs {
-			v, ok := clvs[id]
-			if !ok {
-				v = math.Inf(-1) // not in the clv summary: lowest tier
-			}
-			value[i] = v
-		}
-		res.ValueBy = "clv of " + clvPub.Model.Name + "@" + strconv.Itoa(clvPub.Model.Version)
-	}
-	risk := make([]string, n)
-	switch {
-	case churnP != nil:
-		res.RiskBy = "churn probability of " + churnPub.Model.Name + "@" + strconv.Itoa(churnPub.Model.Version)
-		for i, id := range frame.IDs {
-			p, ok := churnP[id]
-			if !ok {
-				return nil, fmt.Errorf("segments: customer %s has no row in the churn publication as of %s", id, asOf)
-			}
-			risk[i] = RiskOf(p)
-		}
-	case alive != nil:
-		res.RiskBy = "1 - p_alive of " + clvPub.Model.Name + "@" + strconv.Itoa(clvPub.Model.Version) + " (no churn model " + o.ChurnModel + ")"
-		for i, id := range frame.IDs {
-			p, ok := alive[id]
-			if !ok {
-				return nil, fmt.Errorf("segments: customer %s has no row in the clv publication as of %s", id, asOf)
-			}
-			risk[i] = RiskOf(1 - p)
-		}
-	default:
-		return nil, fmt.Errorf("segments as of %s: no churn publication or model %s, and no clv publication or model %s: the risk needs one (prevoir train --task churn or --task clv)", asOf, o.ChurnModel, o.CLVModel)
 	}
 	rs, fs, ms, vs := Quintiles(rec, true), Quintiles(ord, false), Quintiles(spend, false), Quintiles(value, false)
-	rows := make([][]any, n)
+	rows := make([][]any, len(frame.IDs))
 	for i, id := range frame.IDs {
 		tier := Tier(vs[i])
 		var c any
@@ -229,6 +166,81 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	}
 	res.Manifest = pm
 	return res, err
+}
+
+// assess reads (or scores) the clv and churn publications of the date and
+// returns each customer's value (CLV, or spend without a clv model), the
+// CLVs by id (nil without), and the risk levels; res records what they
+// came from.
+func assess(ctx context.Context, st datasets.Store, o Options, ids []string, spend []float64, res *Result) ([]float64, map[string]float64, []string, error) {
+	clvPub, err := publication(ctx, st, o, clv.Task, func() error {
+		_, err := clv.Score(ctx, st, clv.Options{Dataset: o.Dataset, Model: o.CLVModel, AsOf: o.AsOf, Discount: clv.DefaultDiscount,
+			Kinds: o.Kinds, Format: o.Format, PrevoirVersion: o.PrevoirVersion, Now: o.Now})
+		return err
+	}, o.CLVModel)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	churnPub, err := publication(ctx, st, o, churn.Task, func() error {
+		_, err := churn.Score(ctx, st, churn.Options{Dataset: o.Dataset, Model: o.ChurnModel, AsOf: o.AsOf,
+			Kinds: o.Kinds, Format: o.Format, PrevoirVersion: o.PrevoirVersion, Now: o.Now})
+		return err
+	}, o.ChurnModel)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var clvs, alive, churnP map[string]float64
+	if clvPub != nil {
+		if clvs, err = columnByID(ctx, st, clvPub, "clv_"); err != nil {
+			return nil, nil, nil, err
+		}
+		if alive, err = columnByID(ctx, st, clvPub, "p_alive"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if churnPub != nil {
+		if churnP, err = columnByID(ctx, st, churnPub, "probability"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	n := len(ids)
+	value := spend
+	res.ValueBy = "spend (no clv model " + o.CLVModel + ")"
+	if clvs != nil {
+		value = make([]float64, n)
+		for i, id := range ids {
+			v, ok := clvs[id]
+			if !ok {
+				v = math.Inf(-1) // not in the clv summary: lowest tier
+			}
+			value[i] = v
+		}
+		res.ValueBy = "clv of " + clvPub.Model.Name + "@" + strconv.Itoa(clvPub.Model.Version)
+	}
+	risk := make([]string, n)
+	switch {
+	case churnP != nil:
+		res.RiskBy = "churn probability of " + churnPub.Model.Name + "@" + strconv.Itoa(churnPub.Model.Version)
+		for i, id := range ids {
+			p, ok := churnP[id]
+			if !ok {
+				return nil, nil, nil, fmt.Errorf("segments: customer %s has no row in the churn publication as of %s", id, o.AsOf)
+			}
+			risk[i] = RiskOf(p)
+		}
+	case alive != nil:
+		res.RiskBy = "1 - p_alive of " + clvPub.Model.Name + "@" + strconv.Itoa(clvPub.Model.Version) + " (no churn model " + o.ChurnModel + ")"
+		for i, id := range ids {
+			p, ok := alive[id]
+			if !ok {
+				return nil, nil, nil, fmt.Errorf("segments: customer %s has no row in the clv publication as of %s", id, o.AsOf)
+			}
+			risk[i] = RiskOf(1 - p)
+		}
+	default:
+		return nil, nil, nil, fmt.Errorf("segments as of %s: no churn publication or model %s, and no clv publication or model %s: the risk needs one (prevoir train --task churn or --task clv)", o.AsOf, o.ChurnModel, o.CLVModel)
+	}
+	return value, clvs, risk, nil
 }
 
 // publication returns the task's publication as of o.AsOf; when there is
