@@ -445,6 +445,9 @@ func FitGammaGamma(x, m []float64, penalizer float64) (p, q, v float64, fit BTYD
 	if err := finite(pr.P, pr.Q, pr.V); err != nil {
 		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: %w", err)
 	}
+	if pr.Q <= 1 {
+		return 0, 0, 0, fit, fmt.Errorf("gamma-gamma fit: q = %.4g <= 1: the population's mean spend pv/(q-1) is not finite; the spend model does not fit these spends (very heavy-tailed?)", pr.Q)
+	}
 	return pr.P, pr.Q, pr.V, fit, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -332,4 +333,24 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// TestGammaGammaHeavyTail: mean spends of 1-4 purchases each drawn
+// with a Pareto tail of index 0.7 (no finite mean) are refused (q <= 1,
+// or no maximum found), never fitted into an infinite population mean.
+func TestGammaGammaHeavyTail(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	var x, m []float64
+	for i := 0; i < 5000; i++ {
+		k := 1 + r.IntN(4)
+		sum := 0.0
+		for j := 0; j < k; j++ {
+			sum += 10 * math.Pow(1-r.Float64(), -1/0.7)
+		}
+		x, m = append(x, float64(k)), append(m, sum/float64(k))
+	}
+	p, q, v, _, err := FitGammaGamma(x, m, 0)
+	if err == nil || !strings.Contains(err.Error(), "<= 1") && !strings.Contains(err.Error(), "no convergence") {
+		t.Errorf("heavy tail: %v (p %v q %v v %v)", err, p, q, v)
+	}
 }
