@@ -48,6 +48,12 @@ as_of - k*step, k = 0..K-1, with labels; holds out the latest cutoff
 picks C on the cutoff before the holdout (lowest log loss); evaluates the
 model and a one-feature recency baseline on the holdout, side by side.
 
+With --task clv: builds (or reuses) the buy-till-you-die summary as of
+--as-of (calibration to the day before; --unit days or weeks), fits BG/NBD,
+MBG/NBD and Gamma-Gamma by maximum likelihood and registers --model (bgnbd
+or mbgnbd) with Gamma-Gamma as kind bgnbd-gg; --horizon SPAN adds the
+calibration/holdout table. See docs/CLV.md.
+
 With --table: trains on any table a data scientist brings: CSV (delimiter , ; or tab,
 detected from the header; optionally gzip-compressed) or Parquet, a local
 file or an s3:// URL. String columns are one-hot encoded (every level,
@@ -61,7 +67,7 @@ solve (L-BFGS beyond 256 columns), to max |gradient| <= 1e-7.
 See docs/TRAINING.md.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "table", Usage: "the table to train on: a CSV or Parquet file, or an s3:// URL", Destination: &a.table},
-			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn (instead of --table)", Destination: &a.task.Features.Task},
+			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn or clv (instead of --table)", Destination: &a.task.Features.Task},
 			datasetFlag(),
 			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff, held out for evaluation: " + asOfUsage, Destination: &a.task.Features.AsOf},
 			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)", Destination: &a.task.Cutoffs},
