@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/mathext"
@@ -160,14 +162,72 @@ func (g *summaryGroups) logLik(p btyd.Params, grad []float64) float64 {
 			d[j] += g.nx[k] * t.D[j]
 		}
 	}
-	for i, w := range g.w {
+	// The groups in a fixed number of chunks, summed in chunk order:
+	// the result does not depend on how many goroutines ran them.
+	n := len(g.w)
+	chunks := 1
+	if n >= 1<<16 {
+		chunks = logLikChunks
+	}
+	var parts [logLikChunks]partial
+	run := func(c int) { parts[c] = g.partial(r, withGrad, c*n/chunks, (c+1)*n/chunks) }
+	workers := min(chunks, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for c := 0; c < chunks; c++ {
+			run(c)
+		}
+	} else {
+		var wg sync.WaitGroup
+		next := make(chan int, chunks)
+		for c := 0; c < chunks; c++ {
+			next <- c
+		}
+		close(next)
+		for range workers {
+			wg.Go(func() {
+				for c := range next {
+					run(c)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for c := 0; c < chunks; c++ {
+		ll += parts[c].ll
+		for j := range d {
+			d[j] += parts[c].d[j]
+		}
+	}
+	if withGrad {
+		for j := range d {
+			grad[j] += d[j]
+		}
+	}
+	return ll
+}
+
+// logLikChunks is the number of chunks a large likelihood is summed in.
+const logLikChunks = 8
+
+// partial is one chunk's log-likelihood and gradient.
+type partial struct {
+	ll float64
+	d  [4]float64
+}
+
+// partial sums the groups [lo, hi), with the tables of logLik.
+func (g *summaryGroups) partial(r float64, withGrad bool, lo, hi int) partial {
+	var out partial
+	d := &out.d
+	for i := lo; i < hi; i++ {
+		w := g.w[i]
 		k := g.gx[i]
 		t := &g.terms[k]
 		rx := r + g.xs[k]
 		lt := g.lT[g.gt[i]]
 		a3 := -rx * lt
 		if math.IsInf(t.LogA4, -1) {
-			ll += w * a3
+			out.ll += w * a3
 			if withGrad {
 				d[0] -= w * lt
 				d[1] -= w * rx * g.iT[g.gt[i]]
@@ -186,7 +246,7 @@ func (g *summaryGroups) logLik(p btyd.Params, grad []float64) float64 {
 		} else {
 			sp, w4 = math.Log(1+e), e/(1+e)
 		}
-		ll += w * (a3 + sp)
+		out.ll += w * (a3 + sp)
 		if withGrad {
 			w3 := 1 - w4
 			d[0] -= w * (w3*lt + w4*ltx)
@@ -195,12 +255,7 @@ func (g *summaryGroups) logLik(p btyd.Params, grad []float64) float64 {
 			d[3] += w * w4 * t.DA4[3]
 		}
 	}
-	if withGrad {
-		for j := range d {
-			grad[j] += d[j]
-		}
-	}
-	return ll
+	return out
 }
 
 // TransactionLogLik returns the summed log-likelihood of the summaries

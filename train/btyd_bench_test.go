@@ -3,6 +3,8 @@ package train
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -113,5 +115,28 @@ func BenchmarkFit1M(b *testing.B) {
 		b.ReportMetric(time.Since(t1).Seconds(), "gg_s")
 		b.ReportMetric(float64(fit.Groups), "groups")
 		b.ReportMetric(float64(gfit.Groups), "gg_groups")
+	}
+}
+
+// TestLogLikWorkers: the chunked log-likelihood and gradient are the same
+// bits whatever the number of goroutines.
+func TestLogLikWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates 200,000 customers")
+	}
+	sums, _, _ := simulateBTYD(200_000, 3, simParams)
+	g := groupSummaries(sums)
+	if g.groups() < 1<<16 {
+		t.Fatalf("%d groups: too few to be chunked", g.groups())
+	}
+	eval := func(procs int) (float64, []float64) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		grad := make([]float64, 4)
+		return g.logLik(simParams, grad), grad
+	}
+	l1, g1 := eval(1)
+	l4, g4 := eval(4)
+	if l1 != l4 || !slices.Equal(g1, g4) {
+		t.Errorf("1 goroutine: %v %v; 4: %v %v", l1, g1, l4, g4)
 	}
 }
