@@ -41,6 +41,18 @@ type HoldoutRow struct {
 	MBGNBD    float64 `json:"mbgnbd"`
 }
 
+// ChurnBaseline is the label-free churn baseline on the holdout.
+type ChurnBaseline struct {
+	// Churned is the number of customers without a purchase in the
+	// holdout, of Customers.
+	Churned   int `json:"churned"`
+	Customers int `json:"customers"`
+	// AUCPAlive is the ROC AUC of 1 - p_alive; AUCExpected that of minus
+	// the expected purchases over the holdout.
+	AUCPAlive   float64 `json:"auc_p_alive"`
+	AUCExpected float64 `json:"auc_expected_purchases"`
+}
+
 // HoldoutBuckets is the number of frequency buckets: x = 0..6, and 7+.
 const HoldoutBuckets = 8
 
@@ -57,6 +69,11 @@ type CLVOutcome struct {
 	Alternative btyd.Params
 	// Holdout is the calibration/holdout table (nil without a holdout).
 	Holdout []HoldoutRow
+	// ChurnBaseline is, with a holdout, how well the registered model
+	// separates the customers with no purchase in the holdout (churn
+	// labels) without seeing any label: AUCs of 1 - p_alive and of minus
+	// the expected purchases over the holdout.
+	ChurnBaseline *ChurnBaseline
 	// Features is the clv feature table fitted on.
 	Features *features.Manifest
 }
@@ -138,7 +155,11 @@ func TrainCLV(ctx context.Context, st datasets.Store, o CLVOptions) (*CLVOutcome
 		if err != nil {
 			return nil, fmt.Errorf("feature table %s: holdout %q: %w", fm.Key(), fm.Params.Horizon, err)
 		}
-		out.Holdout = holdoutTable(sums, fr.Label, float64(h.Days)/unitDays, params)
+		t := float64(h.Days) / unitDays
+		out.Holdout = holdoutTable(sums, fr.Label, t, params)
+		if out.ChurnBaseline, err = churnBaseline(sums, fr.Label, t, out.Params); err != nil {
+			return nil, err
+		}
 	}
 	card := btyd.NewCard(out.Params, unit)
 	mb, err := datasets.ReadAll(ctx, st, fm.Key())
@@ -163,6 +184,7 @@ func TrainCLV(ctx context.Context, st datasets.Store, o CLVOptions) (*CLVOutcome
 	if out.Holdout != nil {
 		metrics["holdout"] = fm.Params.Horizon
 		metrics["calibration_holdout"] = out.Holdout
+		metrics["churn_baseline"] = out.ChurnBaseline
 	}
 	card.Metrics = metrics
 	out.Card = card
@@ -205,4 +227,34 @@ func holdoutTable(sums []btyd.Summary, actual []float64, t float64, params map[s
 		}
 	}
 	return rows
+}
+
+// churnBaseline scores churn (no purchase in the holdout of t units) with
+// p's probability alive and expected purchases; nil when the holdout has
+// only one class.
+func churnBaseline(sums []btyd.Summary, actual []float64, t float64, p btyd.Params) (*ChurnBaseline, error) {
+	y := make([]float64, len(sums))
+	dead, fewer := make([]float64, len(sums)), make([]float64, len(sums))
+	b := &ChurnBaseline{Customers: len(sums)}
+	for i, s := range sums {
+		if actual[i] == 0 {
+			y[i] = 1
+			b.Churned++
+		}
+		dead[i] = 1 - p.PAlive(s)
+		fewer[i] = math.Exp(-p.ConditionalExpected(t, s)) // in (0, 1], falling with E: the ranks of -E
+	}
+	if b.Churned == 0 || b.Churned == len(sums) {
+		return nil, nil
+	}
+	m, err := Evaluate(y, dead, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.AUCPAlive = m.AUC
+	if m, err = Evaluate(y, fewer, nil); err != nil {
+		return nil, err
+	}
+	b.AUCExpected = m.AUC
+	return b, nil
 }

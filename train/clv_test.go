@@ -169,6 +169,15 @@ func TestCDNOW(t *testing.T) {
 	for _, r := range out.Holdout {
 		t.Logf("x=%-3s n=%-5d actual %.3f bgnbd %.3f mbgnbd %.3f", r.Frequency, r.Customers, r.Actual, r.BGNBD, r.MBGNBD)
 	}
+	// The label-free churn baseline: the expected purchases rank the
+	// customers without a purchase in the holdout above the others (AUC
+	// 0.77); BG/NBD's 1 - p_alive does worse than chance (0.32), since
+	// its one-time buyers, most of whom do not come back, are all alive.
+	if b := out.ChurnBaseline; b == nil || b.Customers != 2357 || b.Churned != 1673 || !(b.AUCPAlive < 0.5) || !(b.AUCExpected > 0.7) {
+		t.Errorf("churn baseline %+v", out.ChurnBaseline)
+	} else {
+		t.Logf("churn baseline %+v", *b)
+	}
 	if out.Card.Coefficients["alpha"] != p.Alpha || out.Card.Kind != btyd.KindName {
 		t.Errorf("card %+v", out.Card)
 	}

@@ -92,7 +92,7 @@ func runTrainCLV(c *cli.Context, a *trainArgs) error {
 	if wantJSON(c) {
 		return printJSON(c, map[string]any{"name": name, "version": card.Version, "registered": !a.dryRun, "promoted": a.promoted(),
 			"task": features.TaskCLV, "dataset": ds, "as_of": res.Features.AsOf, "features": res.Features.Key(),
-			"fits": res.Fits, "calibration_holdout": res.Holdout, "card": card})
+			"fits": res.Fits, "calibration_holdout": res.Holdout, "churn_baseline": res.ChurnBaseline, "card": card})
 	}
 	printCLVText(res, card, !a.dryRun, out(c))
 	a.printPromoted(c, card)
@@ -135,6 +135,10 @@ func printCLVText(res *train.CLVOutcome, card *models.Card, registered bool, w i
 		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t\n", r.Frequency, r.Customers, r.Actual, r.BGNBD, r.MBGNBD)
 	}
 	tw.Flush()
+	if b := res.ChurnBaseline; b != nil {
+		fmt.Fprintf(w, "label-free churn baseline (%d of %d customers without a purchase in the holdout): AUC of 1 - p_alive %.4f, of expected purchases %.4f\n",
+			b.Churned, b.Customers, b.AUCPAlive, b.AUCExpected)
+	}
 }
 
 // refuseOutsideCLV refuses the clv flags with another task or --table.
