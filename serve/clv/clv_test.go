@@ -2,6 +2,7 @@ package clv_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -148,4 +149,47 @@ func rows(t *testing.T, st datasets.Store, m *publish.Manifest, fn func(map[stri
 		}
 		return fn(row)
 	})
+}
+
+// TestScoreShards: two shards, committed, publish the rows of the
+// unsharded run.
+func TestScoreShards(t *testing.T) {
+	st, kinds := setup(t)
+	ctx := context.Background()
+	o := clv.Options{Dataset: "demo", Model: "value@1", Kinds: kinds, Discount: 0.01}
+	whole, err := clv.Score(ctx, st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	if err := rows(t, st, whole.Manifest, func(r map[string]any) error {
+		want[r["customer_id"].(string)] = fmt.Sprint(r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	o.Shards = 2
+	for i := 0; i < 2; i++ {
+		o.Shard = i
+		if _, err := clv.Score(ctx, st, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := publish.Commit(ctx, st, "demo", clv.Task, whole.Manifest.AsOf, 2, publish.CommitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := rows(t, st, m, func(r map[string]any) error {
+		if id := r["customer_id"].(string); want[id] != fmt.Sprint(r) {
+			t.Errorf("%s: sharded %v, whole %s", id, r, want[id])
+		}
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(want) {
+		t.Errorf("%d sharded rows, %d whole", n, len(want))
+	}
 }
