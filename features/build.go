@@ -84,6 +84,11 @@ type Options struct {
 	Force bool
 	// Now is the build time recorded (default time.Now).
 	Now func() time.Time
+
+	// Task clv (features/clv.go): CLVHoldout, when positive, adds the
+	// label holdout_purchases, the purchase days in [as_of, as_of +
+	// CLVHoldout). Labels with Horizon set it for task clv.
+	CLVHoldout datasets.Span
 }
 
 // Result is what Build did.

@@ -244,15 +244,23 @@ func featuresBuildCommand() *cli.Command {
 			if err := checkChoice("Task", o.Task, tasks); err != nil {
 				return err
 			}
-			if err := checkChoice("FeatureSet", o.FeatureSet, featureSets); err != nil {
+			// Another task checks its own feature set and picks its
+			// defaults for the flags left out (clv: the unit, the whole
+			// history).
+			if o.Task != features.TaskChurn && !c.IsSet("feature-set") {
+				o.FeatureSet = ""
+			}
+			if err := checkChoice("FeatureSet", o.FeatureSet, featureSets); o.Task == features.TaskChurn && err != nil {
 				return err
 			}
 			var err error
 			if o.Horizon, err = datasets.ParseSpan(horizon); err != nil {
 				return usageErrorf("--horizon: %v", err)
 			}
-			if o.Lookback, err = datasets.ParseSpan(lookback); err != nil {
-				return usageErrorf("--lookback: %v", err)
+			if o.Task == features.TaskChurn || c.IsSet("lookback") {
+				if o.Lookback, err = datasets.ParseSpan(lookback); err != nil {
+					return usageErrorf("--lookback: %v", err)
+				}
 			}
 			if s := shard; s != "" {
 				i, n, ok := strings.Cut(s, "/")

@@ -22,6 +22,7 @@ import (
 	"github.com/prevoir/prevoir/datasets/stores"
 	"github.com/prevoir/prevoir/datasets/table"
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/btyd"
 	"github.com/prevoir/prevoir/models/gbdt"
 	"github.com/prevoir/prevoir/models/logistic"
 	"github.com/prevoir/prevoir/models/registry"
@@ -134,7 +135,7 @@ func openRegistry(c *cli.Context) (*registry.Registry, error) {
 
 // modelKinds are the kinds of model this binary registers and loads.
 func modelKinds() models.Kinds {
-	return append(models.Kinds{logistic.Kind()}, gbdt.Kinds()...)
+	return append(models.Kinds{logistic.Kind(), btyd.Kind()}, gbdt.Kinds()...)
 }
 
 // refArg parses a positional NAME[@REF]: a malformed one is a usage error.
@@ -278,11 +279,14 @@ func modelsShow(c *cli.Context, a *modelsArgs) error {
 		fmt.Fprintf(w, "intercept:   %s\n", strconv.FormatFloat(*card.Intercept, 'g', -1, 64))
 	}
 	if len(card.Coefficients) > 0 {
-		fmt.Fprintln(w, "coefficients (standardised):")
-		order := card.Inputs.Names()
+		title, order := "coefficients (standardised):", card.Inputs.Names()
 		if card.Preprocessing != nil && len(card.Preprocessing.Features) > 0 {
 			order = card.Preprocessing.Features
 		}
+		if card.Kind == btyd.KindName {
+			title, order = "parameters (in the summary's unit):", btyd.ParamNames
+		}
+		fmt.Fprintln(w, title)
 		for _, d := range order {
 			if v, ok := card.Coefficients[d]; ok {
 				fmt.Fprintf(tw, "  %s\t%s\n", d, strconv.FormatFloat(v, 'g', -1, 64))

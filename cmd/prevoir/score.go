@@ -17,13 +17,16 @@ import (
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/privacy"
 	"github.com/prevoir/prevoir/serve/churn"
+	"github.com/prevoir/prevoir/serve/clv"
 	"github.com/prevoir/prevoir/serve/publish"
+	"github.com/prevoir/prevoir/serve/segments"
 )
 
 // scoreArgs are the flags of `prevoir score`.
 type scoreArgs struct {
 	task, model, asOf, format, shard string
 	bands                            churn.Bands
+	clv                              clvScoreArgs
 }
 
 func scoreCommand() *cli.Command {
@@ -35,22 +38,34 @@ func scoreCommand() *cli.Command {
 			"every row with --model, and publishes scores/<dataset>/<task>/<as_of>/: parts, then _manifest.json,\n" +
 			"then the LATEST pointer. A rerun for the same date replaces the publication; readers never see a mix.\n" +
 			"See docs/PUBLISHING.md.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			datasetFlag(),
-			&cli.StringFlag{Name: "task", Value: churn.Task, Usage: "task: churn", Destination: &a.task},
-			&cli.StringFlag{Name: "model", Usage: "`NAME@ALIAS` or NAME@VERSION of a registered model", Required: true, Destination: &a.model},
+			&cli.StringFlag{Name: "task", Value: churn.Task, Usage: "task: churn, clv or segments", Destination: &a.task},
+			&cli.StringFlag{Name: "model", Usage: "`NAME@ALIAS` or NAME@VERSION of a registered model (churn, clv)", Destination: &a.model},
 			&cli.StringFlag{Name: "as-of", Usage: "scoring " + asOfUsage + " (default: latest, the day after the orders' last timestamp)", Destination: &a.asOf},
 			&cli.StringFlag{Name: "format", Value: publish.FormatParquet, Usage: "parts' format: parquet or csv", Destination: &a.format},
 			&cli.Float64Flag{Name: "band-high", Value: churn.DefaultBands.High, Usage: "probability from which the band is high", Destination: &a.bands.High},
 			&cli.Float64Flag{Name: "band-medium", Value: churn.DefaultBands.Medium, Usage: "probability from which the band is medium (below: low)", Destination: &a.bands.Medium},
 			&cli.StringFlag{Name: "shard", Usage: "`i/n`: score only the customers with FNV-1a64(customer_id) mod n = i; then scores commit", Destination: &a.shard},
-		},
+		}, a.clv.flags()...),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 0, 0, "--model NAME@REF [--as-of DATE]"); err != nil {
 				return err
 			}
+			if err := a.clv.refuseOutsideCLV(c, a.task); err != nil {
+				return err
+			}
+			if a.task == segments.Task {
+				return runScoreSegments(c, a)
+			}
+			if a.model == "" {
+				return usageErrorf("score --task %s: --model NAME@ALIAS is required", a.task)
+			}
+			if a.task == clv.Task {
+				return runScoreCLV(c, a)
+			}
 			if t := a.task; t != churn.Task {
-				return usageErrorf("--task %q: the tasks that publish scores are: %s", t, churn.Task)
+				return usageErrorf("--task %q: the tasks that publish scores are: %s, %s, %s", t, churn.Task, clv.Task, segments.Task)
 			}
 			shard, shards, err := parseShard(a.shard)
 			if err != nil {
@@ -174,6 +189,9 @@ func scoresCommand() *cli.Command {
 						return printJSON(c, m)
 					}
 					showPublication(c, st, m)
+					if m.Task == segments.Task {
+						return printSegmentSummary(c, m, out(c))
+					}
 					return nil
 				},
 			},

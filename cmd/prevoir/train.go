@@ -33,6 +33,7 @@ type trainArgs struct {
 	ids, drop, categorical                                                         cli.StringSlice
 	table, step, horizon, lookback, missing, c, solver, name, predictions, promote string
 	dryRun, force                                                                  bool
+	clv                                                                            clvTrainArgs
 }
 
 func trainCommand() *cli.Command {
@@ -47,6 +48,12 @@ as_of - k*step, k = 0..K-1, with labels; holds out the latest cutoff
 picks C on the cutoff before the holdout (lowest log loss); evaluates the
 model and a one-feature recency baseline on the holdout, side by side.
 
+With --task clv: builds (or reuses) the buy-till-you-die summary as of
+--as-of (calibration to the day before; --unit days or weeks), fits BG/NBD,
+MBG/NBD and Gamma-Gamma by maximum likelihood and registers --model (bgnbd
+or mbgnbd) with Gamma-Gamma as kind bgnbd-gg; --horizon SPAN adds the
+calibration/holdout table. See docs/CLV.md.
+
 With --table: trains on any table a data scientist brings: CSV (delimiter , ; or tab,
 detected from the header; optionally gzip-compressed) or Parquet, a local
 file or an s3:// URL. String columns are one-hot encoded (every level,
@@ -58,9 +65,9 @@ The fit minimises C * sum_i w_i * logloss_i + 1/2 ||beta||^2 (intercept
 not penalised) on standardised columns, by Newton's method with a Cholesky
 solve (L-BFGS beyond 256 columns), to max |gradient| <= 1e-7.
 See docs/TRAINING.md.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "table", Usage: "the table to train on: a CSV or Parquet file, or an s3:// URL", Destination: &a.table},
-			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn (instead of --table)", Destination: &a.task.Features.Task},
+			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn or clv (instead of --table)", Destination: &a.task.Features.Task},
 			datasetFlag(),
 			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff, held out for evaluation: " + asOfUsage, Destination: &a.task.Features.AsOf},
 			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)", Destination: &a.task.Cutoffs},
@@ -87,13 +94,16 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "promote", Usage: "after registering, point this `ALIAS` (champion, challenger) at the new version", Destination: &a.promote},
 			&cli.BoolFlag{Name: "dry-run", Usage: "fit and evaluate, but do not register", Destination: &a.dryRun},
 			&cli.BoolFlag{Name: "force", Usage: "register even when --name's latest version is of another dataset", Destination: &a.force},
-		},
+		}, a.clv.flags()...),
 		Action: func(c *cli.Context) error { return runTrain(c, a) },
 	}
 }
 
 func runTrain(c *cli.Context, a *trainArgs) error {
 	if err := needArgs(c, 0, 0, "(--table F --label COL | --task churn --as-of D --cutoffs K --step S) --name NAME [flags]"); err != nil {
+		return err
+	}
+	if err := a.clv.refuseOutsideCLV(c, a.task.Features.Task); err != nil {
 		return err
 	}
 	if a.task.Features.Task != "" {
@@ -400,6 +410,9 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 	task := a.task.Features.Task
 	if err := checkChoice("Task", task, tasks); err != nil {
 		return err
+	}
+	if task == features.TaskCLV {
+		return runTrainCLV(c, a)
 	}
 	for _, f := range []string{"table", "label", "positive", "id", "categorical", "weight", "missing", "holdout-frac", "seed", "no-standardize", "max-levels"} {
 		if c.IsSet(f) {
