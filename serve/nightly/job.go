@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -312,6 +313,11 @@ func planTasks(ctx context.Context, st datasets.Store, o Options, sum *Summary) 
 	for _, name := range sortedKeys(confs) {
 		a := byName[name]
 		needs := append(append([]string{}, a.Needs...), confs[name].After...)
+		for _, n := range a.After {
+			if _, ok := confs[n]; ok && !slices.Contains(needs, n) {
+				needs = append(needs, n)
+			}
+		}
 		for _, n := range needs {
 			if _, ok := confs[n]; !ok {
 				return nil, fmt.Errorf("task %s needs task %s, which this run does not run", name, n)

@@ -295,3 +295,50 @@ func TestRunCorruptPartNamed(t *testing.T) {
 		t.Errorf("LATEST %+v %v, want the earlier publication", p, err)
 	}
 }
+
+// TestRunAfterWhenPresent: an adapter's After orders it after those tasks
+// when the run has them, and does not require them when it has not.
+func TestRunAfterWhenPresent(t *testing.T) {
+	ctx := context.Background()
+	st := generated(t, synth.Options{Customers: 30, Days: 60, Seed: 4})
+	var mu sync.Mutex
+	var log []string
+	var running, peak int
+	seg := fakeAdapter("seg", nil, 10, &log, &mu, &running, &peak, false)
+	seg.After = []string{"a", "missing"}
+	ads := []Adapter{fakeAdapter("a", nil, 10, &log, &mu, &running, &peak, false), seg}
+	cfg := &Config{Tasks: map[string]*TaskConfig{"a": {}, "seg": {}}}
+	if err := cfg.Defaults(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, st, Options{Dataset: "demo", Config: cfg, Adapters: ads}); err != nil {
+		t.Fatal(err)
+	}
+	if i, j := slices.Index(log, "end a"), slices.Index(log, "start seg"); i < 0 || j < i {
+		t.Errorf("order %v: seg must start after a ends", log)
+	}
+	log = nil
+	cfg = &Config{Tasks: map[string]*TaskConfig{"seg": {}}}
+	if err := cfg.Defaults(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, st, Options{Dataset: "demo", Config: cfg, Adapters: ads}); err != nil {
+		t.Fatalf("seg alone: %v", err)
+	}
+}
+
+// TestBuiltinAdapters: the job knows every task that publishes, once.
+func TestBuiltinAdapters(t *testing.T) {
+	seen := map[string]bool{}
+	for _, a := range Builtin() {
+		if seen[a.Name] || a.Run == nil {
+			t.Errorf("adapter %q duplicated or without Run", a.Name)
+		}
+		seen[a.Name] = true
+	}
+	for _, want := range []string{"churn", "clv", "segments"} {
+		if !seen[want] {
+			t.Errorf("no adapter for task %s", want)
+		}
+	}
+}

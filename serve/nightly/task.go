@@ -44,6 +44,10 @@ type Adapter struct {
 	// Needs names tasks whose publications Run reads: they run first,
 	// and a failure of one skips this task.
 	Needs []string
+	// After names tasks this one runs after when the run has them (their
+	// publications are then read instead of scored again), without
+	// needing them.
+	After []string
 	// Memory is the estimate the memory budget counts when the config
 	// gives none (0: DefaultTaskMemory).
 	Memory int64
@@ -57,5 +61,7 @@ type Adapter struct {
 func Builtin() []Adapter {
 	return []Adapter{
 		Churn(),
+		CLV(),
+		Segments(),
 	}
 }
