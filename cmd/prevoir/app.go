@@ -71,6 +71,7 @@ func commands() []*cli.Command {
 		scoreCommand(),          // score.go
 		scoresCommand(),         // score.go
 		customersCommand(),      // customers.go
+		serveCommand(),          // serve.go
 		hiddenCompleteCommand(), // completion.go: what the completion scripts call
 	}
 }
