@@ -85,7 +85,9 @@ func eachFile(ctx context.Context, st datasets.Store, fn func(key string, header
 	}
 	for _, o := range objs {
 		k := o.Key
-		if strings.HasPrefix(k, "datasets/") || strings.HasPrefix(k, "features/") || strings.HasPrefix(k, Prefix) {
+		// Publications (scores/) have their own layer, which keeps their
+		// manifests' checksums true: rewriting a CSV part here broke them.
+		if strings.HasPrefix(k, "datasets/") || strings.HasPrefix(k, "features/") || strings.HasPrefix(k, "scores/") || strings.HasPrefix(k, Prefix) {
 			continue
 		}
 		gz := strings.HasSuffix(k, ".csv.gz")
