@@ -278,3 +278,7 @@ func export(t testing.TB, st datasets.Store, task, table, format, channel string
 	return buf.Bytes()
 }
 
+
+func newTextLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

@@ -54,7 +54,9 @@ func (s *Server) routes() http.Handler {
 	for _, rt := range s.routeTable() {
 		mux.Handle(rt.pattern, s.instrument(rt.pattern, s.authorized(rt.scope, rt.handle)))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// Unknown GET paths are a JSON 404; a known path with another method
+	// stays ServeMux's 405.
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errorf(http.StatusNotFound, "no endpoint %s %s (see /openapi.json)", r.Method, r.URL.Path))
 	})
 	return guardPath(mux)
