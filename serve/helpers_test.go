@@ -175,8 +175,10 @@ func logisticCard(intercept float64) *models.Card {
 			Encoders: map[string][]string{"segment": {"a", "b"}}, Impute: map[string]float64{"recency_days": 30}}}
 }
 
+func testRegistryKinds() models.Kinds { return append(models.Kinds{logistic.Kind()}, gbdt.Kinds()...) }
+
 func testRegistry(st datasets.Store) *registry.Registry {
-	return registry.New(st, registry.Options{Kinds: append(models.Kinds{logistic.Kind()}, gbdt.Kinds()...)})
+	return registry.New(st, registry.Options{Kinds: testRegistryKinds()})
 }
 
 // registerModels registers churn@1 (intercept -2) and churn@2 (intercept
@@ -216,7 +218,7 @@ func newTestServer(t testing.TB, st datasets.Store, o Options) (*Server, *httpte
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if o.Kinds == nil {
-		o.Kinds = append(models.Kinds{logistic.Kind()}, gbdt.Kinds()...)
+		o.Kinds = testRegistryKinds()
 	}
 	s, err := New(st, o)
 	if err != nil {

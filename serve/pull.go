@@ -54,7 +54,8 @@ type PullResult struct {
 // `prevoir scores export TASK --format csv` writes. When the connection
 // breaks, it cuts f back to its last whole row and resumes from there
 // with a cursor pinned to the same publication: the result never mixes
-// two publications (a publication replaced during the pull is an error).
+// two publications. When the publication is replaced during the pull, it
+// starts again on the new one, once; a second replacement is an error.
 func Pull(ctx context.Context, o PullOptions, f PullFile) (*PullResult, error) {
 	if o.Retries <= 0 {
 		o.Retries = 5
@@ -96,6 +97,9 @@ type puller struct {
 	size   int64  // bytes of whole rows in f
 	cur    *cursor
 	keyIdx []int // the sort key's columns in the CSV header
+	// restarted is set once a replaced publication made the pull start
+	// again.
+	restarted bool
 }
 
 func (p *puller) request(ctx context.Context) error {
@@ -127,6 +131,12 @@ func (p *puller) request(ctx context.Context) error {
 	}
 	defer resp.Body.Close()
 	switch {
+	case resp.StatusCode == http.StatusConflict && p.cur != nil && !p.restarted:
+		// The publication was replaced during the pull: start again on
+		// the new one (once), so the file never mixes the two.
+		p.restarted = true
+		p.header, p.size, p.cur, p.res.Rows = nil, 0, nil, 0
+		return fmt.Errorf("pull %s: the publication was replaced: starting again", u)
 	case resp.StatusCode == http.StatusNotModified:
 		p.res.NotModified, p.res.ETag = true, p.o.SinceETag
 		return nil
