@@ -119,7 +119,7 @@ func TestParseTokens(t *testing.T) {
 	}
 	for in, says := range map[string]string{
 		"tok-aaaaaaaaaaaaaaaa":                   "f:1: want TOKEN SCOPE",
-		"# x\ntok-aaaaaaaaaaaaaaaa write":         "f:2: unknown scope \"write\"",
+		"# x\ntok-aaaaaaaaaaaaaaaa write":        "f:2: unknown scope \"write\"",
 		"short scores:read":                      "f:1: a token needs at least 16 characters",
 		"tok-aaaaaaaaaaaaaaaa scores:read extra": "f:1: want TOKEN SCOPE",
 	} {

@@ -169,7 +169,7 @@ func publishAll(t testing.TB, st datasets.Store, asOf string, n int) {
 // and segment (categorical: a, b): raw = intercept + 0.05*recency + 1*[segment=b].
 func logisticCard(intercept float64) *models.Card {
 	return &models.Card{Kind: models.KindLogistic, Task: "churn", Output: logistic.Output, Link: logistic.Link,
-		Inputs: features.Schema{Features: []features.Feature{{Name: "recency_days", Kind: features.Numeric}, {Name: "segment", Kind: features.Categorical}}},
+		Inputs:    features.Schema{Features: []features.Feature{{Name: "recency_days", Kind: features.Numeric}, {Name: "segment", Kind: features.Categorical}}},
 		Intercept: &intercept, Coefficients: map[string]float64{"recency_days": 0.05, "segment=a": 0, "segment=b": 1},
 		Preprocessing: &models.Preprocessing{Features: []string{"recency_days", "segment=a", "segment=b"},
 			Encoders: map[string][]string{"segment": {"a", "b"}}, Impute: map[string]float64{"recency_days": 30}}}
@@ -279,7 +279,6 @@ func export(t testing.TB, st datasets.Store, task, table, format, channel string
 	}
 	return buf.Bytes()
 }
-
 
 func newTextLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
