@@ -36,7 +36,7 @@ const (
 	tokAll       = "tok-all-0123456789abcdef"
 )
 
-func testTokens(t *testing.T) []Token {
+func testTokens(t testing.TB) []Token {
 	t.Helper()
 	toks, err := ParseTokens(strings.NewReader(fmt.Sprintf(`# test tokens
 %s scores:read
@@ -51,7 +51,7 @@ func testTokens(t *testing.T) []Token {
 	return toks
 }
 
-func newStore(t *testing.T) datasets.Store {
+func newStore(t testing.TB) datasets.Store {
 	t.Helper()
 	st, err := local.New(t.TempDir())
 	if err != nil {
@@ -212,7 +212,7 @@ func newTestServer(t testing.TB, st datasets.Store, o Options) (*Server, *httpte
 		o.Dataset = testDataset
 	}
 	if o.Tokens == nil {
-		o.Tokens = testTokens(t.(*testing.T))
+		o.Tokens = testTokens(t)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
