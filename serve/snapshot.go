@@ -224,26 +224,28 @@ func readLatestPublication(ctx context.Context, st datasets.Store, dataset, task
 // bytes (ReadManifest checks them; the bytes make the ETag).
 func readPublication(ctx context.Context, st datasets.Store, dataset, task, asOf string) (*publication, error) {
 	key := publish.ManifestKey(dataset, task, asOf)
-	raw, err := datasets.ReadAll(ctx, st, key)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s scores of %s as of %s: %w", task, dataset, asOf, publish.ErrNoPublication)
+	for attempt := 0; attempt < 5; attempt++ {
+		raw, err := datasets.ReadAll(ctx, st, key)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%s scores of %s as of %s: %w", task, dataset, asOf, publish.ErrNoPublication)
+			}
+			return nil, err
 		}
-		return nil, err
-	}
-	m, err := publish.ReadManifest(ctx, st, dataset, task, asOf)
-	if err != nil {
-		return nil, err
-	}
-	var check struct {
-		Run string `json:"run"`
-	}
-	if json.Unmarshal(raw, &check) != nil || check.Run != m.Run {
+		m, err := publish.ReadManifest(ctx, st, dataset, task, asOf)
+		if err != nil {
+			return nil, err
+		}
+		var check struct {
+			Run string `json:"run"`
+		}
+		if json.Unmarshal(raw, &check) == nil && check.Run == m.Run {
+			sum := sha256.Sum256(raw)
+			return &publication{m: m, raw: raw, sha: hex.EncodeToString(sum[:])}, nil
+		}
 		// The manifest was replaced between the two reads: read again.
-		return readPublication(ctx, st, dataset, task, asOf)
 	}
-	sum := sha256.Sum256(raw)
-	return &publication{m: m, raw: raw, sha: hex.EncodeToString(sum[:])}, nil
+	return nil, fmt.Errorf("%s: %w: the manifest kept changing", key, datasets.ErrConflict)
 }
 
 func (s *snapshot) loadModels(ctx context.Context, reg *registry.Registry) error {
