@@ -318,7 +318,7 @@ func (s *Server) scores(w http.ResponseWriter, r *http.Request) {
 	var dst io.Writer = w
 	var zw *gzip.Writer
 	if gz {
-		zw = gzip.NewWriter(w)
+		zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
 		dst = zw
 	}
 	bw := bufio.NewWriterSize(dst, 64<<10)
@@ -358,7 +358,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, snap *snapshot, re
 		w.Write(buf.Bytes())
 		return
 	}
-	zw := gzip.NewWriter(w)
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	zw.Write(buf.Bytes())
 	zw.Close()
 }
@@ -408,11 +408,12 @@ func (s *Server) writeRows(r *http.Request, snap *snapshot, req *scoresRequest, 
 			next = &cursor{AsOf: req.pub.m.AsOf, Run: req.pub.m.Run, Table: t.Name, Key: last, Eq: lastEq}
 			return errPageFull
 		}
-		k := key.text(row)
-		if equalText(k, last) {
-			lastEq++
-		} else {
-			last, lastEq = k, 1
+		if limit > 0 { // a page: the key of its last row makes the next cursor
+			if k := key.text(row); equalText(k, last) {
+				lastEq++
+			} else {
+				last, lastEq = k, 1
+			}
 		}
 		n++
 		return emit(row)

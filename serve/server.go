@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,6 +177,10 @@ func (s *Server) Reload(ctx context.Context) (changed bool, err error) {
 		return false, fmt.Errorf("reload: %w", err)
 	}
 	s.snap.Store(snap)
+	// The build's scratch and the previous snapshot are garbage now (or
+	// once the requests holding it end): hand their pages back to the OS
+	// rather than keep twice the index resident between reloads.
+	debug.FreeOSMemory()
 	s.o.Logger.Info("snapshot loaded", "dataset", s.o.Dataset, "tasks", strings.Join(snap.tasks, ","),
 		"customers", len(snap.customers.ids), "products", len(snap.products.ids), "models", len(snap.names), "duration", time.Since(start))
 	return true, nil
