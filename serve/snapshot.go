@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,10 +84,8 @@ func (e *modelEntry) resolve(ref string) (int, bool) {
 	if v, ok := e.Aliases[ref]; ok {
 		return v, true
 	}
-	for _, v := range e.Versions {
-		if fmt.Sprint(v) == ref {
-			return v, true
-		}
+	if v, err := strconv.Atoi(ref); err == nil && strconv.Itoa(v) == ref && slices.Contains(e.Versions, v) {
+		return v, true
 	}
 	return 0, false
 }
