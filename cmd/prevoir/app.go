@@ -72,6 +72,7 @@ func commands() []*cli.Command {
 		scoresCommand(),         // score.go
 		runCommand(),            // run.go (runconfig.go): the nightly job
 		customersCommand(),      // customers.go
+		serveCommand(),          // serve.go
 		hiddenCompleteCommand(), // completion.go: what the completion scripts call
 	}
 }

@@ -134,6 +134,7 @@ func scoresCommand() *cli.Command {
 		Name:  "scores",
 		Usage: "list, show, export and retain published scores",
 		Subcommands: []*cli.Command{
+			scoresPullCommand(), // serve.go
 			{
 				Name:  "ls",
 				Usage: "list the publications",

@@ -85,7 +85,7 @@ func eachFile(ctx context.Context, st datasets.Store, fn func(key string, header
 	}
 	for _, o := range objs {
 		k := o.Key
-		if strings.HasPrefix(k, "datasets/") || strings.HasPrefix(k, "features/") || strings.HasPrefix(k, Prefix) {
+		if strings.HasPrefix(k, "datasets/") || strings.HasPrefix(k, "features/") || strings.HasPrefix(k, Prefix) || publicationPart(k) {
 			continue
 		}
 		gz := strings.HasSuffix(k, ".csv.gz")
@@ -123,4 +123,14 @@ func eachFile(ctx context.Context, st datasets.Store, fn func(key string, header
 		}
 	}
 	return nil
+}
+
+// publicationPart reports whether key is a part of a publication
+// (scores/<dataset>/<task>/<as_of>/<table>/part-...). The publications
+// layer rewrites those together with their manifest; rewriting a CSV part
+// here broke the manifest's checksums. Other CSV files under scores/ (a
+// `models predict --output` there) stay this layer's.
+func publicationPart(key string) bool {
+	segs := strings.Split(key, "/")
+	return len(segs) == 6 && segs[0] == "scores" && strings.HasPrefix(segs[5], "part-")
 }
