@@ -113,7 +113,9 @@ var metricRows = []metricRow{
 	{"Log loss", func(m *classMetrics) float64 { return m.LogLoss }, func(v float64) string { return Num(v, 4) }, false},
 	{"Brier score", func(m *classMetrics) float64 { return m.Brier }, func(v float64) string { return Num(v, 4) }, false},
 	{"Lift, top 10%", func(m *classMetrics) float64 { return decileAt(m, 0, func(d decile) float64 { return d.Lift }) }, func(v float64) string { return Num(v, 2) + "×" }, true},
-	{"Positives found in top 20%", func(m *classMetrics) float64 { return decileAt(m, 1, func(d decile) float64 { return d.CumulativeGain }) }, func(v float64) string { return Pct(v, 1) }, true},
+	{"Positives found in top 20%", func(m *classMetrics) float64 {
+		return decileAt(m, 1, func(d decile) float64 { return d.CumulativeGain })
+	}, func(v float64) string { return Pct(v, 1) }, true},
 }
 
 func decileAt(m *classMetrics, k int, f func(decile) float64) float64 {
