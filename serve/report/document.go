@@ -58,6 +58,8 @@ type Table struct {
 	Numeric []bool
 	// Highlight marks rows to emphasise (the better model, say).
 	Highlight []bool
+	// Class is a CSS class for the table (diff: first column unwrapped).
+	Class string
 }
 
 // Fact is one key figure: a label and a formatted value.

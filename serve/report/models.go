@@ -181,8 +181,9 @@ func compareClassifiers(cards []*models.Card, ms []*cardMetrics) ([]Block, error
 }
 
 // diffHidden are card paths the diff table leaves out: the plotted
-// curves, bins and deciles (compared in the plots), and timestamps.
-var diffHidden = []string{".curves", ".calibration", ".deciles", "created", "version", "solver.seconds"}
+// curves, bins and deciles (compared in the plots), the C search points
+// (each model's search table) and timestamps.
+var diffHidden = []string{".curves", ".calibration", ".deciles", ".c_search", "created", "version", "solver.seconds"}
 
 // diffSection lists what differs between two cards (models.Diff), with
 // the plotted series and timings left out.
@@ -191,14 +192,22 @@ func diffSection(a, b *models.Card) (Section, error) {
 	if err != nil {
 		return Section{}, err
 	}
-	t := &Table{Caption: "Card fields that differ", Head: []string{"Field", ref(a), ref(b)}}
+	sort.SliceStable(ch, func(i, j int) bool { return diffRank(ch[i].Path) < diffRank(ch[j].Path) })
+	t := &Table{Caption: "Card fields that differ: settings first, then metrics, coefficients and lineage", Class: "diff",
+		Head: []string{"Field", ref(a), ref(b), "Change"}, Numeric: []bool{false, false, false, true}}
 	hidden := 0
 	for _, c := range ch {
 		if hide(c.Path) {
 			hidden++
 			continue
 		}
-		t.Rows = append(t.Rows, []string{c.Path, value(c.A), value(c.B)})
+		change := ""
+		if x, ok := c.A.(float64); ok {
+			if y, ok := c.B.(float64); ok {
+				change = strings.TrimSuffix(strings.TrimRight(Signed(y-x, 6), "0"), ".")
+			}
+		}
+		t.Rows = append(t.Rows, []string{c.Path, value(c.A), value(c.B), change})
 	}
 	s := Section{ID: "diff-" + slug(ref(b)), Title: "Card diff: " + ref(a) + " → " + ref(b), Level: 2}
 	if len(t.Rows) == 0 {
@@ -207,9 +216,21 @@ func diffSection(a, b *models.Card) (Section, error) {
 		s.Blocks = append(s.Blocks, Block{Text: fmt.Sprintf("%s fields differ (the same list as `prevoir models diff`); a dash is a field one card does not have.", Int(int64(len(t.Rows))))}, Block{Table: t})
 	}
 	if hidden > 0 {
-		s.Blocks = append(s.Blocks, Block{Text: fmt.Sprintf("%s further differences in curve points, calibration bins, deciles and timings are shown in the plots, not listed.", Int(int64(hidden)))})
+		s.Blocks = append(s.Blocks, Block{Text: fmt.Sprintf("%s further differences in curve points, calibration bins, deciles, C search points and timings are in the plots and tables above, not listed.", Int(int64(hidden)))})
 	}
 	return s, nil
+}
+
+// diffRank orders the diff: what was asked for (parameters, inputs), then
+// what came out (holdout metrics, baseline, gain), then the fit itself
+// (coefficients, preprocessing), then where the data came from.
+func diffRank(path string) int {
+	for i, p := range []string{"parameters.", "input", "schema_", "metrics.holdout.", "metrics.holdout_gain.", "metrics.baseline.", "metrics.", "coefficients.", "intercept", "preprocessing.", "lineage."} {
+		if strings.HasPrefix(path, p) {
+			return i
+		}
+	}
+	return 99
 }
 
 func hide(path string) bool {
@@ -236,7 +257,7 @@ func value(v any) string {
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	s := string(b)
+	s := strings.ReplaceAll(string(b), ",", ", ")
 	if len(s) > 160 {
 		s = s[:157] + "…"
 	}
