@@ -38,10 +38,10 @@ type Publication struct {
 // its case here and its builder in its own file (offers.go, demand.go).
 func ScoreSections(ctx context.Context, p *Publication) ([]Section, error) {
 	switch p.Manifest.Task {
-	// [offers] (offers table) and [demand] (demand and preposition
-	// tables) add their cases here.
 	case "churn":
 		return churnSections(ctx, p)
+	case "demand":
+		return demandSections(ctx, p)
 	}
 	return nil, nil
 }

@@ -1,0 +1,100 @@
+package report
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/prevoir/prevoir/datasets/local"
+	"github.com/prevoir/prevoir/serve/publish"
+)
+
+// passThrough is a publish.Scorer whose input rows are its output rows:
+// the first value of a row is the index of its table.
+type passThrough []publish.TableSpec
+
+func (p passThrough) Tables() []publish.TableSpec { return p }
+func (p passThrough) Score(_ context.Context, in [][]any, emit func(int, []any) error) error {
+	for _, r := range in {
+		if err := emit(r[0].(int), r[1:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publishRows publishes hand-built rows as a task's publication, as the
+// task's scorer would.
+func publishRows(t *testing.T, st *local.Store, task, asOf string, specs []publish.TableSpec, rows [][]any) {
+	t.Helper()
+	src := func(ctx context.Context, fn func([]any) error) error {
+		for _, r := range rows {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if _, err := publish.Publish(context.Background(), st, publish.Options{Dataset: "demo", Task: task, AsOf: asOf,
+		Lineage: publish.Lineage{Params: map[string]any{"service_level": 0.95}}}, src, passThrough(specs)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func cols(spec string) []publish.Column {
+	var out []publish.Column
+	for _, f := range strings.Fields(spec) {
+		name, typ, _ := strings.Cut(f, ":")
+		out = append(out, publish.Column{Name: name, Type: typ})
+	}
+	return out
+}
+
+// TestDemandScoresReport: a demand publication of two tables, as
+// [demand] specifies them, gives the plan per warehouse summed from the
+// preposition rows (against the previous publication) and the forecast
+// per step.
+func TestDemandScoresReport(t *testing.T) {
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := []publish.TableSpec{
+		{Name: "demand", Columns: cols("product_id:string warehouse:string as_of:string period_start:string step:int64 mean:double p50:double p90:double model:string"), SortBy: "product_id", ThenBy: []string{"warehouse", "step"}},
+		{Name: "preposition", Columns: cols("product_id:string warehouse:string as_of:string horizon:string mean:double p50:double p90:double bestseller_rank:int64 stock_on_hand:double service_level:double preposition_qty:double"), SortBy: "product_id", ThenBy: []string{"warehouse"}},
+	}
+	plan := func(asOf string, scale float64) [][]any {
+		var rows [][]any
+		for _, x := range []struct {
+			p, w        string
+			mean, stock float64
+			rank        int64
+		}{{"A", "north", 100, 20, 1}, {"B", "north", 40, 50, 2}, {"A", "south", 60, 0, 1}} {
+			for h := int64(1); h <= 4; h++ {
+				rows = append(rows, []any{0, x.p, x.w, asOf, "w" + string(rune('0'+h)), h, scale * x.mean / 4, scale * x.mean / 4, scale * x.mean / 3, "demand@1"})
+			}
+			q := max(0, scale*x.mean*1.3-x.stock)
+			rows = append(rows, []any{1, x.p, x.w, asOf, "4w", scale * x.mean, scale * x.mean, scale * x.mean * 1.25, x.rank, x.stock, 0.95, q})
+		}
+		return rows
+	}
+	publishRows(t, st, "demand", "2025-01-01", specs, plan("2025-01-01", 1))
+	publishRows(t, st, "demand", "2025-01-08", specs, plan("2025-01-08", 1.5))
+	d, err := ScoresReport(context.Background(), st, ScoresOptions{Dataset: "demo", Task: "demand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := render(t, d)
+	// north: A 1.5*100*1.3-20 = 175, B 1.5*40*1.3-50 = 28: 203; the
+	// previous plan had 110 + 2 = 112. south: 117, previously 78.
+	for _, want := range []string{`id="preposition"`, `id="preposition-chart"`, `id="preposition-top"`, `id="forecast"`, `id="demand-steps"`,
+		`<td>north</td><td class="num">2</td><td class="num">210</td>`, `<td class="num">203</td><td class="num">95%</td><td class="num">112</td><td class="num">&#43;91.0</td>`,
+		`<td>south</td><td class="num">1</td><td class="num">90</td>`, `<td class="num">117</td><td class="num">95%</td><td class="num">78</td><td class="num">&#43;39.0</td>`,
+		// step 1: (100 + 40 + 60) * 1.5 / 4 = 75 over 3 series.
+		`<td class="num">1</td><td>w1</td><td class="num">3</td><td class="num">75</td>`,
+		"Compared with the previous publication, as of 2025-01-01"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page has no %s", want)
+		}
+	}
+}
