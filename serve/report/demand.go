@@ -228,7 +228,7 @@ func forecastSection(ctx context.Context, p *Publication) (Section, error) {
 	}
 	blocks := []Block{{Text: "The forecast summed over series for each step of the horizon. Quantiles do not add up: the sum of the series' P90 is an upper reading, not the P90 of the total."}}
 	if len(hs) > 0 {
-		svg, err := LineChart(Chart{Title: "Forecast per step", X: "step (periods ahead of as_of)", Y: "units (sum of the series' means)"}, series)
+		svg, err := LineChart(Chart{Title: "Forecast per step", X: "step (periods ahead of as_of)", Y: "units (sum of the series' means)", YMin: 0, YMax: maxOf(all.Y) * 1.25}, series)
 		if err != nil {
 			return Section{}, err
 		}

@@ -98,3 +98,42 @@ func TestDemandScoresReport(t *testing.T) {
 		}
 	}
 }
+
+// TestOffersScoresReport: an offers publication (task propensity, table
+// offers, the columns [offers] specifies) gives the most offered items,
+// probability by rank, and first offers changed since the previous one.
+func TestOffersScoresReport(t *testing.T) {
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := []publish.TableSpec{{Name: "offers", Columns: cols("customer_id:string as_of:string rank:int64 item:string level:string probability:double model:string"),
+		SortBy: "customer_id", ThenBy: []string{"rank"}, Customer: "customer_id"}}
+	offers := func(asOf string, first map[string]string) [][]any {
+		var rows [][]any
+		for _, c := range []string{"c1", "c2", "c3"} {
+			if first[c] == "" {
+				continue
+			}
+			rows = append(rows, []any{0, c, asOf, int64(1), first[c], "category", 0.5, "offers@1"}, []any{0, c, asOf, int64(2), "tea", "category", 0.2, "offers@1"})
+		}
+		return rows
+	}
+	publishRows(t, st, "propensity", "2025-01-01", specs, offers("2025-01-01", map[string]string{"c1": "milk", "c2": "bread", "c3": "milk"}))
+	publishRows(t, st, "propensity", "2025-02-01", specs, offers("2025-02-01", map[string]string{"c1": "milk", "c2": "jam"}))
+	d, err := ScoresReport(context.Background(), st, ScoresOptions{Dataset: "demo", Task: "propensity", Top: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := render(t, d)
+	for _, want := range []string{`id="offers"`, `id="offers-items"`, `id="offers-ranks"`, `id="offers-top"`, `id="offers-changes"`,
+		// tea is offered to both customers, second.
+		`<td>tea</td><td>category</td><td class="num">2</td><td class="num">100.0%</td><td class="num">0</td><td class="num">20.0%</td>`,
+		`<td class="num">1</td><td class="num">2</td><td class="num">50.0%</td>`,
+		// c2's first offer changed (bread to jam), c1's did not; c3 has none now.
+		"<dd>50.0% of 2</dd>", "<dt>No longer offered anything</dt><dd>1</dd>", "Entered the most offered: jam. Left it: bread."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page has no %s", want)
+		}
+	}
+}

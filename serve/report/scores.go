@@ -42,6 +42,8 @@ func ScoreSections(ctx context.Context, p *Publication) ([]Section, error) {
 		return churnSections(ctx, p)
 	case "demand":
 		return demandSections(ctx, p)
+	case "propensity":
+		return offersSections(ctx, p)
 	}
 	return nil, nil
 }
