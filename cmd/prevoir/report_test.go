@@ -284,3 +284,51 @@ func TestBrowserChecksCatchLeaks(t *testing.T) {
 		t.Errorf("the proxy saw %q, not the page's image request", proxy.requests())
 	}
 }
+
+// TestCurvesOnlyWhereAsked: the curve points train now records are
+// plotted by `models report` (also for a --table model, which has no
+// baseline) and stay out of `models show` and `models diff` unless --all.
+func TestCurvesOnlyWhereAsked(t *testing.T) {
+	store := t.TempDir()
+	cli := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
+		if code != 0 {
+			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+	for _, c := range []string{"1", "0.1"} {
+		cli("train", "--table", "../../testdata/train/small.csv", "--label", "churned", "--positive", "yes", "--id", "customer_id",
+			"--categorical", "code", "--drop", "w", "--min-class", "10", "-c", c, "--name", "small")
+	}
+	if out := cli("models", "show", "small@1"); strings.Contains(out, "fpr") || strings.Contains(out, "curves") {
+		t.Errorf("models show prints curve points:\n%s", out)
+	}
+	if out := cli("models", "show", "small@1", "--all"); !strings.Contains(out, "fpr") {
+		t.Errorf("models show --all has no curve points:\n%s", out)
+	}
+	if out := cli("models", "diff", "small@1", "small@2"); strings.Contains(out, "curves") || !strings.Contains(out, "curve points; --all shows them") {
+		t.Errorf("models diff lists curve points:\n%s", out)
+	}
+	if out := cli("models", "diff", "small@1", "small@2", "--all"); !strings.Contains(out, "metrics.holdout.curves.fpr") {
+		t.Errorf("models diff --all does not list curve points:\n%s", out)
+	}
+	html := filepath.Join(t.TempDir(), "r.html")
+	cli("models", "report", "small@1", "small@2", "-o", html)
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"comparison-roc", "small-1-roc", "small-2-calibration", "small-1-coefficients"} {
+		if !strings.Contains(string(b), `id="`+id+`"`) {
+			t.Errorf("the report has no %s", id)
+		}
+	}
+	if strings.Contains(string(b), "Baseline, holdout") {
+		t.Error("a --table model's report shows a baseline it does not have")
+	}
+	if code, _, errOut := runCLI(t, "--store", store, "models", "report", "small@1"); code != 2 || !strings.Contains(errOut, "output") {
+		t.Errorf("models report without -o: exit %d, %s", code, errOut)
+	}
+}
