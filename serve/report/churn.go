@@ -17,14 +17,17 @@ type churnRow struct {
 	id      string
 	p       float64
 	band    string
-	reasons []string
+	reasons []string // kept for the top rows only
 }
 
-// churnRows reads a churn publication's main table, by column name.
-func churnRows(ctx context.Context, p *Publication, m *publish.Manifest) ([]churnRow, error) {
+// churnRows reads a churn publication's main table, by column name:
+// every customer's probability and band, and the top rows (highest
+// probability, then customer id) with their reasons, so memory holds the
+// reasons of top rows only.
+func churnRows(ctx context.Context, p *Publication, m *publish.Manifest, top int) (rows, best []churnRow, err error) {
 	t, err := m.Table("")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	col := map[string]int{}
 	for i, c := range t.Columns {
@@ -32,7 +35,7 @@ func churnRows(ctx context.Context, p *Publication, m *publish.Manifest) ([]chur
 	}
 	for _, need := range []string{"customer_id", "probability", "band"} {
 		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("publication %s: table %s has no column %s", publish.Prefix(m.Dataset, m.Task, m.AsOf), t.Name, need)
+			return nil, nil, fmt.Errorf("publication %s: table %s has no column %s", publish.Prefix(m.Dataset, m.Task, m.AsOf), t.Name, need)
 		}
 	}
 	var rs []string
@@ -41,21 +44,30 @@ func churnRows(ctx context.Context, p *Publication, m *publish.Manifest) ([]chur
 			rs = append(rs, r)
 		}
 	}
-	out := make([]churnRow, 0, t.Rows)
+	before := func(a, b churnRow) bool { return a.p > b.p || a.p == b.p && a.id < b.id }
+	rows = make([]churnRow, 0, t.Rows)
 	err = publish.Rows(ctx, p.Store, m, t.Name, func(row []any) error {
 		r := churnRow{}
 		r.id, _ = row[col["customer_id"]].(string)
 		r.p, _ = row[col["probability"]].(float64)
 		r.band, _ = row[col["band"]].(string)
+		rows = append(rows, r)
+		if top <= 0 || len(best) == top && !before(r, best[top-1]) {
+			return nil
+		}
 		for _, c := range rs {
 			if s, _ := row[col[c]].(string); s != "" {
 				r.reasons = append(r.reasons, s)
 			}
 		}
-		out = append(out, r)
+		i := sort.Search(len(best), func(i int) bool { return before(r, best[i]) })
+		best = slices.Insert(best, i, r)
+		if len(best) > top {
+			best = best[:top]
+		}
 		return nil
 	})
-	return out, err
+	return rows, best, err
 }
 
 // churnBands are the band names, highest first.
@@ -65,13 +77,13 @@ var churnBands = []string{"high", "medium", "low"}
 // publication), band sizes, the top customers, and who entered or left
 // the high band since the previous publication.
 func churnSections(ctx context.Context, p *Publication) ([]Section, error) {
-	cur, err := churnRows(ctx, p, p.Manifest)
+	cur, top, err := churnRows(ctx, p, p.Manifest, p.Top)
 	if err != nil {
 		return nil, err
 	}
 	var prev []churnRow
 	if p.Previous != nil {
-		if prev, err = churnRows(ctx, p, p.Previous); err != nil {
+		if prev, _, err = churnRows(ctx, p, p.Previous, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -83,7 +95,7 @@ func churnSections(ctx context.Context, p *Publication) ([]Section, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []Section{dist, bands, churnTopSection(p, cur)}
+	out := []Section{dist, bands, churnTopSection(top)}
 	if p.Previous != nil {
 		out = append(out, churnChanges(p, cur, prev))
 	}
@@ -241,15 +253,7 @@ func signedInt(n int64) string {
 	return Int(n)
 }
 
-func churnTopSection(p *Publication, cur []churnRow) Section {
-	top := slices.Clone(cur)
-	sort.SliceStable(top, func(i, j int) bool {
-		if top[i].p != top[j].p {
-			return top[i].p > top[j].p
-		}
-		return top[i].id < top[j].id
-	})
-	top = top[:min(p.Top, len(top))]
+func churnTopSection(top []churnRow) Section {
 	t := &Table{Caption: fmt.Sprintf("The %d customers most likely to churn", len(top)), Head: []string{"#", "Customer", "Probability", "Band", "Reasons"}, Numeric: []bool{true, false, true, false, false}}
 	for i, r := range top {
 		t.Rows = append(t.Rows, []string{Int(int64(i + 1)), r.id, Pct(r.p, 1), r.band, strings.Join(r.reasons, "; ")})

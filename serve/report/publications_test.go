@@ -137,3 +137,50 @@ func TestOffersScoresReport(t *testing.T) {
 		}
 	}
 }
+
+// TestChurnScoresReport: a churn publication's top rows are the highest
+// probabilities (ties by customer) with their reasons, kept while
+// streaming; bands are counted against the previous publication.
+func TestChurnScoresReport(t *testing.T) {
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := []publish.TableSpec{{Name: "churn", Columns: cols("customer_id:string as_of:string probability:double band:string model:string reason_1:string reason_2:string reason_3:string"),
+		SortBy: "customer_id", Customer: "customer_id"}}
+	rows := func(asOf string, ps map[string]float64) [][]any {
+		var out [][]any
+		for id, p := range ps {
+			band := "low"
+			if p >= 0.7 {
+				band = "high"
+			} else if p >= 0.4 {
+				band = "medium"
+			}
+			out = append(out, []any{0, id, asOf, p, band, "churn@1", "why " + id, "", ""})
+		}
+		return out
+	}
+	publishRows(t, st, "churn", "2025-01-01", specs, rows("2025-01-01", map[string]float64{"a": 0.9, "b": 0.5, "c": 0.1}))
+	publishRows(t, st, "churn", "2025-02-01", specs, rows("2025-02-01", map[string]float64{"a": 0.8, "b": 0.95, "c": 0.2, "d": 0.95, "e": 0.3}))
+	d, err := ScoresReport(context.Background(), st, ScoresOptions{Dataset: "demo", Task: "churn", Top: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := render(t, d)
+	for _, want := range []string{
+		`<td class="num">1</td><td>b</td><td class="num">95.0%</td><td>high</td><td>why b</td>`,
+		`<td class="num">2</td><td>d</td><td class="num">95.0%</td><td>high</td><td>why d</td>`,
+		"The 2 customers most likely to churn",
+		// high: a, b, d now (1 before); low: c, e (1 before).
+		`<td>high</td><td class="num">3</td><td class="num">60.0%</td><td class="num">1</td><td class="num">33.3%</td><td class="num">&#43;2</td>`,
+		`<dt>Entered the high band</dt><dd>2</dd>`, `<dt>New customers</dt><dd>2</dd>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page has no %s", want)
+		}
+	}
+	if strings.Contains(page, "why a") {
+		t.Error("a row outside the top kept its reasons on the page")
+	}
+}

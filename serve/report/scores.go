@@ -123,7 +123,11 @@ func summarySection(m, prev *publish.Manifest) Section {
 			}
 			cols += c.Name
 		}
-		t.Rows = append(t.Rows, []string{tb.Name, Int(tb.Rows), Int(int64(len(tb.Parts))), Int(bytes/1024) + " KiB", cols})
+		size := Int(bytes) + " bytes"
+		if bytes >= 1024 {
+			size = Int((bytes+512)/1024) + " KiB"
+		}
+		t.Rows = append(t.Rows, []string{tb.Name, Int(tb.Rows), Int(int64(len(tb.Parts))), size, cols})
 	}
 	blocks := []Block{{Facts: facts}, {Table: t}}
 	if len(m.Params) > 0 {
