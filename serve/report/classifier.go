@@ -360,7 +360,7 @@ func coefficientSection(c *models.Card) (Section, error) {
 		}
 		t.Rows = append(t.Rows, []string{x.name, Signed(x.v, 4), Num(math.Exp(x.v), 3), dir})
 	}
-	svg, err := HorizontalBars(Chart{Title: "Standardised coefficients", X: "change in log-odds per standard deviation", Y: ""}, names, vals)
+	svg, err := HorizontalBars(Chart{Title: "Standardised coefficients", X: "change in log-odds per standard deviation", Legend: "bottom right"}, names, vals)
 	if err != nil {
 		return Section{}, err
 	}
