@@ -29,6 +29,10 @@ type Metrics struct {
 	// Deciles are the rows by decreasing p in 10 groups of (nearly)
 	// equal row counts: lift and cumulative gains.
 	Deciles []Decile `json:"deciles"`
+	// Curves are set for a holdout only (see Outcome): the ROC and
+	// precision-recall points and the score histogram per class that
+	// reports plot.
+	Curves *Curves `json:"curves,omitempty"`
 }
 
 // CalibrationBin compares mean predicted and observed rates in one bin.

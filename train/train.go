@@ -703,6 +703,9 @@ func (o *Outcome) evaluate(t *rawTable, kept []int, isHold []bool, holdRows []in
 		if err != nil {
 			o.Warnings = append(o.Warnings, "holdout not evaluated: "+err.Error())
 		} else {
+			if hm.Curves, err = ComputeCurves(ys, ps, ws); err != nil {
+				return err
+			}
 			o.Holdout = &hm
 		}
 	}

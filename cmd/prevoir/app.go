@@ -60,16 +60,16 @@ const DefaultStore = "./prevoir-data"
 // a command is added.
 func commands() []*cli.Command {
 	return []*cli.Command{
-		versionCommand(),        // basic.go
-		completionCommand(),     // basic.go
-		storeCommand(),          // basic.go
-		statusCommand(),         // basic.go
-		datasetsCommand(),       // datasets.go (import.go, generate.go)
-		featuresCommand(),       // features.go
-		trainCommand(),          // train.go
-		modelsCommand(),         // models.go (import.go)
-		scoreCommand(),          // score.go
-		scoresCommand(),         // score.go
+		versionCommand(),    // basic.go
+		completionCommand(), // basic.go
+		storeCommand(),      // basic.go
+		statusCommand(),     // basic.go
+		datasetsCommand(),   // datasets.go (import.go, generate.go)
+		featuresCommand(),   // features.go
+		trainCommand(),      // train.go
+		withSubcommands(modelsCommand(), modelsReportCommand()), // models.go (import.go), report.go
+		scoreCommand(), // score.go
+		withSubcommands(scoresCommand(), scoresReportCommand()), // score.go, report.go
 		runCommand(),            // run.go (runconfig.go): the nightly job
 		customersCommand(),      // customers.go
 		serveCommand(),          // serve.go

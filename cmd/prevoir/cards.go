@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -147,6 +148,10 @@ func objectList(v any) ([]map[string]any, bool) {
 // metric a row; lists (deciles, calibration) only when all is set.
 func printMetrics(w io.Writer, metrics map[string]any, all bool) {
 	top, nodes, tables := walkMetrics(metrics)
+	if !all {
+		// Curve points are for plots (prevoir models report).
+		nodes = slices.DeleteFunc(nodes, func(n metricNode) bool { return strings.HasSuffix(n.path, "curves") })
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, k := range sortedKeys(top) {
 		fmt.Fprintf(tw, "  %s\t%s\n", k, cell(top[k]))
@@ -265,7 +270,7 @@ func cell(v any) string {
 // bins (deciles, calibration, search points) last, and only with --all.
 func diffRank(path string) (rank int, bin bool) {
 	switch {
-	case strings.Contains(path, "deciles") || strings.Contains(path, "calibration") || strings.Contains(path, ".points"):
+	case strings.Contains(path, "deciles") || strings.Contains(path, "calibration") || strings.Contains(path, ".points") || strings.Contains(path, ".curves."):
 		return 4, true
 	case strings.HasPrefix(path, "parameters"):
 		return 0, false

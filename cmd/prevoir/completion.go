@@ -49,7 +49,7 @@ complete -c prevoir -f -a '(__prevoir_complete)'
 }
 
 // modelRefCommands take a model (NAME[@REF]) as their argument.
-var modelRefCommands = map[string]bool{"show": true, "diff": true, "predict": true, "promote": true, "rm": true, "ls": true, "history": true}
+var modelRefCommands = map[string]bool{"show": true, "diff": true, "predict": true, "promote": true, "rm": true, "ls": true, "history": true, "report": true}
 
 func hiddenCompleteCommand() *cli.Command {
 	return &cli.Command{

@@ -33,6 +33,7 @@ func TestComplete(t *testing.T) {
 		{[]string{"--store", store, "features", "build", "--dataset", "s"}, "shop"},
 		{[]string{"--store", store, "models", "show", ""}, "churn"},
 		{[]string{"--store", store, "models", "diff", "churn@1", "c"}, "churn"},
+		{[]string{"--store", store, "models", "report", "churn@1", ""}, "churn"},
 		{[]string{"train", "--ta"}, "--table --task"},
 		{[]string{"datasets", "generate", "--na"}, ""}, // --name is hidden
 		{[]string{"status", "--js"}, "--json"},

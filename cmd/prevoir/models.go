@@ -66,7 +66,7 @@ version number, an alias or "latest" (the default).`,
 				Name:      "show",
 				Usage:     "print a version's card, metrics as tables",
 				ArgsUsage: "NAME[@REF]",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also print the bins: deciles, calibration, search points", Destination: &a.showAll}},
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also print the bins: deciles, calibration, search points, curve points", Destination: &a.showAll}},
 				Action:    func(c *cli.Context) error { return modelsShow(c, a) },
 			},
 			{
@@ -82,7 +82,7 @@ version number, an alias or "latest" (the default).`,
 				Name:      "diff",
 				Usage:     "compare the cards of two versions: parameters, schema and headline metrics first",
 				ArgsUsage: "NAME[@REF] NAME[@REF]",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also compare the bins: deciles, calibration, search points", Destination: &a.diffAll}},
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "also compare the bins: deciles, calibration, search points, curve points", Destination: &a.diffAll}},
 				Action:    func(c *cli.Context) error { return modelsDiff(c, a) },
 			},
 			{
@@ -419,7 +419,7 @@ func modelsDiff(c *cli.Context, args *modelsArgs) error {
 		return err
 	}
 	if hidden > 0 {
-		fmt.Fprintf(w, "(%d differences in bins: deciles, calibration, search points; --all shows them)\n", hidden)
+		fmt.Fprintf(w, "(%d differences in bins: deciles, calibration, search points, curve points; --all shows them)\n", hidden)
 	}
 	return nil
 }
