@@ -234,6 +234,10 @@ func TestReportsInChromium(t *testing.T) {
 		t.Errorf("scores report said %q", out)
 	}
 
+	// The nightly run's report (the churn champion's task).
+	runReport := filepath.Join(dir, "run-report.html")
+	cli("run", "--as-of", "2025-01-01", "--report", runReport)
+
 	var shots []string
 	modelIDs := []string{"comparison", "comparison-roc", "comparison-gains", "diff-churn-2"}
 	for _, m := range []string{"churn-1", "churn-2"} {
@@ -242,6 +246,7 @@ func TestReportsInChromium(t *testing.T) {
 	shots = append(shots, checkPage(t, bin, models, modelIDs, 2+2*7))
 	shots = append(shots, checkPage(t, bin, single, modelIDs[4:13], 7))
 	shots = append(shots, checkPage(t, bin, scores, []string{"publication", "distribution", "churn-distribution", "bands", "churn-bands", "top", "changes"}, 2))
+	shots = append(shots, checkPage(t, bin, runReport, []string{"outcome", "stages", "run-stages", "tasks"}, 1))
 
 	if out := os.Getenv("PREVOIR_REPORT_SCREENSHOTS"); out != "" {
 		for _, s := range shots {

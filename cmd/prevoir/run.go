@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,12 +20,14 @@ import (
 	"github.com/prevoir/prevoir/serve/churn"
 	"github.com/prevoir/prevoir/serve/nightly"
 	"github.com/prevoir/prevoir/serve/publish"
+	reports "github.com/prevoir/prevoir/serve/report"
 )
 
 // runArgs are the flags of `prevoir run`.
 type runArgs struct {
 	config, asOf string
 	leaseTTL     time.Duration
+	report       string
 }
 
 func runCommand() *cli.Command {
@@ -40,6 +44,7 @@ func runCommand() *cli.Command {
 			datasetFlag(),
 			&cli.StringFlag{Name: "as-of", Usage: "the run's " + asOfUsage + " (default: the config's as_of, else latest)", Destination: &a.asOf},
 			&cli.DurationFlag{Name: "lease-ttl", Usage: "how long the lease holds after the last heartbeat (default: the config's lease_ttl, else 2m)", Destination: &a.leaseTTL},
+			&cli.StringFlag{Name: "report", Usage: "also write the run's HTML report to `FILE` (it is always kept in the store, runs/<dataset>/reports/)", Destination: &a.report},
 		},
 		Action: a.run,
 	}
@@ -96,6 +101,7 @@ func (a *runArgs) run(c *cli.Context) error {
 	if sum == nil {
 		return err
 	}
+	a.keepReport(c, st, sum)
 	if wantJSON(c) {
 		if perr := printJSON(c, sum); perr != nil {
 			return perr
@@ -244,5 +250,37 @@ func printRunSummary(w io.Writer, s *nightly.Summary) {
 	}
 	for _, n := range s.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", n)
+	}
+}
+
+// keepReport writes the run's summary and HTML report into the store
+// beside each other (nightly.ReportKey), and the report to --report. The
+// run's outcome does not depend on them: a failure to write one is a
+// warning on stderr.
+func (a *runArgs) keepReport(c *cli.Context, st datasets.Store, sum *nightly.Summary) {
+	doc, err := reports.RunDocument(sum, Version())
+	if err != nil {
+		slog.Warn("run report: " + err.Error())
+		return
+	}
+	var html bytes.Buffer
+	if err := reports.Render(&html, doc); err != nil {
+		slog.Warn("run report: " + err.Error())
+		return
+	}
+	js, _ := json.MarshalIndent(sum, "", "  ")
+	for _, o := range []struct {
+		ext, typ string
+		b        []byte
+	}{{"json", "application/json", js}, {"html", "text/html; charset=utf-8", html.Bytes()}} {
+		key := nightly.ReportKey(sum.Dataset, sum.AsOf, sum.Run, o.ext)
+		if _, err := datasets.PutBytes(c.Context, st, key, o.b, datasets.PutOptions{ContentType: o.typ}); err != nil {
+			slog.Warn("run report: " + key + ": " + err.Error())
+		}
+	}
+	if a.report != "" {
+		if err := writeOutputAtomic(a.report, func(w io.Writer) error { _, err := w.Write(html.Bytes()); return err }); err != nil {
+			slog.Warn("run report: --report " + a.report + ": " + err.Error())
+		}
 	}
 }

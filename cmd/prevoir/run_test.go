@@ -87,10 +87,12 @@ func TestRunCLI(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("dataset: demo\ntriggers: rules.yaml\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, _ = cli("run", "--config", cfg, "--as-of", "2024-12-01", "--json")
+	report := filepath.Join(dir, "run.html")
+	out, _ = cli("run", "--config", cfg, "--as-of", "2024-12-01", "--json", "--report", report)
 	var sum struct {
 		OK       bool   `json:"ok"`
 		AsOf     string `json:"as_of"`
+		Run      string `json:"run"`
 		Triggers struct {
 			Status      string `json:"status"`
 			Publication string `json:"publication"`
@@ -102,6 +104,22 @@ func TestRunCLI(t *testing.T) {
 	}
 	if !sum.OK || sum.AsOf != "2024-12-01" || sum.Triggers.Status != "published" || len(sum.Tasks) != 1 {
 		t.Fatalf("summary %s", out)
+	}
+	// The run report: written to --report and kept in the store beside
+	// the summary.
+	html, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Nightly run of demo as of 2024-12-01", ">Stages<", ">Tasks<", ">Triggers<", "<svg", "lapsed"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("run report lacks %q", want)
+		}
+	}
+	for _, ext := range []string{"json", "html"} {
+		if _, err := os.Stat(filepath.Join(store, "runs", "demo", "reports", "2024-12-01", sum.Run+"."+ext)); err != nil {
+			t.Errorf("run %s not kept in the store: %v", ext, err)
+		}
 	}
 	exp, _ := cli("scores", "export", "triggers", "--as-of", "2024-12-01")
 	if !strings.HasPrefix(exp, "customer_id,rule,channel,as_of,values,idempotency_key\n") {

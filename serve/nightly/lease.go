@@ -19,6 +19,12 @@ const Root = "runs/"
 // LeaseKey is the key of a dataset's run lease.
 func LeaseKey(dataset string) string { return Root + dataset + "/lease.json" }
 
+// ReportKey is where `prevoir run` keeps a run's summary (ext "json")
+// and its HTML report (ext "html"): runs/<dataset>/reports/<as_of>/<run>.<ext>.
+func ReportKey(dataset, asOf, run, ext string) string {
+	return Root + dataset + "/reports/" + asOf + "/" + run + "." + ext
+}
+
 // ErrLeaseHeld is returned when another run holds the lease.
 var ErrLeaseHeld = errors.New("another run holds the lease")
 

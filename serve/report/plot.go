@@ -58,6 +58,9 @@ type Chart struct {
 	// "bottom left" or "top left".
 	Legend             string
 	PercentX, PercentY bool // ticks as percentages of shares in [0, 1]
+	// NoLegend leaves HorizontalBars' sign legend out (bars that are
+	// never negative: times, counts).
+	NoLegend bool
 }
 
 func newPlot(c Chart) *plot.Plot {
@@ -236,7 +239,9 @@ func HorizontalBars(c Chart, names []string, values []float64) (template.HTML, e
 		b.Color = colour(k + 4) // sky blue / vermillion
 		b.LineStyle.Width = 0
 		p.Add(b)
-		p.Legend.Add([]string{"raises the score", "lowers the score"}[k], b)
+		if !c.NoLegend {
+			p.Legend.Add([]string{"raises the score", "lowers the score"}[k], b)
+		}
 	}
 	p.NominalY(rev...)
 	p.Y.Tick.Label.Font.Size = vg.Points(9)
