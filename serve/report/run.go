@@ -21,8 +21,8 @@ func RunDocument(s *nightly.Summary, version string) (*Document, error) {
 		status = "FAILED: at least one task did not publish; earlier publications stay in place"
 	}
 	d := &Document{
-		Title:    fmt.Sprintf("Nightly run of %s as of %s", s.Dataset, s.AsOf),
-		Subtitle: fmt.Sprintf("run %s by %s, started %s: %s", s.Run, s.Holder, s.StartedAt.UTC().Format(time.RFC3339), status),
+		Title:     fmt.Sprintf("Nightly run of %s as of %s", s.Dataset, s.AsOf),
+		Subtitle:  fmt.Sprintf("run %s by %s, started %s: %s", s.Run, s.Holder, s.StartedAt.UTC().Format(time.RFC3339), status),
 		Generated: time.Now(), PrevoirVersion: version,
 	}
 	published := 0
