@@ -234,6 +234,11 @@ func TestReportsInChromium(t *testing.T) {
 		t.Errorf("scores report said %q", out)
 	}
 
+	// A customer-value model's report: parameters, calibration/holdout.
+	cli("train", "--task", "clv", "--as-of", "2024-10-01", "--horizon", "13w", "--name", "value")
+	clvReport := filepath.Join(dir, "clv-report.html")
+	cli("models", "report", "value@1", "-o", clvReport)
+
 	// The nightly run's report (the churn champion's task).
 	runReport := filepath.Join(dir, "run-report.html")
 	cli("run", "--as-of", "2025-01-01", "--report", runReport)
@@ -246,6 +251,7 @@ func TestReportsInChromium(t *testing.T) {
 	shots = append(shots, checkPage(t, bin, models, modelIDs, 2+2*7))
 	shots = append(shots, checkPage(t, bin, single, modelIDs[4:13], 7))
 	shots = append(shots, checkPage(t, bin, scores, []string{"publication", "distribution", "churn-distribution", "bands", "churn-bands", "top", "changes"}, 2))
+	shots = append(shots, checkPage(t, bin, clvReport, []string{"model-value-1", "value-1-parameters", "value-1-holdout", "value-1-calibration-holdout"}, 1))
 	shots = append(shots, checkPage(t, bin, runReport, []string{"outcome", "stages", "run-stages", "tasks"}, 1))
 
 	if out := os.Getenv("PREVOIR_REPORT_SCREENSHOTS"); out != "" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/btyd"
 )
 
 // Options are what every report records in its footer.
@@ -22,8 +23,10 @@ type Options struct {
 // here, above the generic ones, and its builder in its own file.
 func ModelSections(c *models.Card) ([]Section, error) {
 	switch {
-	// [demand] (count models), [offers] (propensity ranking) and [clv]
-	// (bgnbd-gg) add their cases here.
+	// [demand] (count models) and [offers] (propensity ranking) add
+	// their cases here.
+	case c.Kind == btyd.KindName:
+		return clvSections(c)
 	case c.Output == "probability":
 		return classifierSections(c)
 	}
