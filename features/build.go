@@ -84,6 +84,15 @@ type Options struct {
 	Force bool
 	// Now is the build time recorded (default time.Now).
 	Now func() time.Time
+
+	// Propensity task (features/propensity.go). Level is LevelProduct or
+	// LevelCategory (default: category when the dataset has a products
+	// table and its orders a category column, else product). AssocK and
+	// PopularK are the candidates per customer from co-bought
+	// associations and from popularity (0: DefaultAssocK,
+	// DefaultPopularK; -1: none).
+	Level            string
+	AssocK, PopularK int
 }
 
 // Result is what Build did.
@@ -120,6 +129,8 @@ func ShardOf(customerID string, n int) int {
 type datasetInputs struct {
 	orders, events, loyalty *datasets.Manifest
 	inputs                  []Input
+	// products says whether the dataset has a products table (not read).
+	products bool
 }
 
 func readInputs(ctx context.Context, st datasets.Store, dataset string) (*datasetInputs, error) {
@@ -130,6 +141,7 @@ func readInputs(ctx context.Context, st datasets.Store, dataset string) (*datase
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", dataset, err)
 	}
+	_, in.products = d.Tables["products"]
 	for _, tab := range []string{"orders", "events", "loyalty"} {
 		ref, ok := d.Tables[tab]
 		if !ok {
@@ -182,6 +194,9 @@ type plan struct {
 	// entity mode: targets, sorted by (customer, as_of), pre-created
 	entities     []entityTarget
 	entityLabels bool // the entities bring their labels
+	// candidates are the propensity task's candidate counts, set by its
+	// compute.
+	candidates *Candidates
 }
 
 type entityTarget struct {
@@ -425,6 +440,7 @@ func (p *plan) manifest(run string, now time.Time) *Manifest {
 		AsOf: p.asOfName, AsOfTime: p.asOfTime, TZ: p.loc.String(), Spec: p.spec, Params: p.params,
 		Schema: p.cols, Fingerprint: fs.Fingerprint(), Label: p.label, LabelMeaning: p.meaning,
 		Shards: 1, Parts: []PartInfo{}, Inputs: p.in.inputs, Run: run, CreatedAt: now.UTC().Truncate(time.Second),
+		Candidates: p.candidates,
 	}
 }
 

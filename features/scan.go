@@ -32,6 +32,9 @@ const (
 // need lists the optional order columns a feature set reads.
 type need struct {
 	products bool
+	// productSyms reads product_id as a symbol (line.prod = symbol + 1),
+	// for tasks that name products in their rows.
+	productSyms bool
 }
 
 // cmpLine orders rows by time, then by content.
@@ -93,7 +96,10 @@ func (src source) columns(nd need) []datasets.ColumnRequest {
 		ordCategory:  {Name: "category", As: datasets.AsSymbol},
 		ordLineType:  {Name: "line_type", As: datasets.AsSymbol},
 	}
-	if nd.products {
+	switch {
+	case nd.productSyms:
+		cols = append(cols, datasets.ColumnRequest{Name: "product_id", As: datasets.AsSymbol})
+	case nd.products:
 		cols = append(cols, datasets.ColumnRequest{Name: "product_id", As: datasets.AsHash})
 	}
 	return cols
@@ -139,6 +145,8 @@ func orderLine(b *datasets.Block, i int) line {
 	if len(c) > ordProductID {
 		if h := c[ordProductID].Hash; h != nil {
 			l.prod = h[i]
+		} else if s := c[ordProductID].Symbol; s != nil && s[i] >= 0 {
+			l.prod = uint64(s[i]) + 1
 		}
 	}
 	return l
