@@ -226,11 +226,11 @@ func featuresBuildCommand() *cli.Command {
 		Usage: "build a point-in-time feature table as of a date (or one per cutoff, or per entity row)",
 		Description: "Features use only facts strictly before as_of; labels look at [as_of, as_of + horizon) and are refused when that passes the data's end.\n" +
 			"The table goes to features/<dataset>/<task>/<as_of>/<spec>/; the spec (a hash of everything that changes the rows) is printed.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			datasetFlag(),
-			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: churn", Destination: &o.Task},
+			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: " + strings.Join(tasks, ", "), Destination: &o.Task},
 			&cli.StringFlag{Name: "as-of", Usage: "cutoff " + asOfUsage + "; the latest with --cutoffs", Destination: &o.AsOf},
-			&cli.StringFlag{Name: "horizon", Value: features.DefaultHorizon.String(), Usage: "label window `SPAN` (Nd or Nw)", Destination: &horizon},
+			&cli.StringFlag{Name: "horizon", Usage: "label window `SPAN` (Nd or Nw; default " + features.DefaultHorizon.String() + ", propensity " + features.DefaultPropensityHorizon.String() + ")", Destination: &horizon},
 			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "history the features read, `SPAN`", Destination: &lookback},
 			&cli.BoolFlag{Name: "labels", Usage: "add the label column", Destination: &o.Labels},
 			&cli.StringFlag{Name: "feature-set", Value: features.SetChurn, Usage: "columns: churn, or rfm-anchor (the DuckDB anchor's columns and names)", Destination: &o.FeatureSet},
@@ -239,17 +239,24 @@ func featuresBuildCommand() *cli.Command {
 			&cli.StringFlag{Name: "entities", Usage: "table `FILE` (CSV or Parquet) of customer_id, as_of[, label]: one row each, as of its own time", Destination: &entities},
 			&cli.StringFlag{Name: "shard", Usage: "`i/n`: build only the customers with FNV-1a64(customer_id) mod n = i; then features commit", Destination: &shard},
 			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists", Destination: &o.Force},
-		},
+		}, propensityFlags(&o)...),
 		Action: func(c *cli.Context) error {
 			if err := checkChoice("Task", o.Task, tasks); err != nil {
 				return err
 			}
-			if err := checkChoice("FeatureSet", o.FeatureSet, featureSets); err != nil {
+			if o.Task == features.TaskPropensity && !c.IsSet("feature-set") {
+				o.FeatureSet = ""
+			} else if err := checkChoice("FeatureSet", o.FeatureSet, featureSets); err != nil {
+				return err
+			}
+			if err := checkPropensityFlags(c, o.Task); err != nil {
 				return err
 			}
 			var err error
-			if o.Horizon, err = datasets.ParseSpan(horizon); err != nil {
-				return usageErrorf("--horizon: %v", err)
+			if horizon != "" {
+				if o.Horizon, err = datasets.ParseSpan(horizon); err != nil {
+					return usageErrorf("--horizon: %v", err)
+				}
 			}
 			if o.Lookback, err = datasets.ParseSpan(lookback); err != nil {
 				return usageErrorf("--lookback: %v", err)
@@ -350,4 +357,27 @@ func featuresBuildCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// propensityFlags are the propensity task's feature flags, on features
+// build and train, bound to o.
+func propensityFlags(o *features.Options) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "level", Usage: "propensity: items are a product or a category (default: category when the dataset has a products table and categories, else product)", Destination: &o.Level},
+		&cli.IntFlag{Name: "assoc-k", Usage: fmt.Sprintf("propensity: `K` candidates per customer from items co-bought with theirs, and associations kept per item (default %d; -1 none)", features.DefaultAssocK), Destination: &o.AssocK},
+		&cli.IntFlag{Name: "popular-k", Usage: fmt.Sprintf("propensity: the `K` items with the most distinct buyers in the last 30 days are candidates for everyone (default %d; -1 none)", features.DefaultPopularK), Destination: &o.PopularK},
+	}
+}
+
+// checkPropensityFlags refuses the propensity flags with another task.
+func checkPropensityFlags(c *cli.Context, task string) error {
+	if task == features.TaskPropensity {
+		return nil
+	}
+	for _, f := range []string{"level", "assoc-k", "popular-k"} {
+		if c.IsSet(f) {
+			return usageErrorf("--%s is for --task %s", f, features.TaskPropensity)
+		}
+	}
+	return nil
 }
