@@ -68,7 +68,11 @@ func ParseRules(name string, b []byte) (*Rules, error) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s:%d: one YAML document expected", name, extra.Line)
+		line := extra.Line
+		if len(extra.Content) > 0 {
+			line = extra.Content[0].Line
+		}
+		return nil, fmt.Errorf("%s:%d: one YAML document expected", name, line)
 	}
 	if err := r.Check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
