@@ -125,6 +125,9 @@ func featuresCommand() *cli.Command {
 					if m.Params.Horizon != "" {
 						fmt.Fprintf(w, ", horizon %s", m.Params.Horizon)
 					}
+					if p := m.Params; p.Level != "" {
+						fmt.Fprintf(w, ", level %s, assoc_k %d, popular_k %d", p.Level, p.AssocK, p.PopularK)
+					}
 					fmt.Fprintf(w, "): %d rows\n", d.Rows)
 					if m.Balance != nil {
 						fmt.Fprintf(w, "label %s: %d positive, %d negative (rate %.4f): %s\n", m.Label, m.Balance.Positives, m.Balance.Negatives, m.Balance.Rate, m.LabelMeaning)
