@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/serve/churn"
 	"github.com/prevoir/prevoir/serve/offers"
 )
@@ -14,6 +15,7 @@ import (
 type offersArgs struct {
 	top                  int
 	excludeBought, rules string
+	features             features.Options // Level, AssocK, PopularK
 }
 
 func (a *offersArgs) flags() []cli.Flag {
@@ -21,6 +23,10 @@ func (a *offersArgs) flags() []cli.Flag {
 		&cli.IntFlag{Name: "top", Value: offers.DefaultTop, Usage: "--task propensity: offers per customer, `N`", Destination: &a.top},
 		&cli.StringFlag{Name: "exclude-bought", Usage: "--task propensity: leave out items the customer bought in the last `SPAN` (e.g. 30d; default off)", Destination: &a.excludeBought},
 		&cli.StringFlag{Name: "rules", Usage: "--task propensity: eligibility rules `FILE` (YAML: deny, allow, in_stock, min_price, max_per_category; docs/PUBLISHING.md)", Destination: &a.rules},
+		// For a model whose card does not record them (an imported one).
+		&cli.StringFlag{Name: "level", Usage: "--task propensity: product or category, for a model whose card does not say (an imported one)", Destination: &a.features.Level},
+		&cli.IntFlag{Name: "assoc-k", Usage: "--task propensity: the feature option `K` for a model whose card does not say", Destination: &a.features.AssocK},
+		&cli.IntFlag{Name: "popular-k", Usage: "--task propensity: the feature option `K` for a model whose card does not say", Destination: &a.features.PopularK},
 	}
 }
 
@@ -34,7 +40,7 @@ func (a *offersArgs) check(c *cli.Context, task string) error {
 		}
 		return nil
 	}
-	for _, f := range []string{"top", "exclude-bought", "rules"} {
+	for _, f := range []string{"top", "exclude-bought", "rules", "level", "assoc-k", "popular-k"} {
 		if c.IsSet(f) {
 			return usageErrorf("--%s is for --task %s", f, offers.Task)
 		}
@@ -46,6 +52,7 @@ func (a *offersArgs) check(c *cli.Context, task string) error {
 // printing of `prevoir score`.
 func (a *offersArgs) score(c *cli.Context, st datasets.Store, o offers.Options) (*churn.Result, error) {
 	o.Top = a.top
+	o.Level, o.AssocK, o.PopularK = a.features.Level, a.features.AssocK, a.features.PopularK
 	if s := a.excludeBought; s != "" {
 		span, err := datasets.ParseSpan(s)
 		if err != nil {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
+	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,5 +121,75 @@ func TestOffersCLI(t *testing.T) {
 	code, _, errOut := runCLI(t, "--store", store, "features", "build", "--task", "propensity", "--as-of", "2024-12-01", "--level", "brand")
 	if code != 2 || !strings.Contains(errOut, "--level brand") {
 		t.Errorf("bad level: exit %d: %s", code, errOut)
+	}
+}
+
+// TestImportedPropensityModel: an XGBoost model trained in Python on
+// prevoir's propensity table (testdata/gbdt/propensity) imports against
+// the task's schema and publishes offers: each customer's top 3
+// candidates by xgboost's own predictions, with those probabilities.
+func TestImportedPropensityModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a history; skipped under -short")
+	}
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	fx := filepath.Join("..", "..", "testdata", "gbdt", "propensity")
+	cli := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
+		if code != 0 {
+			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+	cli("datasets", "generate", "--name", "demo", "--customers", "200", "--seed", "7", "--end", "2025-01-01", "--days", "300")
+	cli("features", "build", "--task", "propensity", "--as-of", "2024-12-01", "--labels", "--level", "product", "--assoc-k", "5", "--popular-k", "5")
+	cli("models", "import", "--name", "pxgb", "--file", filepath.Join(fx, "propensity_xgb.json"), "--task", "propensity",
+		"--reference", filepath.Join(fx, "propensity_xgb_reference.csv"), "--tolerance", "1e-5")
+	cli("score", "--task", "propensity", "--model", "pxgb@1", "--as-of", "2024-12-01", "--level", "product", "--assoc-k", "5", "--popular-k", "5", "--top", "3")
+	got := readCSV(t, writeOut(t, dir, "offers.csv", cli("scores", "export", "propensity")))
+	ref := readCSV(t, filepath.Join(fx, "propensity_xgb_reference.csv"))
+	pred := len(ref[0]) - 1
+	byCust := map[string][][2]string{}
+	for _, r := range ref[1:] {
+		byCust[r[0]] = append(byCust[r[0]], [2]string{r[1], r[pred]})
+	}
+	want := map[string][]string{}
+	for c, items := range byCust {
+		slices.SortFunc(items, func(a, b [2]string) int {
+			if x := cmp.Compare(parseF(t, b[1]), parseF(t, a[1])); x != 0 {
+				return x
+			}
+			return strings.Compare(a[0], b[0])
+		})
+		for _, it := range items[:min(3, len(items))] {
+			want[c] = append(want[c], it[0]+"="+it[1])
+		}
+	}
+	have := map[string][]string{}
+	for _, r := range got[1:] {
+		have[r[0]] = append(have[r[0]], r[3]+"="+r[5])
+	}
+	if len(have) != len(want) || len(got) < 300 {
+		t.Fatalf("%d customers with offers, %d in the reference (%d rows)", len(have), len(want), len(got)-1)
+	}
+	for c, w := range want {
+		h := have[c]
+		if len(h) != len(w) {
+			t.Fatalf("customer %s: offers %v, want %v", c, h, w)
+		}
+		for i := range w {
+			hi, hp, _ := strings.Cut(h[i], "=")
+			wi, wp, _ := strings.Cut(w[i], "=")
+			if hi != wi || math.Abs(parseF(t, hp)-parseF(t, wp)) > 1e-6 {
+				t.Fatalf("customer %s: offers %v, want %v", c, h, w)
+			}
+		}
+	}
+	// A native model's level wins over nothing but itself.
+	cli("train", "--task", "propensity", "--as-of", "2024-12-01", "--cutoffs", "2", "--step", "30d", "--level", "product", "--name", "native", "--min-class", "5")
+	if code, _, errOut := runCLI(t, "--store", store, "score", "--task", "propensity", "--model", "native@1", "--level", "category"); code != 2 || !strings.Contains(errOut, "--level category: model native@1 was trained at level product") {
+		t.Errorf("contradicting level: exit %d: %s", code, errOut)
 	}
 }

@@ -32,6 +32,12 @@ type Options struct {
 	ExcludeBought datasets.Span
 	// Rules are the eligibility rules (nil: none).
 	Rules *Rules
+	// Level, AssocK and PopularK build the scoring features of a model
+	// whose lineage does not record them (an imported one); zero: the
+	// model's, else the defaults. A value the model's lineage contradicts
+	// is refused.
+	Level            string
+	AssocK, PopularK int
 	// Kinds are the model kinds that can be loaded (nil: logistic only).
 	Kinds models.Kinds
 	// Format is the parts' format (publish.FormatParquet by default).
@@ -164,7 +170,8 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 // lookback, level and candidate options the model was trained with (its
 // lineage; defaults for an imported model).
 func featureOptions(o Options, card *models.Card) (features.Options, error) {
-	fo := features.Options{Dataset: o.Dataset, Task: Task, AsOf: o.AsOf, Lookback: features.DefaultLookback, Now: o.Now}
+	fo := features.Options{Dataset: o.Dataset, Task: Task, AsOf: o.AsOf, Lookback: features.DefaultLookback, Now: o.Now,
+		Level: o.Level, AssocK: o.AssocK, PopularK: o.PopularK}
 	if card.Lineage == nil {
 		return fo, nil
 	}
@@ -176,10 +183,24 @@ func featureOptions(o Options, card *models.Card) (features.Options, error) {
 		}
 		fo.Lookback = span
 	}
-	if s, ok := ex["level"].(string); ok {
+	ref := fmt.Sprintf("%s@%d", card.Name, card.Version)
+	if s, ok := ex["level"].(string); ok && s != "" {
+		if fo.Level != "" && fo.Level != s {
+			return fo, datasets.Fieldf("Level", fo.Level, "model %s was trained at level %s", ref, s)
+		}
 		fo.Level = s
 	}
-	fo.AssocK, fo.PopularK = intOf(ex["assoc_k"]), intOf(ex["popular_k"])
+	for _, k := range []struct {
+		field, key string
+		v          *int
+	}{{"AssocK", "assoc_k", &fo.AssocK}, {"PopularK", "popular_k", &fo.PopularK}} {
+		if n := intOf(ex[k.key]); n != 0 {
+			if *k.v != 0 && *k.v != n {
+				return fo, datasets.Fieldf(k.field, strconv.Itoa(*k.v), "model %s was trained with %s %d", ref, k.key, n)
+			}
+			*k.v = n
+		}
+	}
 	return fo, nil
 }
 
