@@ -548,7 +548,10 @@ func (s *propState) rows(assocK int, labels bool) ([]outRow, *Balance, *Candidat
 	if labels {
 		width++
 	}
-	var rows []outRow
+	// At most own + assocK + popularK rows per customer: one allocation,
+	// never a copy of rows already made.
+	bound := len(s.stats) + len(s.targets)*(max(assocK, 0)+max(len(s.popular), 0))
+	rows := make([]outRow, 0, bound)
 	byItem := map[int32]int{}
 	var cs []candidate
 	for _, ti := range order {
@@ -611,6 +614,7 @@ func (s *propState) rows(assocK int, labels bool) ([]outRow, *Balance, *Candidat
 		slices.SortFunc(cs, func(a, b candidate) int { return strings.Compare(a.name, b.name) })
 		vals := make([]float64, len(cs)*width)
 		valid := make([]bool, len(cs)*width)
+		keys := make([]string, len(cs))
 		var covered int64
 		for i := range cs {
 			c := &cs[i]
@@ -622,7 +626,8 @@ func (s *propState) rows(assocK int, labels bool) ([]outRow, *Balance, *Candidat
 			default:
 				cands.Popular++
 			}
-			r := outRow{cust: t.cust, keys: []string{c.name}, vals: vals[i*width : (i+1)*width : (i+1)*width], valid: valid[i*width : (i+1)*width : (i+1)*width]}
+			keys[i] = c.name
+			r := outRow{cust: t.cust, keys: keys[i : i+1 : i+1], vals: vals[i*width : (i+1)*width : (i+1)*width], valid: valid[i*width : (i+1)*width : (i+1)*width]}
 			s.features(t, c, r.vals[:nf], r.valid[:nf])
 			if labels {
 				y := s.future[pairKey(ti, c.item)]
