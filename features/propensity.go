@@ -138,11 +138,12 @@ func (propensityTask) setup(p *plan) error {
 	}
 	p.params.FeatureSet, p.params.Version = TaskPropensity, propensityVersion
 	p.params.Level, p.params.AssocK, p.params.PopularK = o.Level, o.AssocK, o.PopularK
+	p.params.Events = p.in.events != nil
 	p.cols = []Column{
 		{Name: "customer_id", Type: "string", Description: "customer identifier, as stored in the dataset", Role: "id"},
 		{Name: "item", Type: "string", Description: "the candidate item: a product_id (level product) or a category (level category)", Role: "id"},
 	}
-	for _, d := range propensityDefs {
+	for _, d := range propensityColumns(p.params.Events) {
 		p.cols = append(p.cols, Column{Name: d.name, Type: d.typ, Kind: Numeric, Nullable: d.nullable, Description: d.desc, Role: "feature"})
 	}
 	if o.Labels {
@@ -177,6 +178,22 @@ var propensityDefs = []propDef{
 	{"assoc_score", "double", "the sum over the customer's items A of the confidence P(item | A) of the associations A -> item; 0 when none", false},
 }
 
+// propensityEventDefs are the columns added when the dataset has an
+// events table.
+var propensityEventDefs = []propDef{
+	{"item_views_7d", "int64", "the customer's views of the item in [as_of - 7d, as_of)", false},
+	{"item_views_30d", "int64", "the customer's views of the item in [as_of - 30d, as_of)", false},
+	{"item_cart_adds_7d", "int64", "the customer's cart adds of the item in [as_of - 7d, as_of)", false},
+	{"item_cart_adds_30d", "int64", "the customer's cart adds of the item in [as_of - 30d, as_of)", false},
+}
+
+func propensityColumns(events bool) []propDef {
+	if events {
+		return append(slices.Clip(propensityDefs), propensityEventDefs...)
+	}
+	return propensityDefs
+}
+
 // propState is a propensity computation: global item statistics from
 // every customer (so every shard sees the same), and the targets, the
 // shard's customers with their per-item history.
@@ -194,7 +211,10 @@ type propState struct {
 	targetOf      map[string]int32
 	stats         []ciStat
 	statOf        map[uint64]int32 // (target, item) -> stats index
-	future        map[uint64]bool  // (target, item) bought in the label window
+	events        bool
+	w7            int64
+	ev            map[uint64][4]int32 // (target, item): views 7d, 30d, cart adds 7d, 30d
+	future        map[uint64]bool     // (target, item) bought in the label window
 	// scratch of the basket being added (group)
 	lines                         []basketLine
 	vals                          []float64
@@ -255,10 +275,51 @@ func (propensityTask) compute(ctx context.Context, c *computation) ([]outRow, *B
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
+	if p.params.Events {
+		s.events, s.w7, s.ev = true, cu.w7, map[uint64][4]int32{}
+		esc := &scanner{st: c.st, src: srcEvents, need: need{productSyms: true}, syms: c.syms, lo: cu.w30, hi: cu.asOf, keep: c.keep}
+		if err := esc.scan(ctx, p.in.events, s.addEvents); err != nil {
+			return nil, nil, err
+		}
+	}
 	s.globals(o.AssocK, o.PopularK)
 	rows, bal, cands := s.rows(o.AssocK, o.Labels)
 	p.candidates = cands
 	return rows, bal, nil
+}
+
+// addEvents counts a target's views and cart adds per item in the last
+// 30 days.
+func (s *propState) addEvents(cust []byte, lines []line) error {
+	ti, ok := s.targetOf[string(cust)]
+	if !ok {
+		return nil
+	}
+	c := s.c
+	for i := range lines {
+		l := &lines[i]
+		var k int
+		switch l.kind {
+		case c.viewSym:
+			k = 0
+		case c.cartSym:
+			k = 2
+		default:
+			continue
+		}
+		it := s.itemOf(l)
+		if it < 0 || l.ts >= s.asOf {
+			continue
+		}
+		key := pairKey(ti, it)
+		v := s.ev[key]
+		v[k+1]++
+		if l.ts >= s.w7 {
+			v[k]++
+		}
+		s.ev[key] = v
+	}
+	return nil
 }
 
 // itemOf returns a line's item symbol, or -1.
@@ -543,7 +604,7 @@ func (s *propState) rows(assocK int, labels bool) ([]outRow, *Balance, *Candidat
 			s.targets[k>>32].future++
 		}
 	}
-	nf := len(propensityDefs)
+	nf := len(propensityColumns(s.events))
 	width := nf
 	if labels {
 		width++
@@ -629,6 +690,11 @@ func (s *propState) rows(assocK int, labels bool) ([]outRow, *Balance, *Candidat
 			keys[i] = c.name
 			r := outRow{cust: t.cust, keys: keys[i : i+1 : i+1], vals: vals[i*width : (i+1)*width : (i+1)*width], valid: valid[i*width : (i+1)*width : (i+1)*width]}
 			s.features(t, c, r.vals[:nf], r.valid[:nf])
+			if s.events {
+				ev := s.ev[pairKey(ti, c.item)]
+				b := len(propensityDefs)
+				r.vals[b], r.vals[b+1], r.vals[b+2], r.vals[b+3] = float64(ev[0]), float64(ev[1]), float64(ev[2]), float64(ev[3])
+			}
 			if labels {
 				y := s.future[pairKey(ti, c.item)]
 				r.vals[nf], r.valid[nf] = float64(b2i(y)), true
@@ -658,6 +724,7 @@ func (s *propState) features(t *propTarget, c *candidate, v []float64, ok []bool
 	for i := range ok {
 		ok[i] = true
 	}
+	v, ok = v[:len(propensityDefs)], ok[:len(propensityDefs)]
 	it := &s.items[c.item]
 	v[0] = float64(floorDays(s.asOf - t.last))
 	v[1] = float64(t.nOrd)

@@ -46,6 +46,20 @@ func propHistory() *history {
 	add("D", "2023-12-01", "P1", "P2")
 	add("E", "2023-06-01", "P5")
 	add("Z", "2024-04-15", "P1") // after as_of only: no row
+	ev := func(cust, at, typ, item string) {
+		ts, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			panic(err)
+		}
+		h.events = append(h.events, datasets.Event{CustomerID: cust, Timestamp: ts.UnixMicro(), EventType: typ, ProductID: item, Category: "c" + item[1:]})
+	}
+	ev("A", "2024-02-27T09:00:00Z", "view", "P4")
+	ev("A", "2024-02-10T09:00:00Z", "view", "P4")
+	ev("A", "2024-01-10T09:00:00Z", "view", "P4") // more than 30 days before as_of
+	ev("A", "2024-03-02T09:00:00Z", "view", "P4") // after as_of
+	ev("A", "2024-02-28T09:00:00Z", "cart_add", "P1")
+	ev("A", "2024-02-28T09:00:00Z", "search", "P2")
+	ev("B", "2024-02-28T09:00:00Z", "view", "P9") // not a candidate
 	return h
 }
 
@@ -141,6 +155,15 @@ func TestPropensityDefinitions(t *testing.T) {
 	check("E|P5", "buyers_trend", nil)
 	check("E|P2", "assoc_lift", nil)
 	check("C|P1", "assoc_score", 0.6)
+	check("A|P4", "item_views_7d", int64(1))
+	check("A|P4", "item_views_30d", int64(2))
+	check("A|P4", "item_cart_adds_30d", int64(0))
+	check("A|P1", "item_cart_adds_7d", int64(1))
+	check("A|P1", "item_cart_adds_30d", int64(1))
+	check("A|P2", "item_views_30d", int64(0))
+	if !m.Params.Events {
+		t.Error("events not recorded in the params")
+	}
 
 	// The truth of the label window, non-candidate items included.
 	got, err := Purchases(context.Background(), st, m, datasets.Span{Days: 30})
