@@ -72,7 +72,7 @@ func TestOffersCLI(t *testing.T) {
 		t.Errorf("card metrics %v, lineage %v", len(rep.Card.Metrics), rep.Card.Lineage.Extra)
 	}
 	text := cli("train", "--task", "propensity", "--as-of", "2024-12-01", "--cutoffs", "3", "--step", "30d", "--level", "product", "--top", "6", "--name", "offers", "--dry-run")
-	for _, s := range []string{"RANKER", "HIT@6", "MAP@6", "repeat_then_popularity", "purchase rate"} {
+	for _, s := range []string{"RANKER", "HIT@6", "MAP@6", "repeat_then_popularity", "purchase rate", "horizon 30d"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("train text lacks %q:\n%s", s, text)
 		}

@@ -580,7 +580,11 @@ func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOption
 	} else {
 		fmt.Fprintf(w, "%s (dry run, not registered): %s logistic, %d design columns from %d features\n", card.Name, card.Task, len(pp.Features), len(card.Inputs.Features))
 	}
-	fmt.Fprintf(w, "data: dataset %s, horizon %s, lookback %s, training set %s\n", o.Features.Dataset, o.Features.Horizon, o.Features.Lookback, res.TrainingSet)
+	horizon := o.Features.Horizon.String()
+	if h, ok := lineageString(card, "horizon"); ok && h != "" {
+		horizon = h // the task's default when --horizon was left out
+	}
+	fmt.Fprintf(w, "data: dataset %s, horizon %s, lookback %s, training set %s\n", o.Features.Dataset, horizon, o.Features.Lookback, res.TrainingSet)
 	fmt.Fprintf(w, "split: holdout %s (%d rows); trained on %s (%d rows)", res.Holdout, m.HoldoutRows, strings.Join(res.Train, ", "), m.TrainRows)
 	if len(res.Excluded) > 0 {
 		fmt.Fprintf(w, "; left out %s (label window passes the holdout)", strings.Join(res.Excluded, ", "))
@@ -632,4 +636,13 @@ func printRanking(w io.Writer, rk *train.Ranking) {
 		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t\n", r.Ranker, r.HitRate, r.Precision, r.Recall, r.MAP, r.AUC)
 	}
 	tw.Flush()
+}
+
+// lineageString returns a string of the card's lineage extras.
+func lineageString(card *models.Card, key string) (string, bool) {
+	if card.Lineage == nil {
+		return "", false
+	}
+	s, ok := card.Lineage.Extra[key].(string)
+	return s, ok
 }
