@@ -45,7 +45,7 @@ const (
 )
 
 // propensityVersion is the version of the propensity definitions.
-const propensityVersion = 1
+const propensityVersion = 2
 
 // LabelBought is the propensity label column.
 const LabelBought = "bought"
@@ -175,6 +175,7 @@ var propensityDefs = []propDef{
 	{"mean_price", "double", "mean unit price (sales value / quantity) of the item's sale lines in the lookback; null without one", true},
 	{"assoc_lift", "double", "the strongest lift of an association from an item the customer bought to this one (baskets in the lookback); null when none", true},
 	{"assoc_score", "double", "the sum over the customer's items A of the confidence P(item | A) of the associations A -> item; 0 when none", false},
+	{"item_orders_90d", "int64", "the customer's orders of the item in [as_of - 90d, as_of)", false},
 }
 
 // propensityEventDefs are the columns added when the dataset has an
@@ -243,6 +244,7 @@ type propTarget struct {
 type ciStat struct {
 	item        int32
 	orders      int32
+	orders90    int32
 	first, last int64
 	spend       float64
 }
@@ -508,6 +510,9 @@ func (s *propState) addTargetBasket(ti int32, ts int64) {
 		st := &s.stats[si]
 		st.orders++
 		st.last = ts
+		if ts >= s.w90 {
+			st.orders90++
+		}
 		st.spend += s.itemSpend[j]
 	}
 }

@@ -195,6 +195,10 @@ func (s *propState) features(t *propTarget, c *candidate, v []float64, ok []bool
 	}
 	v[13], ok[13] = c.lift, c.hasLift
 	v[14] = c.score
+	v[15] = 0
+	if c.stat >= 0 {
+		v[15] = float64(s.stats[c.stat].orders90)
+	}
 	for i := range v {
 		if ok[i] && (math.IsNaN(v[i]) || math.IsInf(v[i], 0)) {
 			ok[i] = false

@@ -129,6 +129,10 @@ func TestPropensityDefinitions(t *testing.T) {
 	check("A|P1", "cust_spend", 28.0)
 	check("A|P1", "cust_distinct_items", int64(3))
 	check("A|P1", "item_orders", int64(2))
+	check("A|P1", "item_orders_90d", int64(2))
+	check("D|P1", "item_orders", int64(1))
+	check("D|P1", "item_orders_90d", int64(0)) // 2023-12-01, before as_of - 90d
+	check("A|P4", "item_orders_90d", int64(0))
 	check("A|P1", "item_days_since", int64(28))
 	check("A|P1", "item_spend_share", 8.0/28)
 	check("A|P1", "item_cycle_days", 31.0)
