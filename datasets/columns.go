@@ -95,6 +95,16 @@ func (s *Symbols) ID(b []byte) int32 {
 	return id
 }
 
+// Name returns the string of symbol id ("" for an unknown id).
+func (s *Symbols) Name(id int32) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id < 0 || int(id) >= len(s.sym) {
+		return ""
+	}
+	return s.sym[id]
+}
+
 // Lookup returns the symbol of a known name, or -1.
 func (s *Symbols) Lookup(name string) int32 {
 	s.mu.Lock()

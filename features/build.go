@@ -85,6 +85,14 @@ type Options struct {
 	// Now is the build time recorded (default time.Now).
 	Now func() time.Time
 
+	// Propensity task (features/propensity.go). Level is LevelProduct or
+	// LevelCategory (default: category when the dataset has a products
+	// table and its orders a category column, else product). AssocK and
+	// PopularK are the candidates per customer from co-bought
+	// associations and from popularity (0: DefaultAssocK,
+	// DefaultPopularK; -1: none).
+	Level            string
+	AssocK, PopularK int
 	// Task clv (features/clv.go): CLVHoldout, when positive, adds the
 	// label holdout_purchases, the purchase days in [as_of, as_of +
 	// CLVHoldout). Labels with Horizon set it for task clv.
@@ -125,6 +133,8 @@ func ShardOf(customerID string, n int) int {
 type datasetInputs struct {
 	orders, events, loyalty *datasets.Manifest
 	inputs                  []Input
+	// products says whether the dataset has a products table (not read).
+	products bool
 }
 
 func readInputs(ctx context.Context, st datasets.Store, dataset string) (*datasetInputs, error) {
@@ -135,6 +145,7 @@ func readInputs(ctx context.Context, st datasets.Store, dataset string) (*datase
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", dataset, err)
 	}
+	_, in.products = d.Tables["products"]
 	for _, tab := range []string{"orders", "events", "loyalty"} {
 		ref, ok := d.Tables[tab]
 		if !ok {
@@ -187,6 +198,9 @@ type plan struct {
 	// entity mode: targets, sorted by (customer, as_of), pre-created
 	entities     []entityTarget
 	entityLabels bool // the entities bring their labels
+	// candidates are the propensity task's candidate counts, set by its
+	// compute.
+	candidates *Candidates
 }
 
 type entityTarget struct {
@@ -430,6 +444,7 @@ func (p *plan) manifest(run string, now time.Time) *Manifest {
 		AsOf: p.asOfName, AsOfTime: p.asOfTime, TZ: p.loc.String(), Spec: p.spec, Params: p.params,
 		Schema: p.cols, Fingerprint: fs.Fingerprint(), Label: p.label, LabelMeaning: p.meaning,
 		Shards: 1, Parts: []PartInfo{}, Inputs: p.in.inputs, Run: run, CreatedAt: now.UTC().Truncate(time.Second),
+		Candidates: p.candidates,
 	}
 }
 

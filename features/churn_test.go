@@ -18,17 +18,32 @@ var asOfTest = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 
 // TestFutureLeak: adding, changing or deleting any fact at or after as_of
 // (order line, return, fee, anonymous line, event, ledger entry) leaves
-// every feature of every customer unchanged, bit for bit; labels move.
+// every feature of every row unchanged, bit for bit; labels move. Churn
+// rows are customers; propensity rows are customer x item candidates, at
+// both levels, with their global popularity and association statistics.
 func TestFutureLeak(t *testing.T) {
+	for _, tc := range []struct {
+		name, label string
+		o           Options
+	}{
+		{"churn", "churn", Options{}},
+		{"propensity-product", LabelBought, Options{Task: TaskPropensity, Level: LevelProduct, AssocK: 5, PopularK: 4, Horizon: datasets.Span{Days: 60}}},
+		{"propensity-category", LabelBought, Options{Task: TaskPropensity, Level: LevelProduct, AssocK: 2, PopularK: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testFutureLeak(t, tc.o, tc.label) })
+	}
+}
+
+func testFutureLeak(t *testing.T, o Options, label string) {
 	st := newStore(t)
 	base := randomHistory(1, 120)
 	base.write(t, st, "base", 700)
-	o := Options{Dataset: "base", AsOf: "2024-03-01", Labels: true, Lookback: datasets.Span{Days: 400}}
+	o.Dataset, o.AsOf, o.Labels, o.Lookback = "base", "2024-03-01", true, datasets.Span{Days: 400}
 	want := tableRows(t, st, mustBuild(t, st, o).Manifest)
 	if len(want) < 50 {
 		t.Fatalf("only %d rows", len(want))
 	}
-	wantF := withoutLabel(want, "churn")
+	wantF := withoutLabel(want, label)
 	r := rand.New(rand.NewPCG(2, 3))
 	asOf := asOfTest.UnixMicro()
 	future := func() int64 {
@@ -78,7 +93,7 @@ func TestFutureLeak(t *testing.T) {
 		h.write(t, st, name, 400+trial*37) // other part boundaries too
 		o.Dataset = name
 		got := tableRows(t, st, mustBuild(t, st, o).Manifest)
-		gotF := withoutLabel(got, "churn")
+		gotF := withoutLabel(got, label)
 		if len(gotF) != len(wantF) {
 			t.Fatalf("trial %d (%s): %d rows, want %d", trial, what, len(gotF), len(wantF))
 		}

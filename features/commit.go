@@ -112,6 +112,7 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf, spec st
 			m.Balance.Positives += r.Balance.Positives
 			m.Balance.Negatives += r.Balance.Negatives
 		}
+		m.Candidates.add(r.Candidates)
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("features commit %s: %w: %d of %d shards have not written their parts (missing: %s)", prefix, ErrShardsMissing, len(missing), n, strings.Join(missing, ", "))
@@ -119,6 +120,7 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf, spec st
 	if m == nil {
 		return nil, fmt.Errorf("features commit %s: %w: want n >= 1", prefix, ErrShardsMissing)
 	}
+	m.Candidates.share()
 	if b := m.Balance; b != nil && b.Positives+b.Negatives > 0 {
 		b.Rate = float64(b.Positives) / float64(b.Positives+b.Negatives)
 	}

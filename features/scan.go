@@ -32,6 +32,9 @@ const (
 // need lists the optional order columns a feature set reads.
 type need struct {
 	products bool
+	// productSyms reads product_id as a symbol (line.prod = symbol + 1),
+	// for tasks that name products in their rows.
+	productSyms bool
 }
 
 // cmpLine orders rows by time, then by content.
@@ -81,6 +84,11 @@ func cmpU64(a, b uint64) int {
 func (src source) columns(nd need) []datasets.ColumnRequest {
 	switch src {
 	case srcEvents:
+		if nd.productSyms {
+			// The item of an event, for tasks per customer x item.
+			return []datasets.ColumnRequest{{Name: "event_type", As: datasets.AsSymbol},
+				{Name: "product_id", As: datasets.AsSymbol}, {Name: "category", As: datasets.AsSymbol}}
+		}
 		return []datasets.ColumnRequest{{Name: "event_type", As: datasets.AsSymbol}}
 	case srcLoyalty:
 		return []datasets.ColumnRequest{{Name: "points", As: datasets.AsFloat64}}
@@ -93,7 +101,10 @@ func (src source) columns(nd need) []datasets.ColumnRequest {
 		ordCategory:  {Name: "category", As: datasets.AsSymbol},
 		ordLineType:  {Name: "line_type", As: datasets.AsSymbol},
 	}
-	if nd.products {
+	switch {
+	case nd.productSyms:
+		cols = append(cols, datasets.ColumnRequest{Name: "product_id", As: datasets.AsSymbol})
+	case nd.products:
 		cols = append(cols, datasets.ColumnRequest{Name: "product_id", As: datasets.AsHash})
 	}
 	return cols
@@ -139,6 +150,8 @@ func orderLine(b *datasets.Block, i int) line {
 	if len(c) > ordProductID {
 		if h := c[ordProductID].Hash; h != nil {
 			l.prod = h[i]
+		} else if s := c[ordProductID].Symbol; s != nil && s[i] >= 0 {
+			l.prod = uint64(s[i]) + 1
 		}
 	}
 	return l
@@ -150,6 +163,14 @@ func eventLine(b *datasets.Block, i int) line {
 	l.ord = uint64(l.ts)*0x9E3779B97F4A7C15 | 1
 	if s := b.Cols[0].Symbol; s != nil {
 		l.kind = s[i]
+	}
+	if len(b.Cols) == 3 {
+		if s := b.Cols[1].Symbol; s != nil && s[i] >= 0 {
+			l.prod = uint64(s[i]) + 1
+		}
+		if s := b.Cols[2].Symbol; s != nil {
+			l.cat = s[i]
+		}
 	}
 	return l
 }

@@ -53,6 +53,11 @@ type Params struct {
 	Loyalty bool `json:"loyalty"`
 	// Entities is the SHA-256 of the entity rows, for --entities builds.
 	Entities string `json:"entities,omitempty"`
+	// The propensity task's level and candidate options
+	// (features/propensity.go); empty for other tasks.
+	Level    string `json:"level,omitempty"`
+	AssocK   int    `json:"assoc_k,omitempty"`
+	PopularK int    `json:"popular_k,omitempty"`
 }
 
 // Spec returns the short hash of the parameters.
@@ -115,6 +120,9 @@ type Manifest struct {
 	Inputs       []Input    `json:"inputs"`
 	Run          string     `json:"run"`
 	CreatedAt    time.Time  `json:"created_at"`
+	// Candidates counts a propensity table's candidate rows by source
+	// (nil for other tasks).
+	Candidates *Candidates `json:"candidates,omitempty"`
 }
 
 // FeatureSchema returns the feature columns as a Schema, in order (ids

@@ -23,13 +23,15 @@ type task interface {
 }
 
 // Tasks lists the feature tasks, in the order help texts show them.
-func Tasks() []string { return []string{TaskChurn, TaskCLV} }
+func Tasks() []string { return []string{TaskChurn, TaskPropensity, TaskCLV} }
 
 // taskOf returns the task named name.
 func taskOf(name string) (task, error) {
 	switch name {
 	case TaskChurn:
 		return churnTask{}, nil
+	case TaskPropensity:
+		return propensityTask{}, nil
 	case TaskCLV:
 		return clvTask{}, nil
 	}

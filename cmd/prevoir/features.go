@@ -125,6 +125,9 @@ func featuresCommand() *cli.Command {
 					if m.Params.Horizon != "" {
 						fmt.Fprintf(w, ", horizon %s", m.Params.Horizon)
 					}
+					if p := m.Params; p.Level != "" {
+						fmt.Fprintf(w, ", level %s, assoc_k %d, popular_k %d", p.Level, p.AssocK, p.PopularK)
+					}
 					fmt.Fprintf(w, "): %d rows\n", d.Rows)
 					if m.Balance != nil {
 						fmt.Fprintf(w, "label %s: %d positive, %d negative (rate %.4f): %s\n", m.Label, m.Balance.Positives, m.Balance.Negatives, m.Balance.Rate, m.LabelMeaning)
@@ -226,11 +229,11 @@ func featuresBuildCommand() *cli.Command {
 		Usage: "build a point-in-time feature table as of a date (or one per cutoff, or per entity row)",
 		Description: "Features use only facts strictly before as_of; labels look at [as_of, as_of + horizon) and are refused when that passes the data's end.\n" +
 			"The table goes to features/<dataset>/<task>/<as_of>/<spec>/; the spec (a hash of everything that changes the rows) is printed.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			datasetFlag(),
-			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: churn", Destination: &o.Task},
+			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: " + strings.Join(tasks, ", "), Destination: &o.Task},
 			&cli.StringFlag{Name: "as-of", Usage: "cutoff " + asOfUsage + "; the latest with --cutoffs", Destination: &o.AsOf},
-			&cli.StringFlag{Name: "horizon", Value: features.DefaultHorizon.String(), Usage: "label window `SPAN` (Nd or Nw)", Destination: &horizon},
+			&cli.StringFlag{Name: "horizon", Usage: "label window `SPAN` (Nd or Nw; default " + features.DefaultHorizon.String() + ", propensity " + features.DefaultPropensityHorizon.String() + ")", Destination: &horizon},
 			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "history the features read, `SPAN`", Destination: &lookback},
 			&cli.BoolFlag{Name: "labels", Usage: "add the label column", Destination: &o.Labels},
 			&cli.StringFlag{Name: "feature-set", Value: features.SetChurn, Usage: "columns: churn, or rfm-anchor (the DuckDB anchor's columns and names)", Destination: &o.FeatureSet},
@@ -239,23 +242,28 @@ func featuresBuildCommand() *cli.Command {
 			&cli.StringFlag{Name: "entities", Usage: "table `FILE` (CSV or Parquet) of customer_id, as_of[, label]: one row each, as of its own time", Destination: &entities},
 			&cli.StringFlag{Name: "shard", Usage: "`i/n`: build only the customers with FNV-1a64(customer_id) mod n = i; then features commit", Destination: &shard},
 			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists", Destination: &o.Force},
-		},
+		}, propensityFlags(&o)...),
 		Action: func(c *cli.Context) error {
 			if err := checkChoice("Task", o.Task, tasks); err != nil {
 				return err
 			}
 			// Another task checks its own feature set and picks its
 			// defaults for the flags left out (clv: the unit, the whole
-			// history).
+			// history; propensity: no feature set).
 			if o.Task != features.TaskChurn && !c.IsSet("feature-set") {
 				o.FeatureSet = ""
 			}
 			if err := checkChoice("FeatureSet", o.FeatureSet, featureSets); o.Task == features.TaskChurn && err != nil {
 				return err
 			}
+			if err := checkPropensityFlags(c, o.Task); err != nil {
+				return err
+			}
 			var err error
-			if o.Horizon, err = datasets.ParseSpan(horizon); err != nil {
-				return usageErrorf("--horizon: %v", err)
+			if horizon != "" {
+				if o.Horizon, err = datasets.ParseSpan(horizon); err != nil {
+					return usageErrorf("--horizon: %v", err)
+				}
 			}
 			if o.Task == features.TaskChurn || c.IsSet("lookback") {
 				if o.Lookback, err = datasets.ParseSpan(lookback); err != nil {
@@ -358,4 +366,27 @@ func featuresBuildCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// propensityFlags are the propensity task's feature flags, on features
+// build and train, bound to o.
+func propensityFlags(o *features.Options) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "level", Usage: "propensity: items are a product or a category (default: category when the dataset has a products table and categories, else product)", Destination: &o.Level},
+		&cli.IntFlag{Name: "assoc-k", Usage: fmt.Sprintf("propensity: `K` candidates per customer from items co-bought with theirs, and associations kept per item (default %d; -1 none)", features.DefaultAssocK), Destination: &o.AssocK},
+		&cli.IntFlag{Name: "popular-k", Usage: fmt.Sprintf("propensity: the `K` items with the most distinct buyers in the last 30 days are candidates for everyone (default %d; -1 none)", features.DefaultPopularK), Destination: &o.PopularK},
+	}
+}
+
+// checkPropensityFlags refuses the propensity flags with another task.
+func checkPropensityFlags(c *cli.Context, task string) error {
+	if task == features.TaskPropensity {
+		return nil
+	}
+	for _, f := range []string{"level", "assoc-k", "popular-k"} {
+		if c.IsSet(f) {
+			return usageErrorf("--%s is for --task %s", f, features.TaskPropensity)
+		}
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prevoir/prevoir/datasets/privacy"
 	"github.com/prevoir/prevoir/serve/churn"
 	"github.com/prevoir/prevoir/serve/clv"
+	"github.com/prevoir/prevoir/serve/offers"
 	"github.com/prevoir/prevoir/serve/publish"
 	"github.com/prevoir/prevoir/serve/segments"
 )
@@ -27,6 +28,7 @@ type scoreArgs struct {
 	task, model, asOf, format, shard string
 	bands                            churn.Bands
 	clv                              clvScoreArgs
+	offers                           offersArgs
 }
 
 func scoreCommand() *cli.Command {
@@ -40,19 +42,22 @@ func scoreCommand() *cli.Command {
 			"See docs/PUBLISHING.md.",
 		Flags: append([]cli.Flag{
 			datasetFlag(),
-			&cli.StringFlag{Name: "task", Value: churn.Task, Usage: "task: churn, clv or segments", Destination: &a.task},
-			&cli.StringFlag{Name: "model", Usage: "`NAME@ALIAS` or NAME@VERSION of a registered model (churn, clv)", Destination: &a.model},
+			&cli.StringFlag{Name: "task", Value: churn.Task, Usage: "task: churn, propensity (offers), clv or segments", Destination: &a.task},
+			&cli.StringFlag{Name: "model", Usage: "`NAME@ALIAS` or NAME@VERSION of a registered model (every task but segments)", Destination: &a.model},
 			&cli.StringFlag{Name: "as-of", Usage: "scoring " + asOfUsage + " (default: latest, the day after the orders' last timestamp)", Destination: &a.asOf},
 			&cli.StringFlag{Name: "format", Value: publish.FormatParquet, Usage: "parts' format: parquet or csv", Destination: &a.format},
 			&cli.Float64Flag{Name: "band-high", Value: churn.DefaultBands.High, Usage: "probability from which the band is high", Destination: &a.bands.High},
 			&cli.Float64Flag{Name: "band-medium", Value: churn.DefaultBands.Medium, Usage: "probability from which the band is medium (below: low)", Destination: &a.bands.Medium},
 			&cli.StringFlag{Name: "shard", Usage: "`i/n`: score only the customers with FNV-1a64(customer_id) mod n = i; then scores commit", Destination: &a.shard},
-		}, a.clv.flags()...),
+		}, append(a.clv.flags(), a.offers.flags()...)...),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 0, 0, "--model NAME@REF [--as-of DATE]"); err != nil {
 				return err
 			}
 			if err := a.clv.refuseOutsideCLV(c, a.task); err != nil {
+				return err
+			}
+			if err := a.offers.check(c, a.task); err != nil {
 				return err
 			}
 			if a.task == segments.Task {
@@ -64,8 +69,8 @@ func scoreCommand() *cli.Command {
 			if a.task == clv.Task {
 				return runScoreCLV(c, a)
 			}
-			if t := a.task; t != churn.Task {
-				return usageErrorf("--task %q: the tasks that publish scores are: %s, %s, %s", t, churn.Task, clv.Task, segments.Task)
+			if t := a.task; t != churn.Task && t != offers.Task {
+				return usageErrorf("--task %q: the tasks that publish scores are: %s, %s, %s, %s", t, churn.Task, offers.Task, clv.Task, segments.Task)
 			}
 			shard, shards, err := parseShard(a.shard)
 			if err != nil {
@@ -77,10 +82,16 @@ func scoreCommand() *cli.Command {
 			}
 			done := stage("score", "dataset", ds, "task", a.task, "model", a.model, "as_of", a.asOf)
 			bar := newSpinner(c, "scoring "+ds+" "+a.task+" with "+a.model)
-			res, err := churn.Score(c.Context, st, churn.Options{
-				Dataset: ds, Model: a.model, AsOf: a.asOf, Format: a.format, Bands: a.bands,
-				Shard: shard, Shards: shards, PrevoirVersion: Version(), Kinds: modelKinds(),
-			})
+			var res *churn.Result
+			if a.task == offers.Task {
+				res, err = a.offers.score(c, st, offers.Options{Dataset: ds, Model: a.model, AsOf: a.asOf, Format: a.format,
+					Shard: shard, Shards: shards, PrevoirVersion: Version(), Kinds: modelKinds()})
+			} else {
+				res, err = churn.Score(c.Context, st, churn.Options{
+					Dataset: ds, Model: a.model, AsOf: a.asOf, Format: a.format, Bands: a.bands,
+					Shard: shard, Shards: shards, PrevoirVersion: Version(), Kinds: modelKinds(),
+				})
+			}
 			bar.Finish()
 			if res == nil {
 				return err

@@ -13,7 +13,7 @@ import (
 
 // currentTaskSchema is `models import --task T`'s schema: the feature
 // schema of the task's most recently built feature table in the store
-// (feature set churn; only dataset's tables when dataset, the command's
+// (its full feature set: churn's, or propensity's; only dataset's tables when dataset, the command's
 // --dataset, is not empty). When several datasets have tables whose latest
 // schemas differ (one has web events, another not), it refuses and names
 // them: the schema must then be given with --schema.
@@ -31,7 +31,7 @@ func currentTaskSchema(ctx context.Context, c *cli.Context, dataset, task string
 	}
 	latest := map[string]features.Table{}
 	for _, t := range tabs {
-		if t.Task != task || t.Set != features.SetChurn {
+		if t.Task != task || t.Set != features.SetChurn && t.Set != features.TaskPropensity {
 			continue
 		}
 		if l, ok := latest[t.Dataset]; !ok || !t.Created.Before(l.Created) {

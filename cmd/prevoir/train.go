@@ -34,6 +34,7 @@ type trainArgs struct {
 	table, step, horizon, lookback, missing, c, solver, name, predictions, promote string
 	dryRun, force                                                                  bool
 	clv                                                                            clvTrainArgs
+	top                                                                            int
 }
 
 func trainCommand() *cli.Command {
@@ -67,12 +68,12 @@ solve (L-BFGS beyond 256 columns), to max |gradient| <= 1e-7.
 See docs/TRAINING.md.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "table", Usage: "the table to train on: a CSV or Parquet file, or an s3:// URL", Destination: &a.table},
-			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: churn or clv (instead of --table)", Destination: &a.task.Features.Task},
+			&cli.StringFlag{Name: "task", Usage: "train a prevoir task on its feature tables: " + strings.Join(tasks, ", ") + " (instead of --table)", Destination: &a.task.Features.Task},
 			datasetFlag(),
 			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff, held out for evaluation: " + asOfUsage, Destination: &a.task.Features.AsOf},
 			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)", Destination: &a.task.Cutoffs},
 			&cli.StringFlag{Name: "step", Usage: "--task: `SPAN` between cutoffs (Nd or Nw)", Destination: &a.step},
-			&cli.StringFlag{Name: "horizon", Value: features.DefaultHorizon.String(), Usage: "--task: label window `SPAN`", Destination: &a.horizon},
+			&cli.StringFlag{Name: "horizon", Usage: "--task: label window `SPAN` (default " + features.DefaultHorizon.String() + ", propensity " + features.DefaultPropensityHorizon.String() + ")", Destination: &a.horizon},
 			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "--task: history the features read, `SPAN`", Destination: &a.lookback},
 			&cli.StringFlag{Name: "label", Usage: "the label column", Destination: &a.fit.Label},
 			&cli.StringFlag{Name: "positive", Usage: "the label value of the positive class (default: the label must be 0/1 or true/false)", Destination: &a.fit.Positive},
@@ -94,7 +95,8 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "promote", Usage: "after registering, point this `ALIAS` (champion, challenger) at the new version", Destination: &a.promote},
 			&cli.BoolFlag{Name: "dry-run", Usage: "fit and evaluate, but do not register", Destination: &a.dryRun},
 			&cli.BoolFlag{Name: "force", Usage: "register even when --name's latest version is of another dataset", Destination: &a.force},
-		}, a.clv.flags()...),
+			&cli.IntFlag{Name: "top", Value: train.DefaultTop, Usage: "--task propensity: the offer lists' length `N` the ranking evaluation measures", Destination: &a.top},
+		}, append(a.clv.flags(), propensityFlags(&a.task.Features)...)...),
 		Action: func(c *cli.Context) error { return runTrain(c, a) },
 	}
 }
@@ -109,7 +111,7 @@ func runTrain(c *cli.Context, a *trainArgs) error {
 	if a.task.Features.Task != "" {
 		return runTrainTask(c, a)
 	}
-	for _, f := range []string{"as-of", "cutoffs", "step", "horizon", "lookback", "dataset"} {
+	for _, f := range []string{"as-of", "cutoffs", "step", "horizon", "lookback", "dataset", "level", "assoc-k", "popular-k", "top"} {
 		if c.IsSet(f) {
 			return usageErrorf("train: --%s is for --task", f)
 		}
@@ -440,8 +442,16 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 	if o.Step, err = datasets.ParseSpan(a.step); err != nil {
 		return usageErrorf("train: --step: %v", err)
 	}
-	if o.Features.Horizon, err = datasets.ParseSpan(a.horizon); err != nil {
-		return usageErrorf("train: --horizon: %v", err)
+	if a.horizon != "" {
+		if o.Features.Horizon, err = datasets.ParseSpan(a.horizon); err != nil {
+			return usageErrorf("train: --horizon: %v", err)
+		}
+	}
+	if err := checkPropensityFlags(c, task); err != nil {
+		return err
+	}
+	if c.IsSet("top") && task != features.TaskPropensity {
+		return usageErrorf("train: --top is for --task %s", features.TaskPropensity)
 	}
 	if o.Features.Lookback, err = datasets.ParseSpan(a.lookback); err != nil {
 		return usageErrorf("train: --lookback: %v", err)
@@ -478,7 +488,13 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 	name := a.name
 	done := stage("train", "task", task, "dataset", ds, "as_of", o.Features.AsOf, "cutoffs", k)
 	bar := newSpinner(c, "training "+name)
-	res, err := train.TrainTask(c.Context, st, o)
+	var res *train.TaskOutcome
+	var rk *train.Ranking
+	if task == features.TaskPropensity {
+		res, rk, err = train.TrainPropensity(c.Context, st, o, a.top)
+	} else {
+		res, err = train.TrainTask(c.Context, st, o)
+	}
 	bar.Finish()
 	if err == nil {
 		done("c", res.C, "train_rows", res.Model.TrainRows, "holdout_rows", res.Model.HoldoutRows)
@@ -510,13 +526,16 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 			Task: task, Dataset: o.Features.Dataset, TrainingSet: res.TrainingSet,
 			Holdout: res.Holdout, Train: res.Train, Validation: res.Validation, Excluded: res.Excluded,
 			C: res.C, Search: res.Search, TrainRows: m.TrainRows, HoldoutRows: m.HoldoutRows,
-			Warnings: res.Warnings, Card: card,
+			Warnings: res.Warnings, Card: card, Ranking: rk,
 		}
 		rep.Model.Fit, rep.Model.Train, rep.Model.Holdout = m.Fit, m.Train, m.Holdout
 		rep.Baseline.Feature, rep.Baseline.Fit, rep.Baseline.Train, rep.Baseline.Holdout = res.BaselineFeature, b.Fit, b.Train, b.Holdout
 		return printJSON(c, rep)
 	}
 	printTaskText(res, card, o, !a.dryRun, out(c))
+	if rk != nil {
+		printRanking(out(c), rk)
+	}
 	printWarnings(c, res.Warnings)
 	a.printPromoted(c, card)
 	a.printWhere(c, st, card)
@@ -562,6 +581,8 @@ type taskReport struct {
 	Baseline    fitReport     `json:"baseline"`
 	Warnings    []string      `json:"warnings"`
 	Card        *models.Card  `json:"card"`
+	// Ranking is the propensity task's offer-list evaluation.
+	Ranking *train.Ranking `json:"ranking,omitempty"`
 }
 
 func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOptions, registered bool, w io.Writer) {
@@ -572,7 +593,11 @@ func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOption
 	} else {
 		fmt.Fprintf(w, "%s (dry run, not registered): %s logistic, %d design columns from %d features\n", card.Name, card.Task, len(pp.Features), len(card.Inputs.Features))
 	}
-	fmt.Fprintf(w, "data: dataset %s, horizon %s, lookback %s, training set %s\n", o.Features.Dataset, o.Features.Horizon, o.Features.Lookback, res.TrainingSet)
+	horizon := o.Features.Horizon.String()
+	if h, ok := lineageString(card, "horizon"); ok && h != "" {
+		horizon = h // the task's default when --horizon was left out
+	}
+	fmt.Fprintf(w, "data: dataset %s, horizon %s, lookback %s, training set %s\n", o.Features.Dataset, horizon, o.Features.Lookback, res.TrainingSet)
 	fmt.Fprintf(w, "split: holdout %s (%d rows); trained on %s (%d rows)", res.Holdout, m.HoldoutRows, strings.Join(res.Train, ", "), m.TrainRows)
 	if len(res.Excluded) > 0 {
 		fmt.Fprintf(w, "; left out %s (label window passes the holdout)", strings.Join(res.Excluded, ", "))
@@ -593,7 +618,11 @@ func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOption
 	}
 	f := m.Fit
 	fmt.Fprintf(w, "fit: C = %g, %s, %s in %d iterations, max |gradient| %.2g, %.3fs\n", res.C, f.Solver, f.Status, f.Iterations, f.GradNorm, f.Elapsed.Seconds())
-	fmt.Fprintf(w, "holdout %s, churn rate %.4f:\n", res.Holdout, m.Holdout.BaseRate)
+	rate := "churn"
+	if card.Task == features.TaskPropensity {
+		rate = "purchase"
+	}
+	fmt.Fprintf(w, "holdout %s, %s rate %.4f:\n", res.Holdout, rate, m.Holdout.BaseRate)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "METRIC\tMODEL\tBASELINE (%s)\tDIFFERENCE\n", res.BaselineFeature)
 	row := func(label string, get func(m *train.Metrics) float64) {
@@ -607,4 +636,26 @@ func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOption
 	tw.Flush()
 	printDeciles(w, "by score decile (holdout), model:", m.Holdout)
 	printDeciles(w, "by score decile (holdout), baseline ("+res.BaselineFeature+"):", b.Holdout)
+}
+
+// printRanking prints the propensity task's offer-list evaluation: the
+// model and the baselines side by side.
+func printRanking(w io.Writer, rk *train.Ranking) {
+	fmt.Fprintf(w, "offers, top %d at %s level, holdout %s: %d customers with a purchase in the window (%d purchases, %d with a candidate row):\n",
+		rk.Top, rk.Level, rk.Cutoff, rk.Customers, rk.Purchases, rk.Covered)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "RANKER\tHIT@%d\tPRECISION@%d\tRECALL@%d\tMAP@%d\tPAIR AUC\t\n", rk.Top, rk.Top, rk.Top, rk.Top)
+	for _, r := range rk.Rankers {
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t\n", r.Ranker, r.HitRate, r.Precision, r.Recall, r.MAP, r.AUC)
+	}
+	tw.Flush()
+}
+
+// lineageString returns a string of the card's lineage extras.
+func lineageString(card *models.Card, key string) (string, bool) {
+	if card.Lineage == nil {
+		return "", false
+	}
+	s, ok := card.Lineage.Extra[key].(string)
+	return s, ok
 }
