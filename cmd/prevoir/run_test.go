@@ -168,3 +168,56 @@ func TestRunCLI(t *testing.T) {
 		t.Errorf("failing task: exit %d, %s", code, errOut)
 	}
 }
+
+// TestRunOffers: the nightly job publishes the propensity champion's
+// offers with the config's top_n, exclude_bought and rules file (named
+// relative to the config), beside churn, in one run.
+func TestRunOffers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a history and trains; skipped under -short")
+	}
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	cli := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
+		if code != 0 {
+			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+	cli("datasets", "generate", "--name", "demo", "--customers", "600", "--seed", "3", "--end", "2025-01-01", "--days", "300")
+	cli("train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "20", "--promote", "champion")
+	cli("train", "--task", "propensity", "--as-of", "2024-12-01", "--cutoffs", "3", "--step", "30d", "--level", "product", "--name", "propensity", "--promote", "champion")
+	conf := filepath.Join(dir, "conf")
+	if err := os.MkdirAll(conf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(conf, "offers.yaml"), []byte("max_per_category: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "dataset: demo\ntasks:\n  churn: {}\n  propensity:\n    top_n: 4\n    exclude_bought: 30d\n    rules: offers.yaml\n"
+	if err := os.WriteFile(filepath.Join(conf, "prevoir.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := cli("run", "--config", filepath.Join(conf, "prevoir.yaml"))
+	if !strings.Contains(out, "task propensity: published scores/demo/propensity/2025-01-01/") || !strings.Contains(out, "task churn: published") {
+		t.Fatalf("run: %s", out)
+	}
+	rows := readCSV(t, writeOut(t, dir, "offers.csv", cli("scores", "export", "propensity")))
+	if len(rows) < 2 || strings.Join(rows[0], ",") != "customer_id,as_of,rank,item,level,probability,model" {
+		t.Fatalf("offers export: %v", rows[:min(len(rows), 2)])
+	}
+	perCustomer := map[string]int{}
+	for _, r := range rows[1:] {
+		perCustomer[r[0]]++
+	}
+	for c, n := range perCustomer {
+		if n > 4 {
+			t.Errorf("customer %s has %d offers, top_n is 4", c, n)
+		}
+	}
+	if show := cli("scores", "show", "propensity", "--json"); !strings.Contains(show, "max_per_category") {
+		t.Errorf("the rules are not recorded in the publication: %s", show)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/serve/offers"
 )
 
 // ConfigVersion is the version of the config file this code reads.
@@ -30,8 +31,9 @@ const (
 	// DefaultTaskMemory is a task's estimate when neither the config nor
 	// its adapter gives one.
 	DefaultTaskMemory = 512 << 20
-	// DefaultTopN is the offers a propensity task keeps per customer.
-	DefaultTopN = 10
+	// DefaultTopN is the offers a propensity task keeps per customer
+	// (serve/offers' default).
+	DefaultTopN = offers.DefaultTop
 	// DefaultServiceLevel is the service level a demand task plans stock
 	// for (the quantile of demand covered).
 	DefaultServiceLevel = 0.95
@@ -146,10 +148,18 @@ type TaskConfig struct {
 	// Model is NAME@ALIAS or NAME@VERSION; default <task>@champion.
 	Model string `yaml:"model"`
 	// Horizon is the prediction horizon (churn: the label window the
-	// quality check waits for; demand: the forecast span). Default 90d.
+	// quality check waits for; propensity: the offers' window, likewise;
+	// demand: the forecast span). Default per task: churn 90d,
+	// propensity 30d, demand 4w.
 	Horizon string `yaml:"horizon"`
-	// TopN is the offers kept per customer (propensity), default 10.
+	// TopN is the offers kept per customer (propensity), default 12.
 	TopN int `yaml:"top_n"`
+	// ExcludeBought leaves out of the offers the items a customer bought
+	// in that span (propensity; "30d"), default off.
+	ExcludeBought string `yaml:"exclude_bought"`
+	// Rules is the offers' eligibility rules file (propensity;
+	// docs/PUBLISHING.md), relative to the config file's folder.
+	Rules string `yaml:"rules"`
 	// Quantiles are the demand quantiles published (demand), default
 	// [0.5, 0.9].
 	Quantiles []float64 `yaml:"quantiles"`
@@ -280,7 +290,12 @@ func (t *TaskConfig) defaults(name string) error {
 		t.Model = name + "@" + DefaultAlias
 	}
 	if t.Horizon == "" {
-		t.Horizon = features.DefaultHorizon.String()
+		t.Horizon = defaultHorizon(name).String()
+	}
+	if t.ExcludeBought != "" {
+		if _, err := datasets.ParseSpan(t.ExcludeBought); err != nil {
+			return datasets.Fieldf(field("exclude_bought"), t.ExcludeBought, "want a span such as 30d")
+		}
 	}
 	if _, err := datasets.ParseSpan(t.Horizon); err != nil {
 		return datasets.Fieldf(field("horizon"), t.Horizon, "want a span such as 90d")
@@ -316,6 +331,17 @@ func (t *TaskConfig) defaults(name string) error {
 		return datasets.Fieldf(field("memory"), strconv.FormatInt(int64(t.Memory), 10), "want a positive size")
 	}
 	return nil
+}
+
+// defaultHorizon is a task's horizon when the config gives none.
+func defaultHorizon(task string) datasets.Span {
+	switch task {
+	case features.TaskPropensity:
+		return features.DefaultPropensityHorizon
+	case demandTask:
+		return datasets.Span{Days: 28}
+	}
+	return features.DefaultHorizon
 }
 
 // On reports whether the task is enabled.

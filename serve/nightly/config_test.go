@@ -8,27 +8,28 @@ import (
 )
 
 func TestConfigDefaults(t *testing.T) {
-	c := &Config{Tasks: map[string]*TaskConfig{"churn": nil, "demand": {Quantiles: []float64{0.9, 0.1}}}}
+	c := &Config{Tasks: map[string]*TaskConfig{"churn": nil, "demand": {Quantiles: []float64{0.9, 0.1}}, "propensity": {}}}
 	if err := c.Defaults(); err != nil {
 		t.Fatal(err)
 	}
 	ch, dm := c.Tasks["churn"], c.Tasks["demand"]
 	if c.AsOf != "latest" || c.Format != "parquet" || time.Duration(c.LeaseTTL) != DefaultLeaseTTL || c.MemoryBudget != DefaultMemoryBudget ||
-		time.Duration(c.GCMinAge) != time.Hour || ch.Model != "churn@champion" || ch.Horizon != "90d" || ch.TopN != 10 ||
+		time.Duration(c.GCMinAge) != time.Hour || ch.Model != "churn@champion" || ch.Horizon != "90d" || ch.TopN != 12 || dm.Horizon != "4w" || c.Tasks["propensity"].Horizon != "30d" ||
 		ch.ServiceLevel != 0.95 || ch.BandHigh != 0.7 || ch.BandMedium != 0.4 || !ch.On() || dm.Quantiles[0] != 0.1 ||
 		c.Retrain.Every != 0 || c.Retrain.Metric != "roc_auc" || c.Retrain.Cutoffs != 4 || c.Quality.ChurnAUCFloor != 0.65 {
 		t.Errorf("defaults %+v %+v %+v", c, ch, dm)
 	}
 	for name, bad := range map[string]*Config{
-		"tasks.churn.top_n":         {Tasks: map[string]*TaskConfig{"churn": {TopN: -1}}},
-		"tasks.churn.quantiles":     {Tasks: map[string]*TaskConfig{"churn": {Quantiles: []float64{1}}}},
-		"tasks.churn.horizon":       {Tasks: map[string]*TaskConfig{"churn": {Horizon: "soon"}}},
-		"tasks.churn.service_level": {Tasks: map[string]*TaskConfig{"churn": {ServiceLevel: 1}}},
-		"lease_ttl":                 {LeaseTTL: Duration(time.Millisecond)},
-		"format":                    {Format: "xml"},
-		"as_of":                     {AsOf: "yesterday"},
-		"retrain.metric":            {Retrain: RetrainConfig{Metric: "accuracy"}},
-		"version":                   {Version: 2},
+		"tasks.churn.top_n":               {Tasks: map[string]*TaskConfig{"churn": {TopN: -1}}},
+		"tasks.churn.quantiles":           {Tasks: map[string]*TaskConfig{"churn": {Quantiles: []float64{1}}}},
+		"tasks.churn.horizon":             {Tasks: map[string]*TaskConfig{"churn": {Horizon: "soon"}}},
+		"tasks.propensity.exclude_bought": {Tasks: map[string]*TaskConfig{"propensity": {ExcludeBought: "recently"}}},
+		"tasks.churn.service_level":       {Tasks: map[string]*TaskConfig{"churn": {ServiceLevel: 1}}},
+		"lease_ttl":                       {LeaseTTL: Duration(time.Millisecond)},
+		"format":                          {Format: "xml"},
+		"as_of":                           {AsOf: "yesterday"},
+		"retrain.metric":                  {Retrain: RetrainConfig{Metric: "accuracy"}},
+		"version":                         {Version: 2},
 	} {
 		fe, ok := datasets.AsFieldError(bad.Defaults())
 		if !ok || fe.Field != name {

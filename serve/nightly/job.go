@@ -436,7 +436,7 @@ func runTasks(ctx context.Context, st datasets.Store, o Options, asOf string, ta
 			defer budget.release(mem)
 			t0 := o.Now()
 			progress(Event{Stage: StagePublish, Task: name})
-			out, err := runAdapter(ctx, st, t.adapter, Input{Dataset: o.Dataset, AsOf: asOf, Format: o.Config.Format, Task: t.cfg,
+			out, err := runAdapter(ctx, st, t.adapter, Input{Dataset: o.Dataset, AsOf: asOf, Format: o.Config.Format, Task: t.cfg, Dir: o.Config.Dir,
 				Kinds: o.Kinds, PrevoirVersion: o.PrevoirVersion, Now: o.Now})
 			r.Elapsed = Duration(o.Now().Sub(t0))
 			if out != nil && out.Manifest != nil {

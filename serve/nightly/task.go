@@ -20,6 +20,9 @@ type Input struct {
 	// Task holds the task's settings, defaults filled: model, horizon,
 	// top N, quantiles, service level, bands.
 	Task *TaskConfig
+	// Dir is the config file's folder: files the task's settings name
+	// (propensity's rules) are read relative to it.
+	Dir string
 	// Kinds are the model kinds the registry may load.
 	Kinds          models.Kinds
 	PrevoirVersion string
@@ -61,6 +64,7 @@ type Adapter struct {
 func Builtin() []Adapter {
 	return []Adapter{
 		Churn(),
+		Propensity(),
 		CLV(),
 		Segments(),
 	}
