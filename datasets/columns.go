@@ -95,6 +95,13 @@ func (s *Symbols) ID(b []byte) int32 {
 	return id
 }
 
+// Name returns the name of symbol id (as ID interned it).
+func (s *Symbols) Name(id int32) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sym[id]
+}
+
 // Lookup returns the symbol of a known name, or -1.
 func (s *Symbols) Lookup(name string) int32 {
 	s.mu.Lock()

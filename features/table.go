@@ -53,6 +53,10 @@ type Params struct {
 	Loyalty bool `json:"loyalty"`
 	// Entities is the SHA-256 of the entity rows, for --entities builds.
 	Entities string `json:"entities,omitempty"`
+	// Demand task: the period, the top-products count and the measure.
+	Period      string `json:"period,omitempty"`
+	TopProducts int    `json:"top_products,omitempty"`
+	Measure     string `json:"measure,omitempty"`
 }
 
 // Spec returns the short hash of the parameters.

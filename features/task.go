@@ -23,13 +23,15 @@ type task interface {
 }
 
 // Tasks lists the feature tasks, in the order help texts show them.
-func Tasks() []string { return []string{TaskChurn} }
+func Tasks() []string { return []string{TaskChurn, TaskDemand} }
 
 // taskOf returns the task named name.
 func taskOf(name string) (task, error) {
 	switch name {
 	case TaskChurn:
 		return churnTask{}, nil
+	case TaskDemand:
+		return demandTask{}, nil
 	}
 	return nil, fmt.Errorf("task %q: not available (tasks: %v)", name, Tasks())
 }

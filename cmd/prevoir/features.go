@@ -239,12 +239,21 @@ func featuresBuildCommand() *cli.Command {
 			&cli.StringFlag{Name: "entities", Usage: "table `FILE` (CSV or Parquet) of customer_id, as_of[, label]: one row each, as of its own time", Destination: &entities},
 			&cli.StringFlag{Name: "shard", Usage: "`i/n`: build only the customers with FNV-1a64(customer_id) mod n = i; then features commit", Destination: &shard},
 			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists", Destination: &o.Force},
+			// --task demand
+			&cli.StringFlag{Name: "period", Usage: "--task demand: week (default) or day periods, anchored at as_of", Destination: &o.Period},
+			&cli.IntFlag{Name: "top-products", Usage: "--task demand: only the `N` products with most units sold before as_of", Destination: &o.TopProducts},
+			&cli.StringFlag{Name: "measure", Usage: "--task demand: forecast units (default) or value", Destination: &o.Measure},
 		},
 		Action: func(c *cli.Context) error {
 			if err := checkChoice("Task", o.Task, tasks); err != nil {
 				return err
 			}
-			if err := checkChoice("FeatureSet", o.FeatureSet, featureSets); err != nil {
+			if o.Task == features.TaskDemand && !c.IsSet("horizon") {
+				horizon = features.DefaultDemandHorizon.String()
+			}
+			if o.Task == features.TaskDemand && !c.IsSet("feature-set") {
+				o.FeatureSet = features.TaskDemand
+			} else if err := checkChoice("FeatureSet", o.FeatureSet, featureSets); err != nil {
 				return err
 			}
 			var err error
