@@ -1,0 +1,19 @@
+// Package negbin is the scoring side of prevoir's count model: a Poisson
+// regression (log link) over standardised design columns, whose forecasts
+// carry a negative binomial distribution with one dispersion alpha:
+//
+//	mean mu = exp(intercept + sum_j coef_j * (x_j - mean_j) / scale_j)
+//	Var(Y)  = mu + alpha * mu^2          (alpha = 0: Poisson)
+//
+// A negbin card holds the same fields as a logistic one (Inputs,
+// Preprocessing, Coefficients, Intercept; see package logistic for the
+// design columns, standardisation and imputation) with Kind "negbin",
+// Link "log", Output "count" and Parameters["alpha"]. Score's Response is
+// mu, Raw the linear predictor. Quantile gives any quantile of the
+// forecast distribution exactly: the smallest integer k with
+// P(Y <= k) >= q, P(Y <= k) computed as the regularised incomplete beta
+// function I_p(r, k+1) with r = 1/alpha and p = r/(r + mu) (the Poisson
+// CDF, a regularised incomplete gamma, when alpha = 0).
+//
+// Package train fits it (docs/TRAINING.md, "demand").
+package negbin

@@ -1,0 +1,173 @@
+package negbin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mathext"
+
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/logistic"
+)
+
+// Kind name, output and link of every negbin model.
+const (
+	KindName = models.KindNegBin
+	Output   = "count"
+	Link     = "log"
+	// AlphaParam is the card parameter holding the dispersion alpha.
+	AlphaParam = "alpha"
+)
+
+// ErrInvalid is wrapped by every error New returns for a malformed card.
+var ErrInvalid = errors.New("invalid negbin model")
+
+// Kind is the "negbin" kind for a models.Kinds list: its Loader builds the
+// model from the card alone (New).
+func Kind() models.Kind {
+	return models.Kind{Name: KindName, Load: func(_ context.Context, card *models.Card, _ datasets.Object) (models.Model, error) {
+		return New(card)
+	}}
+}
+
+// Model is a fitted count model. It is immutable and safe for concurrent
+// use.
+type Model struct {
+	card   *models.Card
+	linear *logistic.Model // the linear predictor: the same card fields
+	alpha  float64
+}
+
+var _ models.Model = (*Model)(nil)
+
+// New validates a negbin card and returns the Model it describes. The card
+// is kept, not copied: the caller must not change it afterwards.
+func New(card *models.Card) (*Model, error) {
+	if card == nil {
+		return nil, fmt.Errorf("%w: nil card", ErrInvalid)
+	}
+	if card.Kind != KindName {
+		return nil, fmt.Errorf("%w: kind is %q, not %q", ErrInvalid, card.Kind, KindName)
+	}
+	if card.Link != "" && card.Link != Link {
+		return nil, fmt.Errorf("%w: link is %q, not %q", ErrInvalid, card.Link, Link)
+	}
+	a, err := alphaOf(card.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	lin := *card
+	lin.Kind, lin.Link = models.KindLogistic, logistic.Link
+	lm, err := logistic.New(&lin)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, errors.Unwrap(err))
+	}
+	return &Model{card: card, linear: lm, alpha: a}, nil
+}
+
+func alphaOf(p map[string]any) (float64, error) {
+	v, ok := p[AlphaParam]
+	if !ok {
+		return 0, fmt.Errorf("%w: no parameters.%s (the dispersion)", ErrInvalid, AlphaParam)
+	}
+	var a float64
+	switch x := v.(type) {
+	case float64:
+		a = x
+	case int:
+		a = float64(x)
+	default:
+		return 0, fmt.Errorf("%w: parameters.%s is %T, want a number", ErrInvalid, AlphaParam, v)
+	}
+	if !(a >= 0) || math.IsInf(a, 0) {
+		return 0, fmt.Errorf("%w: parameters.%s is %v, want a finite number >= 0", ErrInvalid, AlphaParam, a)
+	}
+	return a, nil
+}
+
+// Card returns the model's card. Callers must not change it.
+func (m *Model) Card() *models.Card { return m.card }
+
+// Alpha returns the dispersion: Var(Y) = mu + alpha * mu^2.
+func (m *Model) Alpha() float64 { return m.alpha }
+
+// Score writes the mean mu (Response) or the linear predictor log mu
+// (Raw) of each row of b into dst[:b.Rows].
+func (m *Model) Score(dst []float64, b models.Batch, kind models.OutputKind) error {
+	if kind != models.Response && kind != models.Raw {
+		return fmt.Errorf("negbin score: unknown output kind %d", kind)
+	}
+	if err := m.linear.Score(dst, b, models.Raw); err != nil {
+		return fmt.Errorf("negbin score: %w", err)
+	}
+	if kind == models.Response {
+		for i := range dst[:b.Rows] {
+			dst[i] = math.Exp(dst[i])
+		}
+	}
+	return nil
+}
+
+// CDF returns P(Y <= k) for Y negative binomial with mean mu and
+// dispersion alpha (Poisson when alpha is 0).
+func CDF(k, mu, alpha float64) float64 {
+	k = math.Floor(k)
+	switch {
+	case k < 0:
+		return 0
+	case mu <= 0:
+		return 1
+	case alpha <= 0:
+		return mathext.GammaIncRegComp(k+1, mu)
+	}
+	r := 1 / alpha
+	return mathext.RegIncBeta(r, k+1, r/(r+mu))
+}
+
+// Quantile returns the q-quantile of a negative binomial with mean mu and
+// dispersion alpha: the smallest integer k with P(Y <= k) >= q. q must be
+// in (0, 1); mu <= 0 gives 0.
+func Quantile(q, mu, alpha float64) float64 {
+	if !(q > 0 && q < 1) || math.IsNaN(mu) || math.IsInf(mu, 0) {
+		return math.NaN()
+	}
+	if mu <= 0 {
+		return 0
+	}
+	sd := math.Sqrt(mu + alpha*mu*mu)
+	hi := math.Ceil(mu + 4*sd)
+	for CDF(hi, mu, alpha) < q {
+		hi = 2*hi + 1
+	}
+	lo := -1.0 // CDF(lo) < q
+	for hi-lo > 1 {
+		mid := math.Floor((lo + hi) / 2)
+		if CDF(mid, mu, alpha) >= q {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+// Quantile returns the q-quantile of the forecast distribution of a row
+// whose mean (Score's Response) is mu.
+func (m *Model) Quantile(q, mu float64) float64 { return Quantile(q, mu, m.alpha) }
+
+// MomentMatch returns the negative binomial (mean, alpha) with the given
+// mean and variance: alpha = (variance - mean) / mean^2, floored at 0 (a
+// variance below the mean gives the Poisson). It combines forecasts: the
+// sum of independent counts has the sum of their means and variances.
+func MomentMatch(mean, variance float64) (mu, alpha float64) {
+	if mean <= 0 {
+		return 0, 0
+	}
+	return mean, max(0, (variance-mean)/(mean*mean))
+}
+
+// Variance returns mu + alpha * mu^2.
+func Variance(mu, alpha float64) float64 { return mu + alpha*mu*mu }
