@@ -618,10 +618,14 @@ type DemandHistory struct {
 	Period  string
 	Measure string
 	// Starts are the L+H period starts, the first L before as_of; Starts
-	// [L] is as_of.
-	Starts []time.Time
+	// [L] is as_of. L is Lookback, H Steps.
+	Starts          []time.Time
+	Lookback, Steps int
 	// Series are sorted by product, then warehouse.
 	Series []DemandSeries
+	// First is the orders' first timestamp: the periods before it have
+	// no data (zeros that are not sales of zero).
+	First time.Time
 }
 
 // ReadDemandHistory returns the series a demand build with options o
@@ -645,7 +649,10 @@ func ReadDemandHistory(ctx context.Context, st datasets.Store, o Options) (*Dema
 		return nil, fmt.Errorf("demand history: %w", err)
 	}
 	rank := d.ranks()
-	out := &DemandHistory{AsOf: *p.asOfTime, Period: p.opts.Period, Measure: p.opts.Measure}
+	out := &DemandHistory{AsOf: *p.asOfTime, Period: p.opts.Period, Measure: p.opts.Measure, Lookback: d.l, Steps: d.h}
+	if tr := p.in.orders.TimeRange; tr != nil {
+		out.First = tr.Min
+	}
 	for _, b := range d.bounds[:len(d.bounds)-1] {
 		out.Starts = append(out.Starts, time.UnixMicro(b).In(p.loc))
 	}

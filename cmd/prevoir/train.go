@@ -87,6 +87,10 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "promote", Usage: "after registering, point this `ALIAS` (champion, challenger) at the new version", Destination: &a.promote},
 			&cli.BoolFlag{Name: "dry-run", Usage: "fit and evaluate, but do not register", Destination: &a.dryRun},
 			&cli.BoolFlag{Name: "force", Usage: "register even when --name's latest version is of another dataset", Destination: &a.force},
+			// --task demand
+			&cli.StringFlag{Name: "period", Usage: "--task demand: week (default) or day periods", Destination: &a.task.Features.Period},
+			&cli.IntFlag{Name: "top-products", Usage: "--task demand: only the `N` products with most units sold before each origin", Destination: &a.task.Features.TopProducts},
+			&cli.StringFlag{Name: "measure", Usage: "--task demand: forecast units (default) or value", Destination: &a.task.Features.Measure},
 		},
 		Action: func(c *cli.Context) error { return runTrain(c, a) },
 	}
@@ -400,6 +404,9 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 	task := a.task.Features.Task
 	if err := checkChoice("Task", task, tasks); err != nil {
 		return err
+	}
+	if task == features.TaskDemand {
+		return runTrainDemand(c, a)
 	}
 	for _, f := range []string{"table", "label", "positive", "id", "categorical", "weight", "missing", "holdout-frac", "seed", "no-standardize", "max-levels"} {
 		if c.IsSet(f) {

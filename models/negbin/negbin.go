@@ -18,8 +18,11 @@ const (
 	KindName = models.KindNegBin
 	Output   = "count"
 	Link     = "log"
-	// AlphaParam is the card parameter holding the dispersion alpha.
-	AlphaParam = "alpha"
+	// AlphaParam is the card parameter holding the dispersion scale a;
+	// AlphaPowerParam the optional power p (default 0): alpha(mu) = a *
+	// mu^p.
+	AlphaParam      = "alpha"
+	AlphaPowerParam = "alpha_power"
 )
 
 // ErrInvalid is wrapped by every error New returns for a malformed card.
@@ -39,6 +42,7 @@ type Model struct {
 	card   *models.Card
 	linear *logistic.Model // the linear predictor: the same card fields
 	alpha  float64
+	power  float64
 }
 
 var _ models.Model = (*Model)(nil)
@@ -55,9 +59,16 @@ func New(card *models.Card) (*Model, error) {
 	if card.Link != "" && card.Link != Link {
 		return nil, fmt.Errorf("%w: link is %q, not %q", ErrInvalid, card.Link, Link)
 	}
-	a, err := alphaOf(card.Parameters)
+	a, err := number(card.Parameters, AlphaParam, true)
 	if err != nil {
 		return nil, err
+	}
+	pw, err := number(card.Parameters, AlphaPowerParam, false)
+	if err != nil {
+		return nil, err
+	}
+	if pw < -2 || pw > 2 {
+		return nil, fmt.Errorf("%w: parameters.%s is %v, want -2 <= p <= 2", ErrInvalid, AlphaPowerParam, pw)
 	}
 	lin := *card
 	lin.Kind, lin.Link = models.KindLogistic, logistic.Link
@@ -65,13 +76,18 @@ func New(card *models.Card) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, errors.Unwrap(err))
 	}
-	return &Model{card: card, linear: lm, alpha: a}, nil
+	return &Model{card: card, linear: lm, alpha: a, power: pw}, nil
 }
 
-func alphaOf(p map[string]any) (float64, error) {
-	v, ok := p[AlphaParam]
+// number reads a finite number >= 0 (any finite number for the power)
+// from the card's parameters.
+func number(p map[string]any, name string, required bool) (float64, error) {
+	v, ok := p[name]
 	if !ok {
-		return 0, fmt.Errorf("%w: no parameters.%s (the dispersion)", ErrInvalid, AlphaParam)
+		if required {
+			return 0, fmt.Errorf("%w: no parameters.%s (the dispersion)", ErrInvalid, name)
+		}
+		return 0, nil
 	}
 	var a float64
 	switch x := v.(type) {
@@ -80,10 +96,10 @@ func alphaOf(p map[string]any) (float64, error) {
 	case int:
 		a = float64(x)
 	default:
-		return 0, fmt.Errorf("%w: parameters.%s is %T, want a number", ErrInvalid, AlphaParam, v)
+		return 0, fmt.Errorf("%w: parameters.%s is %T, want a number", ErrInvalid, name, v)
 	}
-	if !(a >= 0) || math.IsInf(a, 0) {
-		return 0, fmt.Errorf("%w: parameters.%s is %v, want a finite number >= 0", ErrInvalid, AlphaParam, a)
+	if math.IsNaN(a) || math.IsInf(a, 0) || name == AlphaParam && a < 0 {
+		return 0, fmt.Errorf("%w: parameters.%s is %v, want a finite number >= 0", ErrInvalid, name, a)
 	}
 	return a, nil
 }
@@ -91,8 +107,21 @@ func alphaOf(p map[string]any) (float64, error) {
 // Card returns the model's card. Callers must not change it.
 func (m *Model) Card() *models.Card { return m.card }
 
-// Alpha returns the dispersion: Var(Y) = mu + alpha * mu^2.
-func (m *Model) Alpha() float64 { return m.alpha }
+// Alpha returns the dispersion of a forecast of mean mu: Var(Y) = mu +
+// alpha * mu^2 with alpha = a * mu^p (a and p the card's alpha and
+// alpha_power).
+func (m *Model) Alpha(mu float64) float64 { return AlphaAt(mu, m.alpha, m.power) }
+
+// AlphaAt returns a * mu^p (0 for mu <= 0).
+func AlphaAt(mu, a, p float64) float64 {
+	if mu <= 0 || a == 0 {
+		return 0
+	}
+	if p == 0 {
+		return a
+	}
+	return a * math.Pow(mu, p)
+}
 
 // Score writes the mean mu (Response) or the linear predictor log mu
 // (Raw) of each row of b into dst[:b.Rows].
@@ -156,7 +185,7 @@ func Quantile(q, mu, alpha float64) float64 {
 
 // Quantile returns the q-quantile of the forecast distribution of a row
 // whose mean (Score's Response) is mu.
-func (m *Model) Quantile(q, mu float64) float64 { return Quantile(q, mu, m.alpha) }
+func (m *Model) Quantile(q, mu float64) float64 { return Quantile(q, mu, m.Alpha(mu)) }
 
 // MomentMatch returns the negative binomial (mean, alpha) with the given
 // mean and variance: alpha = (variance - mean) / mean^2, floored at 0 (a

@@ -98,8 +98,13 @@ func TestModel(t *testing.T) {
 	if err := m.Score(dst, b, models.Raw); err != nil || math.Abs(dst[0]-0.75) > 1e-12 {
 		t.Errorf("raw %v %v", dst, err)
 	}
-	if m.Alpha() != 0.4 || m.Quantile(0.9, 3) != negbin.Quantile(0.9, 3, 0.4) {
+	if m.Alpha(3) != 0.4 || m.Quantile(0.9, 3) != negbin.Quantile(0.9, 3, 0.4) {
 		t.Error("alpha")
+	}
+	c := card(0.4)
+	c.Parameters[negbin.AlphaPowerParam] = -0.5
+	if m, err := negbin.New(c); err != nil || math.Abs(m.Alpha(4)-0.2) > 1e-15 {
+		t.Errorf("alpha(4) with power -0.5: %v", err)
 	}
 	for what, c := range map[string]*models.Card{
 		"no alpha":    card(nil),
@@ -108,6 +113,7 @@ func TestModel(t *testing.T) {
 		"kind":        func() *models.Card { c := card(1.0); c.Kind = models.KindLogistic; return c }(),
 		"link":        func() *models.Card { c := card(1.0); c.Link = "logit"; return c }(),
 		"coefficient": func() *models.Card { c := card(1.0); c.Coefficients = map[string]float64{}; return c }(),
+		"power":       func() *models.Card { c := card(1.0); c.Parameters[negbin.AlphaPowerParam] = 3.0; return c }(),
 	} {
 		if what == "no alpha" {
 			delete(c.Parameters, negbin.AlphaParam)

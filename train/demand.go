@@ -1,0 +1,404 @@
+package train
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/negbin"
+)
+
+// DemandOptions configure TrainDemand.
+type DemandOptions struct {
+	// Features describe the demand feature tables: Dataset, AsOf (the
+	// latest origin: the holdout), Horizon, Lookback, Period, TopProducts,
+	// Measure. Task is set to demand and labels are always built.
+	Features features.Options
+	// Cutoffs and Step: the origins are AsOf - k*Step, k = 0..Cutoffs-1.
+	Cutoffs int
+	Step    datasets.Span
+	// C is the inverse L2 strength of the Poisson fit (default 1); Tol and
+	// MaxIter are passed to FitPoisson.
+	C       float64
+	Tol     float64
+	MaxIter int
+	// Lineage is recorded on the card (may be nil).
+	Lineage *models.Lineage
+}
+
+// DemandOutcome is a count model trained on demand origins and its
+// backtest on the held-out origin.
+type DemandOutcome struct {
+	Card *models.Card
+	Fit  PoissonResult
+	// Alpha and AlphaPower are the dispersion: alpha(mu) = Alpha * mu^AlphaPower.
+	Alpha, AlphaPower      float64
+	Holdout                string
+	Train, Excluded        []string
+	TrainRows, HoldoutRows int
+	Backtest               *Backtest
+	TrainingSet            string
+	Warnings               []string
+}
+
+// Validate checks the options TrainDemand needs besides the features'.
+func (o DemandOptions) Validate() error {
+	if o.Cutoffs < 2 {
+		return datasets.Fieldf("Cutoffs", strconv.Itoa(o.Cutoffs), "want at least 2 (the latest is held out, earlier ones are trained on)")
+	}
+	if o.Step.Days < 1 {
+		return datasets.Fieldf("Step", o.Step.String(), "a step of at least one day between origins is required (the horizon keeps every origin)")
+	}
+	if o.C < 0 || math.IsNaN(o.C) || math.IsInf(o.C, 0) {
+		return datasets.Fieldf("C", strconv.FormatFloat(o.C, 'g', -1, 64), "want a positive number")
+	}
+	return nil
+}
+
+// TrainDemand builds (or reuses) the demand feature tables of the origins,
+// with labels, fits the count model (FitPoisson, then FitAlpha) on the
+// origins whose horizon ends by the latest, scores the latest and
+// backtests it beside the classic forecasters (RunBacktest).
+func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*DemandOutcome, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.C == 0 {
+		opt.C = 1
+	}
+	fo := opt.Features
+	fo.Task, fo.Labels = features.TaskDemand, true
+	ts, key, err := features.BuildTrainingSet(ctx, st, fo, opt.Cutoffs, opt.Step)
+	if err != nil {
+		return nil, err
+	}
+	_, ms, err := features.ReadTrainingSet(ctx, st, key)
+	if err != nil {
+		return nil, err
+	}
+	lin := models.Lineage{Dataset: ts.Dataset, Table: key, Extra: map[string]any{}}
+	if opt.Lineage != nil {
+		lin = *opt.Lineage
+		lin.Dataset, lin.Table = ts.Dataset, key
+		if lin.Extra == nil {
+			lin.Extra = map[string]any{}
+		}
+	}
+	cuts := make([]CutoffFrame, len(ms))
+	for i, m := range ms {
+		if m.AsOfTime == nil || m.Label == "" {
+			return nil, fmt.Errorf("feature table %s: no as_of instant or no labels", m.Key())
+		}
+		h, err := datasets.ParseSpan(m.Params.Horizon)
+		if err != nil {
+			return nil, fmt.Errorf("feature table %s: horizon: %w", m.Key(), err)
+		}
+		loc, err := time.LoadLocation(m.TZ)
+		if err != nil {
+			return nil, fmt.Errorf("feature table %s: zone: %w", m.Key(), err)
+		}
+		cuts[i].Cutoff = Cutoff{Name: m.AsOf, AsOf: m.AsOfTime.UTC(), LabelEnd: h.After(*m.AsOfTime, loc).UTC()}
+		b, err := datasets.ReadAll(ctx, st, m.Key())
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		lin.Manifests = append(lin.Manifests, models.ManifestRef{Key: m.Key(), SHA256: hex.EncodeToString(sum[:])})
+	}
+	plain := make([]Cutoff, len(cuts))
+	for i := range cuts {
+		plain[i] = cuts[i].Cutoff
+	}
+	split, err := TimeSplit(plain)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range append([]int{split.Holdout}, split.Train...) {
+		if cuts[i].Frame, err = features.ReadFrame(ctx, st, ms[i]); err != nil {
+			return nil, fmt.Errorf("feature table %s: %w", ms[i].Key(), err)
+		}
+	}
+	names := func(idx []int) []string {
+		out := []string{}
+		for _, i := range idx {
+			out = append(out, cuts[i].Name)
+		}
+		return out
+	}
+	out := &DemandOutcome{Holdout: cuts[split.Holdout].Name, Train: names(split.Train), Excluded: names(split.Excluded), TrainingSet: key, Warnings: []string{}}
+	if w := excludedWarning(cuts, split); w != "" {
+		out.Warnings = append(out.Warnings, w)
+	}
+	var train []*features.Frame
+	for _, i := range split.Train {
+		train = append(train, cuts[i].Frame)
+	}
+	dz, err := newDemandDesign(train)
+	if err != nil {
+		return nil, err
+	}
+	out.TrainRows = len(dz.y)
+	if out.Fit, err = FitPoisson(dz.x, len(dz.y), len(dz.cols), dz.y, opt.C, opt.Tol, opt.MaxIter); err != nil {
+		return nil, err
+	}
+	if out.Fit.Status != "converged" {
+		out.Warnings = append(out.Warnings, "the Poisson fit did not converge: "+out.Fit.Status)
+	}
+	mu := make([]float64, len(dz.y))
+	for i := range mu {
+		mu[i] = math.Exp(out.Fit.Intercept + dot(dz.x[i*len(dz.cols):(i+1)*len(dz.cols)], out.Fit.Coef))
+	}
+	if out.Alpha, out.AlphaPower, err = FitDispersion(dz.y, mu); err != nil {
+		return nil, err
+	}
+	m0 := ms[split.Holdout]
+	card := dz.card(out.Fit, out.Alpha, out.AlphaPower, opt.C)
+	card.Task = features.TaskDemand
+	model, err := negbin.New(card)
+	if err != nil {
+		return nil, fmt.Errorf("the fitted card does not load: %w", err)
+	}
+	hold := cuts[split.Holdout].Frame
+	out.HoldoutRows = len(hold.IDs)
+	pred, err := scoreFrame(model, hold)
+	if err != nil {
+		return nil, err
+	}
+	hf := fo
+	hf.AsOf = m0.AsOf
+	hist, err := features.ReadDemandHistory(ctx, st, hf)
+	if err != nil {
+		return nil, err
+	}
+	if out.Backtest, err = demandBacktest(hist, hold, pred, model, m0.AsOf); err != nil {
+		return nil, err
+	}
+	lin.Cutoffs = append([]string{out.Holdout}, out.Train...)
+	lin.Rows = out.TrainRows + out.HoldoutRows
+	lin.Extra["training_set"] = key
+	lin.Extra["feature_spec"] = m0.Spec
+	lin.Extra["feature_fingerprint"] = m0.Fingerprint
+	lin.Extra["holdout_cutoff"] = out.Holdout
+	lin.Extra["training_cutoffs"] = out.Train
+	lin.Extra["excluded_cutoffs"] = out.Excluded
+	lin.Extra["horizon"] = m0.Params.Horizon
+	lin.Extra["lookback"] = m0.Params.Lookback
+	lin.Extra["period"] = m0.Params.Period
+	lin.Extra["measure"] = m0.Params.Measure
+	lin.Extra["top_products"] = m0.Params.TopProducts
+	lin.Extra["step"] = ts.Step
+	lin.Extra["label_meaning"] = m0.LabelMeaning
+	lin.Extra["dataset_manifests"] = m0.Inputs
+	card.Lineage = &lin
+	card.Metrics = map[string]any{
+		"train_rows": out.TrainRows, "holdout_rows": out.HoldoutRows,
+		"train_deviance": out.Fit.Deviance, "backtest": out.Backtest,
+	}
+	card.Warnings = out.Warnings
+	out.Card = card
+	return out, nil
+}
+
+// scoreFrame returns the model's mean of every row of a frame.
+func scoreFrame(m *negbin.Model, fr *features.Frame) ([]float64, error) {
+	in := m.Card().Inputs.Features
+	n := len(fr.IDs)
+	b := models.Batch{Rows: n, Cols: len(in), Values: make([]float64, n*len(in))}
+	for j, f := range in {
+		k := fr.Schema.Index(f.Name)
+		if k < 0 {
+			return nil, fmt.Errorf("%w: the feature table has no column %q", models.ErrSchemaMismatch, f.Name)
+		}
+		for i := 0; i < n; i++ {
+			v := fr.Values[k][i]
+			if !fr.Valid[k][i] {
+				v = math.NaN()
+			}
+			b.Values[i*len(in)+j] = v
+		}
+	}
+	dst := make([]float64, n)
+	return dst, m.Score(dst, b, models.Response)
+}
+
+// demandBacktest matches the model's holdout means to the history's series
+// and runs the backtest.
+func demandBacktest(hist *features.DemandHistory, hold *features.Frame, pred []float64, model *negbin.Model, origin string) (*Backtest, error) {
+	if len(hold.Keys) == 0 || len(hold.Ints) == 0 {
+		return nil, fmt.Errorf("the holdout table has no warehouse or step column")
+	}
+	type key struct {
+		p, w string
+		h    int64
+	}
+	mu := make(map[key]float64, len(pred))
+	for i := range pred {
+		mu[key{hold.IDs[i], hold.Keys[0][i], hold.Ints[0][i]}] = pred[i]
+	}
+	horizon, l := hist.Steps, hist.Lookback
+	if len(hist.Series) == 0 {
+		return nil, fmt.Errorf("the holdout origin %s has no series", origin)
+	}
+	ss := make([]BacktestSeries, len(hist.Series))
+	for i, s := range hist.Series {
+		ss[i] = BacktestSeries{Product: s.Product, Warehouse: s.Warehouse, History: s.History, Actual: s.Future}
+		for h := 1; h <= horizon; h++ {
+			if _, ok := mu[key{s.Product, s.Warehouse, int64(h)}]; !ok {
+				return nil, fmt.Errorf("series %s/%s step %d: in the history but not in the holdout table", s.Product, s.Warehouse, h)
+			}
+		}
+	}
+	lag := 364
+	if hist.Period == features.PeriodWeek {
+		lag = 52
+	}
+	if l < lag || hist.First.After(hist.Starts[l-lag]) {
+		lag = 0 // the history does not reach a whole year back
+	}
+	pw, prod := RunBacktest(ss, horizon, lag, func(i, h int) Dist {
+		s := hist.Series[i]
+		m := mu[key{s.Product, s.Warehouse, int64(h)}]
+		return Dist{Mean: m, Alpha: model.Alpha(m)}
+	})
+	return &Backtest{Origin: origin, Period: hist.Period, Horizon: horizon, SeasonLag: lag, Product: prod, ProductWarehouse: pw, Baselines: BaselineNote}, nil
+}
+
+// demandDesign is the standardised design of the training rows.
+type demandDesign struct {
+	schema features.Schema
+	cols   []string  // design columns: features and <feature>_missing flags
+	mean   []float64 // per design column
+	scale  []float64
+	impute map[string]float64 // per feature: its training mean
+	x      []float64          // standardised, row-major
+	y      []float64
+}
+
+// newDemandDesign stacks the training frames: a null feature is imputed
+// with its training mean and flagged by a "<name>_missing" column when the
+// training rows have nulls; constant columns are dropped; every column is
+// standardised with its training mean and population standard deviation.
+func newDemandDesign(frames []*features.Frame) (*demandDesign, error) {
+	if len(frames) == 0 {
+		return nil, fmt.Errorf("no training origin")
+	}
+	dz := &demandDesign{schema: frames[0].Schema, impute: map[string]float64{}}
+	n := 0
+	for _, fr := range frames {
+		if fr.Schema.Fingerprint() != dz.schema.Fingerprint() {
+			return nil, fmt.Errorf("the training tables' feature schemas differ")
+		}
+		if fr.Label == nil {
+			return nil, fmt.Errorf("a training table has no labels")
+		}
+		n += len(fr.IDs)
+		dz.y = append(dz.y, fr.Label...)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("the training origins have no rows")
+	}
+	var rawCols [][]float64
+	var names []string
+	for j, f := range dz.schema.Features {
+		vals := make([]float64, 0, n)
+		var s float64
+		var k int
+		missing := false
+		for _, fr := range frames {
+			for i, v := range fr.Values[j] {
+				if !fr.Valid[j][i] || math.IsNaN(v) || math.IsInf(v, 0) {
+					vals = append(vals, math.NaN())
+					missing = true
+					continue
+				}
+				vals = append(vals, v)
+				s += v
+				k++
+			}
+		}
+		mean := 0.0
+		if k > 0 {
+			mean = s / float64(k)
+		}
+		dz.impute[f.Name] = mean
+		var flag []float64
+		if missing {
+			flag = make([]float64, n)
+		}
+		for i, v := range vals {
+			if math.IsNaN(v) {
+				vals[i] = mean
+				flag[i] = 1
+			}
+		}
+		rawCols = append(rawCols, vals)
+		names = append(names, f.Name)
+		if missing {
+			rawCols = append(rawCols, flag)
+			names = append(names, f.Name+"_missing")
+		}
+	}
+	var keep []int
+	for c, vals := range rawCols {
+		var s float64
+		for _, v := range vals {
+			s += v
+		}
+		m := s / float64(n)
+		var ss float64
+		for _, v := range vals {
+			ss += (v - m) * (v - m)
+		}
+		sd := math.Sqrt(ss / float64(n))
+		if sd == 0 {
+			continue
+		}
+		keep = append(keep, c)
+		dz.cols = append(dz.cols, names[c])
+		dz.mean = append(dz.mean, m)
+		dz.scale = append(dz.scale, sd)
+	}
+	d := len(keep)
+	dz.x = make([]float64, n*d)
+	for k, c := range keep {
+		for i, v := range rawCols[c] {
+			dz.x[i*d+k] = (v - dz.mean[k]) / dz.scale[k]
+		}
+	}
+	return dz, nil
+}
+
+// card returns the negbin card of a fit on the design.
+func (dz *demandDesign) card(fit PoissonResult, alpha, power, c float64) *models.Card {
+	pp := &models.Preprocessing{Mean: map[string]float64{}, Scale: map[string]float64{}, Impute: dz.impute, Features: dz.cols}
+	coef := map[string]float64{}
+	for k, name := range dz.cols {
+		coef[name] = fit.Coef[k]
+		pp.Mean[name], pp.Scale[name] = dz.mean[k], dz.scale[k]
+	}
+	icpt := fit.Intercept
+	in := features.Schema{Features: make([]features.Feature, len(dz.schema.Features))}
+	copy(in.Features, dz.schema.Features)
+	return &models.Card{
+		Kind: models.KindNegBin, Output: negbin.Output, Link: negbin.Link,
+		Inputs: in, SchemaFingerprint: in.Fingerprint(),
+		Coefficients: coef, Intercept: &icpt, Preprocessing: pp,
+		Parameters: map[string]any{
+			negbin.AlphaParam:      alpha,
+			negbin.AlphaPowerParam: power,
+			"alpha_method":         "maximum likelihood of the negative binomial with alpha(mu) = alpha * mu^alpha_power on the training rows, given the Poisson fit's means",
+			"c":                    c,
+			"objective":            "C * sum (mu - y log mu) + 1/2 ||beta||^2 on standardised columns, intercept not penalised",
+			"solver":               "newton",
+			"iterations":           fit.Iterations,
+			"status":               fit.Status,
+		},
+	}
+}

@@ -1,0 +1,250 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/prevoir/prevoir/models/negbin"
+)
+
+// PoissonResult is a Poisson regression fit.
+type PoissonResult struct {
+	// Coef are the coefficients of the design columns; Intercept the
+	// intercept (not penalised).
+	Coef      []float64 `json:"coefficients"`
+	Intercept float64   `json:"intercept"`
+	// Iterations of Newton's method; Status "converged" or why not.
+	Iterations int     `json:"iterations"`
+	Status     string  `json:"status"`
+	GradMax    float64 `json:"max_abs_gradient"`
+	// Deviance is the Poisson deviance on the training rows.
+	Deviance float64 `json:"deviance"`
+}
+
+// FitPoisson fits a Poisson regression with log link and an L2 penalty:
+// it minimises
+//
+//	F(beta, b) = C * sum_i (mu_i - y_i * eta_i) + 1/2 ||beta||^2,  eta_i = b + x_i.beta, mu_i = exp(eta_i)
+//
+// (the negative log-likelihood up to a constant) by Newton's method
+// (iteratively reweighted least squares) with a Cholesky solve and a
+// halving line search, from b = log(mean y), beta = 0, until max
+// |gradient of F| <= tol * C * n (default tol 1e-8). x is row-major, n
+// rows of d columns (standardised by the caller); y >= 0.
+func FitPoisson(x []float64, n, d int, y []float64, c, tol float64, maxIter int) (PoissonResult, error) {
+	if n == 0 || len(y) != n || len(x) != n*d {
+		return PoissonResult{}, fmt.Errorf("poisson fit: %d rows, %d labels, %d values for %d columns", n, len(y), len(x), d)
+	}
+	if !(c > 0) {
+		return PoissonResult{}, fmt.Errorf("poisson fit: C = %v, want > 0", c)
+	}
+	if tol <= 0 {
+		tol = 1e-8
+	}
+	if maxIter <= 0 {
+		maxIter = 100
+	}
+	var sy float64
+	for _, v := range y {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return PoissonResult{}, fmt.Errorf("poisson fit: label %v, want a finite count >= 0", v)
+		}
+		sy += v
+	}
+	if sy == 0 {
+		return PoissonResult{}, errors.New("poisson fit: every label is 0")
+	}
+	m := d + 1 // the intercept last
+	beta := make([]float64, m)
+	beta[d] = math.Log(sy / float64(n))
+	eta := make([]float64, n)
+	mu := make([]float64, n)
+	obj := func(b []float64) float64 {
+		var f float64
+		for i := 0; i < n; i++ {
+			e := b[d] + dot(x[i*d:(i+1)*d], b[:d])
+			f += math.Exp(e) - y[i]*e
+		}
+		f *= c
+		for _, v := range b[:d] {
+			f += v * v / 2
+		}
+		return f
+	}
+	grad := make([]float64, m)
+	h := make([]float64, m*m)
+	g := newGram(d)
+	res := PoissonResult{Status: "max iterations reached"}
+	f := obj(beta)
+	step := make([]float64, m)
+	trial := make([]float64, m)
+	for it := 0; it < maxIter; it++ {
+		clear(grad)
+		for i := 0; i < n; i++ {
+			row := x[i*d : (i+1)*d]
+			eta[i] = beta[d] + dot(row, beta[:d])
+			mu[i] = math.Exp(eta[i])
+			r := c * (mu[i] - y[i])
+			axpy(r, row, grad[:d])
+			grad[d] += r
+		}
+		for j := 0; j < d; j++ {
+			grad[j] += beta[j]
+		}
+		res.GradMax = maxAbs(grad)
+		res.Iterations = it
+		if res.GradMax <= tol*c*float64(n) {
+			res.Status = "converged"
+			break
+		}
+		g.reset()
+		g.add(x, mu)
+		g.upper(h, c)
+		for j := 0; j < d; j++ {
+			h[j*m+j]++
+		}
+		for i := 0; i < m; i++ {
+			for j := 0; j < i; j++ {
+				h[i*m+j] = h[j*m+i]
+			}
+		}
+		var chol mat.Cholesky
+		if !chol.Factorize(mat.NewSymDense(m, h)) {
+			res.Status = "the Hessian is not positive definite"
+			break
+		}
+		sv := mat.NewVecDense(m, step)
+		if err := chol.SolveVecTo(sv, mat.NewVecDense(m, grad)); err != nil {
+			res.Status = "Cholesky solve: " + err.Error()
+			break
+		}
+		t := 1.0
+		improved := false
+		for k := 0; k < 40; k++ {
+			for j := range trial {
+				trial[j] = beta[j] - t*step[j]
+			}
+			if ft := obj(trial); ft <= f && !math.IsNaN(ft) {
+				copy(beta, trial)
+				f = ft
+				improved = true
+				break
+			}
+			t /= 2
+		}
+		if !improved {
+			res.Status = "the line search found no decrease"
+			break
+		}
+		res.Iterations = it + 1
+	}
+	res.Coef, res.Intercept = beta[:d], beta[d]
+	for i := 0; i < n; i++ {
+		e := beta[d] + dot(x[i*d:(i+1)*d], beta[:d])
+		res.Deviance += poissonDeviance(y[i], math.Exp(e))
+	}
+	return res, nil
+}
+
+func poissonDeviance(y, mu float64) float64 {
+	if y == 0 {
+		return 2 * mu
+	}
+	return 2 * (y*math.Log(y/mu) - (y - mu))
+}
+
+// nbLogLik is the negative binomial log-likelihood of counts y with means
+// mu and dispersion alpha(mu) = a * mu^p (Var = mu + alpha mu^2); the
+// Poisson's where alpha is 0. Non-integer y (sales values) are taken as
+// they are, through lgamma.
+func nbLogLik(y, mu []float64, a, p float64) float64 {
+	var ll float64
+	for i, v := range y {
+		m := max(mu[i], 1e-12)
+		lgy1, _ := math.Lgamma(v + 1)
+		alpha := negbin.AlphaAt(m, a, p)
+		if alpha <= 1e-12 {
+			ll += v*math.Log(m) - m - lgy1
+			continue
+		}
+		r := 1 / alpha
+		lr, _ := math.Lgamma(v + r)
+		lb, _ := math.Lgamma(r)
+		ll += lr - lb - lgy1 + r*math.Log(r/(r+m)) + v*math.Log(m/(r+m))
+	}
+	return ll
+}
+
+// Dispersion search bounds.
+const (
+	minAlpha       = 1e-6
+	maxAlpha       = 1e4
+	dispersionRows = 50000
+)
+
+// FitDispersion returns the maximum-likelihood dispersion of a negative
+// binomial with the given means, alpha(mu) = a * mu^p: for each power p
+// in -1, -0.875, ..., 0 (p = 0 is the classic NB2 with one alpha), the
+// best a over log a in [log 1e-6, log 1e4] (a grid of 25 points refined by
+// golden-section search); the (a, p) of the highest likelihood wins, and a
+// is 0 when the Poisson fits at least as well. Over 50,000 rows, every
+// k-th row is used (k = ceil(n / 50,000)).
+func FitDispersion(y, mu []float64) (a, p float64, err error) {
+	if len(y) != len(mu) || len(y) == 0 {
+		return 0, 0, fmt.Errorf("dispersion fit: %d labels, %d means", len(y), len(mu))
+	}
+	if k := (len(y) + dispersionRows - 1) / dispersionRows; k > 1 {
+		var ys, ms []float64
+		for i := 0; i < len(y); i += k {
+			ys, ms = append(ys, y[i]), append(ms, mu[i])
+		}
+		y, mu = ys, ms
+	}
+	bestF := -nbLogLik(y, mu, 0, 0)
+	for k := 0; k <= 8; k++ {
+		pw := -1 + float64(k)/8
+		f := func(la float64) float64 { return -nbLogLik(y, mu, math.Exp(la), pw) }
+		lo, hi := math.Log(minAlpha), math.Log(maxAlpha)
+		best, bf := lo, f(lo)
+		for j := 1; j <= 24; j++ {
+			la := lo + (hi-lo)*float64(j)/24
+			if v := f(la); v < bf {
+				best, bf = la, v
+			}
+		}
+		step := (hi - lo) / 24
+		if xm, fm := goldenMin(f, max(lo, best-step), min(hi, best+step)); fm < bf {
+			best, bf = xm, fm
+		}
+		if bf < bestF {
+			bestF, a, p = bf, math.Exp(best), pw
+		}
+	}
+	return a, p, nil
+}
+
+// goldenMin minimises a unimodal f on [a, b] by golden-section search:
+// 60 iterations shrink the bracket by 0.618^60.
+func goldenMin(f func(float64) float64, a, b float64) (x, fx float64) {
+	const g = 0.6180339887498949
+	c, d := b-g*(b-a), a+g*(b-a)
+	fc, fd := f(c), f(d)
+	for i := 0; i < 60; i++ {
+		if fc < fd {
+			b, d, fd = d, c, fc
+			c = b - g*(b-a)
+			fc = f(c)
+		} else {
+			a, c, fc = c, d, fd
+			d = a + g*(b-a)
+			fd = f(d)
+		}
+	}
+	if fc < fd {
+		return c, fc
+	}
+	return d, fd
+}
