@@ -25,7 +25,7 @@ const (
 	PeriodDay     = "day"
 	MeasureUnits  = "units"
 	MeasureValue  = "value"
-	demandVersion = 1
+	demandVersion = 2
 )
 
 // DefaultDemandHorizon is the demand task's default horizon: 4 weeks.
@@ -110,6 +110,7 @@ var demandFeatures = []demandFeature{
 	{"return_rate_13", "double", "returned units / sold units in the last 13 periods; null without sold units", true},
 	{"promo_share_13", "double", "share of the units sold in the last 13 periods on lines with a promo code; null without sold units", true},
 	{"log_due_buyers", "double", "log(1 + customers due to buy the series again in period h): with 2+ purchase days in the lookback, last purchase + their mean gap falls in period h (an overdue customer, by less than a gap, counts for h = 1)", false},
+	{"log_vmr_13", "double", "log(1 + variance / mean) of the measure over the last 13 periods (how lumpy the series is); null when the mean is 0", true},
 }
 
 func (demandTask) setup(p *plan) error {
@@ -599,6 +600,8 @@ func (d *demandScan) features(fv []float64, ok []bool, s *dseries, h int, loc *t
 		due = s.due[h-1]
 	}
 	set(25, math.Log1p(due), true)
+	_, m13, sd13, d13 := d.window(y, 13)
+	set(26, math.Log1p(sd13*sd13/m13), d13 && m13 > 0)
 }
 
 // DemandSeries is one product x warehouse series of a demand build.

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
@@ -29,23 +31,33 @@ type DemandOptions struct {
 	C       float64
 	Tol     float64
 	MaxIter int
+	// Drop are features not to use.
+	Drop []string
 	// Lineage is recorded on the card (may be nil).
 	Lineage *models.Lineage
 }
+
+// CalendarFeatures are the demand features that place a period in the
+// year. A linear model learns nothing of the year's shape from origins
+// spanning less than a year, only a slope it would extrapolate: they are
+// left out of the fit then (with a warning).
+var CalendarFeatures = []string{"period_of_year", "month", "season_sin", "season_cos"}
 
 // DemandOutcome is a count model trained on demand origins and its
 // backtest on the held-out origin.
 type DemandOutcome struct {
 	Card *models.Card
 	Fit  PoissonResult
-	// Alpha and AlphaPower are the dispersion: alpha(mu) = Alpha * mu^AlphaPower.
-	Alpha, AlphaPower      float64
-	Holdout                string
-	Train, Excluded        []string
-	TrainRows, HoldoutRows int
-	Backtest               *Backtest
-	TrainingSet            string
-	Warnings               []string
+	// Alpha, AlphaPower and DispersionCoef are the dispersion: alpha =
+	// Alpha * mu^AlphaPower * exp(DispersionCoef * DispersionInput).
+	Alpha, AlphaPower, DispersionCoef float64
+	DispersionInput                   string
+	Holdout                           string
+	Train, Excluded                   []string
+	TrainRows, HoldoutRows            int
+	Backtest                          *Backtest
+	TrainingSet                       string
+	Warnings                          []string
 }
 
 // Validate checks the options TrainDemand needs besides the features'.
@@ -140,7 +152,18 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 	for _, i := range split.Train {
 		train = append(train, cuts[i].Frame)
 	}
-	dz, err := newDemandDesign(train)
+	drop := slices.Clone(opt.Drop)
+	first := cuts[split.Holdout].AsOf
+	for _, i := range split.Train {
+		if cuts[i].AsOf.Before(first) {
+			first = cuts[i].AsOf
+		}
+	}
+	if span := cuts[split.Holdout].AsOf.Sub(first); span < 364*24*time.Hour {
+		drop = append(drop, CalendarFeatures...)
+		out.Warnings = append(out.Warnings, fmt.Sprintf("calendar features (%s) left out: the origins span %d days, less than a year", strings.Join(CalendarFeatures, ", "), int(span.Hours()/24)))
+	}
+	dz, err := newDemandDesign(train, drop)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +178,19 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 	for i := range mu {
 		mu[i] = math.Exp(out.Fit.Intercept + dot(dz.x[i*len(dz.cols):(i+1)*len(dz.cols)], out.Fit.Coef))
 	}
-	if out.Alpha, out.AlphaPower, err = FitDispersion(dz.y, mu); err != nil {
+	z := dz.raw(train, DispersionFeature)
+	if z != nil {
+		out.DispersionInput = DispersionFeature
+	}
+	if out.Alpha, out.AlphaPower, out.DispersionCoef, err = FitDispersion(dz.y, mu, z); err != nil {
 		return nil, err
 	}
 	m0 := ms[split.Holdout]
-	card := dz.card(out.Fit, out.Alpha, out.AlphaPower, opt.C)
+	card := dz.card(out.Fit, opt.C)
+	card.Parameters[negbin.AlphaParam], card.Parameters[negbin.AlphaPowerParam] = out.Alpha, out.AlphaPower
+	if z != nil {
+		card.Parameters[negbin.DispersionInputParam], card.Parameters[negbin.DispersionCoefParam] = DispersionFeature, out.DispersionCoef
+	}
 	card.Task = features.TaskDemand
 	model, err := negbin.New(card)
 	if err != nil {
@@ -167,7 +198,7 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 	}
 	hold := cuts[split.Holdout].Frame
 	out.HoldoutRows = len(hold.IDs)
-	pred, err := scoreFrame(model, hold)
+	pred, batch, err := scoreFrame(model, hold)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +208,11 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 	if err != nil {
 		return nil, err
 	}
-	if out.Backtest, err = demandBacktest(hist, hold, pred, model, m0.AsOf); err != nil {
+	alphas := make([]float64, len(pred))
+	for i, m := range pred {
+		alphas[i] = model.Alpha(m, batch.Row(i))
+	}
+	if out.Backtest, err = demandBacktest(hist, hold, pred, alphas, m0.AsOf); err != nil {
 		return nil, err
 	}
 	lin.Cutoffs = append([]string{out.Holdout}, out.Train...)
@@ -206,15 +241,16 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 	return out, nil
 }
 
-// scoreFrame returns the model's mean of every row of a frame.
-func scoreFrame(m *negbin.Model, fr *features.Frame) ([]float64, error) {
+// scoreFrame returns the model's mean of every row of a frame, and the
+// rows as the model reads them.
+func scoreFrame(m *negbin.Model, fr *features.Frame) ([]float64, models.Batch, error) {
 	in := m.Card().Inputs.Features
 	n := len(fr.IDs)
 	b := models.Batch{Rows: n, Cols: len(in), Values: make([]float64, n*len(in))}
 	for j, f := range in {
 		k := fr.Schema.Index(f.Name)
 		if k < 0 {
-			return nil, fmt.Errorf("%w: the feature table has no column %q", models.ErrSchemaMismatch, f.Name)
+			return nil, b, fmt.Errorf("%w: the feature table has no column %q", models.ErrSchemaMismatch, f.Name)
 		}
 		for i := 0; i < n; i++ {
 			v := fr.Values[k][i]
@@ -225,12 +261,12 @@ func scoreFrame(m *negbin.Model, fr *features.Frame) ([]float64, error) {
 		}
 	}
 	dst := make([]float64, n)
-	return dst, m.Score(dst, b, models.Response)
+	return dst, b, m.Score(dst, b, models.Response)
 }
 
 // demandBacktest matches the model's holdout means to the history's series
 // and runs the backtest.
-func demandBacktest(hist *features.DemandHistory, hold *features.Frame, pred []float64, model *negbin.Model, origin string) (*Backtest, error) {
+func demandBacktest(hist *features.DemandHistory, hold *features.Frame, pred, alphas []float64, origin string) (*Backtest, error) {
 	if len(hold.Keys) == 0 || len(hold.Ints) == 0 {
 		return nil, fmt.Errorf("the holdout table has no warehouse or step column")
 	}
@@ -238,9 +274,9 @@ func demandBacktest(hist *features.DemandHistory, hold *features.Frame, pred []f
 		p, w string
 		h    int64
 	}
-	mu := make(map[key]float64, len(pred))
+	mu := make(map[key]Dist, len(pred))
 	for i := range pred {
-		mu[key{hold.IDs[i], hold.Keys[0][i], hold.Ints[0][i]}] = pred[i]
+		mu[key{hold.IDs[i], hold.Keys[0][i], hold.Ints[0][i]}] = Dist{Mean: pred[i], Alpha: alphas[i]}
 	}
 	horizon, l := hist.Steps, hist.Lookback
 	if len(hist.Series) == 0 {
@@ -264,8 +300,7 @@ func demandBacktest(hist *features.DemandHistory, hold *features.Frame, pred []f
 	}
 	pw, prod := RunBacktest(ss, horizon, lag, func(i, h int) Dist {
 		s := hist.Series[i]
-		m := mu[key{s.Product, s.Warehouse, int64(h)}]
-		return Dist{Mean: m, Alpha: model.Alpha(m)}
+		return mu[key{s.Product, s.Warehouse, int64(h)}]
 	})
 	return &Backtest{Origin: origin, Period: hist.Period, Horizon: horizon, SeasonLag: lag, Product: prod, ProductWarehouse: pw, Baselines: BaselineNote}, nil
 }
@@ -285,7 +320,7 @@ type demandDesign struct {
 // with its training mean and flagged by a "<name>_missing" column when the
 // training rows have nulls; constant columns are dropped; every column is
 // standardised with its training mean and population standard deviation.
-func newDemandDesign(frames []*features.Frame) (*demandDesign, error) {
+func newDemandDesign(frames []*features.Frame, drop []string) (*demandDesign, error) {
 	if len(frames) == 0 {
 		return nil, fmt.Errorf("no training origin")
 	}
@@ -306,7 +341,15 @@ func newDemandDesign(frames []*features.Frame) (*demandDesign, error) {
 	}
 	var rawCols [][]float64
 	var names []string
+	for _, d := range drop {
+		if dz.schema.Index(d) < 0 {
+			return nil, &datasets.FieldError{Field: "Drop", Value: d, Msg: "no such feature (features: " + strings.Join(dz.schema.Names(), ", ") + ")"}
+		}
+	}
 	for j, f := range dz.schema.Features {
+		if slices.Contains(drop, f.Name) {
+			continue
+		}
 		vals := make([]float64, 0, n)
 		var s float64
 		var k int
@@ -375,8 +418,32 @@ func newDemandDesign(frames []*features.Frame) (*demandDesign, error) {
 	return dz, nil
 }
 
+// DispersionFeature is the demand feature the dispersion depends on: how
+// lumpy the series has been.
+const DispersionFeature = "log_vmr_13"
+
+// raw returns feature name's values over the training rows, nulls imputed
+// with the training mean; nil when the schema has no such feature.
+func (dz *demandDesign) raw(frames []*features.Frame, name string) []float64 {
+	j := dz.schema.Index(name)
+	if j < 0 {
+		return nil
+	}
+	imp := dz.impute[name]
+	var out []float64
+	for _, fr := range frames {
+		for i, v := range fr.Values[j] {
+			if !fr.Valid[j][i] || math.IsNaN(v) || math.IsInf(v, 0) {
+				v = imp
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // card returns the negbin card of a fit on the design.
-func (dz *demandDesign) card(fit PoissonResult, alpha, power, c float64) *models.Card {
+func (dz *demandDesign) card(fit PoissonResult, c float64) *models.Card {
 	pp := &models.Preprocessing{Mean: map[string]float64{}, Scale: map[string]float64{}, Impute: dz.impute, Features: dz.cols}
 	coef := map[string]float64{}
 	for k, name := range dz.cols {
@@ -391,14 +458,12 @@ func (dz *demandDesign) card(fit PoissonResult, alpha, power, c float64) *models
 		Inputs: in, SchemaFingerprint: in.Fingerprint(),
 		Coefficients: coef, Intercept: &icpt, Preprocessing: pp,
 		Parameters: map[string]any{
-			negbin.AlphaParam:      alpha,
-			negbin.AlphaPowerParam: power,
-			"alpha_method":         "maximum likelihood of the negative binomial with alpha(mu) = alpha * mu^alpha_power on the training rows, given the Poisson fit's means",
-			"c":                    c,
-			"objective":            "C * sum (mu - y log mu) + 1/2 ||beta||^2 on standardised columns, intercept not penalised",
-			"solver":               "newton",
-			"iterations":           fit.Iterations,
-			"status":               fit.Status,
+			"alpha_method": "maximum likelihood of the negative binomial with alpha = alpha * mu^alpha_power * exp(dispersion_coef * dispersion_input) on the training rows, given the Poisson fit's means (train.FitDispersion)",
+			"c":            c,
+			"objective":    "C * sum (mu - y log mu) + 1/2 ||beta||^2 on standardised columns, intercept not penalised",
+			"solver":       "newton",
+			"iterations":   fit.Iterations,
+			"status":       fit.Status,
 		},
 	}
 }

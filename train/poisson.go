@@ -157,15 +157,18 @@ func poissonDeviance(y, mu float64) float64 {
 }
 
 // nbLogLik is the negative binomial log-likelihood of counts y with means
-// mu and dispersion alpha(mu) = a * mu^p (Var = mu + alpha mu^2); the
-// Poisson's where alpha is 0. Non-integer y (sales values) are taken as
-// they are, through lgamma.
-func nbLogLik(y, mu []float64, a, p float64) float64 {
+// mu and dispersion alpha = a * mu^p * exp(g z) (Var = mu + alpha mu^2;
+// z nil: g is not used); the Poisson's where alpha is 0. Non-integer y
+// (sales values) are taken as they are, through lgamma.
+func nbLogLik(y, mu, z []float64, a, p, g float64) float64 {
 	var ll float64
 	for i, v := range y {
 		m := max(mu[i], 1e-12)
 		lgy1, _ := math.Lgamma(v + 1)
 		alpha := negbin.AlphaAt(m, a, p)
+		if z != nil {
+			alpha *= math.Exp(g * z[i])
+		}
 		if alpha <= 1e-12 {
 			ll += v*math.Log(m) - m - lgy1
 			continue
@@ -186,44 +189,54 @@ const (
 )
 
 // FitDispersion returns the maximum-likelihood dispersion of a negative
-// binomial with the given means, alpha(mu) = a * mu^p: for each power p
-// in -1, -0.875, ..., 0 (p = 0 is the classic NB2 with one alpha), the
-// best a over log a in [log 1e-6, log 1e4] (a grid of 25 points refined by
-// golden-section search); the (a, p) of the highest likelihood wins, and a
-// is 0 when the Poisson fits at least as well. Over 50,000 rows, every
-// k-th row is used (k = ceil(n / 50,000)).
-func FitDispersion(y, mu []float64) (a, p float64, err error) {
-	if len(y) != len(mu) || len(y) == 0 {
-		return 0, 0, fmt.Errorf("dispersion fit: %d labels, %d means", len(y), len(mu))
+// binomial with the given means, alpha = a * mu^p * exp(g * z) (z nil:
+// g = 0): for each power p in -1, -0.75, ..., 0 (p = 0, g = 0 is the
+// classic NB2 with one alpha) and each g in 0, 0.25, ..., 1.5, the best a
+// over log a in [log 1e-6, log 1e4] (a grid of 25 points refined by
+// golden-section search); the (a, p, g) of the highest likelihood wins,
+// and a is 0 when the Poisson fits at least as well. Over 50,000 rows,
+// every k-th row is used (k = ceil(n / 50,000)).
+func FitDispersion(y, mu, z []float64) (a, p, g float64, err error) {
+	if len(y) != len(mu) || len(y) == 0 || z != nil && len(z) != len(y) {
+		return 0, 0, 0, fmt.Errorf("dispersion fit: %d labels, %d means, %d covariates", len(y), len(mu), len(z))
 	}
 	if k := (len(y) + dispersionRows - 1) / dispersionRows; k > 1 {
-		var ys, ms []float64
+		var ys, ms, zs []float64
 		for i := 0; i < len(y); i += k {
 			ys, ms = append(ys, y[i]), append(ms, mu[i])
-		}
-		y, mu = ys, ms
-	}
-	bestF := -nbLogLik(y, mu, 0, 0)
-	for k := 0; k <= 8; k++ {
-		pw := -1 + float64(k)/8
-		f := func(la float64) float64 { return -nbLogLik(y, mu, math.Exp(la), pw) }
-		lo, hi := math.Log(minAlpha), math.Log(maxAlpha)
-		best, bf := lo, f(lo)
-		for j := 1; j <= 24; j++ {
-			la := lo + (hi-lo)*float64(j)/24
-			if v := f(la); v < bf {
-				best, bf = la, v
+			if z != nil {
+				zs = append(zs, z[i])
 			}
 		}
-		step := (hi - lo) / 24
-		if xm, fm := goldenMin(f, max(lo, best-step), min(hi, best+step)); fm < bf {
-			best, bf = xm, fm
-		}
-		if bf < bestF {
-			bestF, a, p = bf, math.Exp(best), pw
+		y, mu, z = ys, ms, zs
+	}
+	gs := []float64{0}
+	if z != nil {
+		gs = []float64{0, 0.25, 0.5, 0.75, 1, 1.25, 1.5}
+	}
+	bestF := -nbLogLik(y, mu, nil, 0, 0, 0)
+	for k := 0; k <= 4; k++ {
+		pw := -1 + float64(k)/4
+		for _, gv := range gs {
+			f := func(la float64) float64 { return -nbLogLik(y, mu, z, math.Exp(la), pw, gv) }
+			lo, hi := math.Log(minAlpha), math.Log(maxAlpha)
+			best, bf := lo, f(lo)
+			for j := 1; j <= 24; j++ {
+				la := lo + (hi-lo)*float64(j)/24
+				if v := f(la); v < bf {
+					best, bf = la, v
+				}
+			}
+			step := (hi - lo) / 24
+			if xm, fm := goldenMin(f, max(lo, best-step), min(hi, best+step)); fm < bf {
+				best, bf = xm, fm
+			}
+			if bf < bestF {
+				bestF, a, p, g = bf, math.Exp(best), pw, gv
+			}
 		}
 	}
-	return a, p, nil
+	return a, p, g, nil
 }
 
 // goldenMin minimises a unimodal f on [a, b] by golden-section search:

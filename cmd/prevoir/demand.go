@@ -92,7 +92,8 @@ func runTrainDemand(c *cli.Context, a *trainArgs) error {
 	if wantJSON(c) {
 		return printJSON(c, demandReport{Name: name, Version: card.Version, Registered: !a.dryRun, Promoted: a.promoted(),
 			Dataset: ds, TrainingSet: res.TrainingSet, Holdout: res.Holdout, Train: res.Train, Excluded: res.Excluded,
-			TrainRows: res.TrainRows, HoldoutRows: res.HoldoutRows, Fit: res.Fit, Alpha: res.Alpha, AlphaPower: res.AlphaPower, Backtest: res.Backtest,
+			TrainRows: res.TrainRows, HoldoutRows: res.HoldoutRows, Fit: res.Fit, Alpha: res.Alpha, AlphaPower: res.AlphaPower,
+			DispersionInput: res.DispersionInput, DispersionCoef: res.DispersionCoef, Backtest: res.Backtest,
 			Warnings: res.Warnings, Card: card})
 	}
 	w := out(c)
@@ -102,7 +103,11 @@ func runTrainDemand(c *cli.Context, a *trainArgs) error {
 		fmt.Fprintf(w, "%s (dry run, not registered): negbin, %d design columns from %d features\n", name, len(card.Preprocessing.Features), len(card.Inputs.Features))
 	}
 	fmt.Fprintf(w, "split: holdout origin %s (%d rows); trained on %s (%d rows)\n", res.Holdout, res.HoldoutRows, strings.Join(res.Train, ", "), res.TrainRows)
-	fmt.Fprintf(w, "fit: Poisson, C = %g, %s in %d iterations; negative binomial alpha(mu) = %.4g * mu^%g (maximum likelihood)\n", o.C, res.Fit.Status, res.Fit.Iterations, res.Alpha, res.AlphaPower)
+	fmt.Fprintf(w, "fit: Poisson, C = %g, %s in %d iterations; negative binomial alpha = %.4g * mu^%g", o.C, res.Fit.Status, res.Fit.Iterations, res.Alpha, res.AlphaPower)
+	if res.DispersionInput != "" {
+		fmt.Fprintf(w, " * exp(%g * %s)", res.DispersionCoef, res.DispersionInput)
+	}
+	fmt.Fprintln(w, " (maximum likelihood)")
 	printBacktest(w, res.Backtest)
 	printWarnings(c, res.Warnings)
 	a.printPromoted(c, card)
@@ -135,9 +140,12 @@ type demandReport struct {
 	Fit         train.PoissonResult `json:"fit"`
 	Alpha       float64             `json:"alpha"`
 	AlphaPower  float64             `json:"alpha_power"`
-	Backtest    *train.Backtest     `json:"backtest"`
-	Warnings    []string            `json:"warnings"`
-	Card        *models.Card        `json:"card"`
+	// DispersionInput and DispersionCoef: alpha also scales by exp(coef * input).
+	DispersionInput string          `json:"dispersion_input,omitempty"`
+	DispersionCoef  float64         `json:"dispersion_coef"`
+	Backtest        *train.Backtest `json:"backtest"`
+	Warnings        []string        `json:"warnings"`
+	Card            *models.Card    `json:"card"`
 }
 
 // printBacktest prints the backtest: every method's overall metrics at

@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/mathext"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
 	"github.com/prevoir/prevoir/models/logistic"
 )
@@ -23,6 +24,11 @@ const (
 	// mu^p.
 	AlphaParam      = "alpha"
 	AlphaPowerParam = "alpha_power"
+	// DispersionInputParam optionally names an input z and
+	// DispersionCoefParam its coefficient g: alpha = a * mu^p * exp(g *
+	// z), z imputed as the linear predictor imputes it when missing.
+	DispersionInputParam = "dispersion_input"
+	DispersionCoefParam  = "dispersion_coef"
 )
 
 // ErrInvalid is wrapped by every error New returns for a malformed card.
@@ -43,6 +49,10 @@ type Model struct {
 	linear *logistic.Model // the linear predictor: the same card fields
 	alpha  float64
 	power  float64
+	// zcol is the dispersion input's column (-1: none), g its
+	// coefficient, zimp its value when missing.
+	zcol    int
+	g, zimp float64
 }
 
 var _ models.Model = (*Model)(nil)
@@ -76,7 +86,23 @@ func New(card *models.Card) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, errors.Unwrap(err))
 	}
-	return &Model{card: card, linear: lm, alpha: a, power: pw}, nil
+	m := &Model{card: card, linear: lm, alpha: a, power: pw, zcol: -1}
+	if v, ok := card.Parameters[DispersionInputParam]; ok {
+		name, _ := v.(string)
+		m.zcol = card.Inputs.Index(name)
+		if m.zcol < 0 || card.Inputs.Features[m.zcol].Kind == features.Categorical {
+			return nil, fmt.Errorf("%w: parameters.%s %v is not a numeric input", ErrInvalid, DispersionInputParam, v)
+		}
+		if m.g, err = number(card.Parameters, DispersionCoefParam, true); err != nil {
+			return nil, err
+		}
+		imp, ok := card.Preprocessing.Impute[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: the dispersion input %q has no imputation value", ErrInvalid, name)
+		}
+		m.zimp = imp
+	}
+	return m, nil
 }
 
 // number reads a finite number >= 0 (any finite number for the power)
@@ -98,7 +124,7 @@ func number(p map[string]any, name string, required bool) (float64, error) {
 	default:
 		return 0, fmt.Errorf("%w: parameters.%s is %T, want a number", ErrInvalid, name, v)
 	}
-	if math.IsNaN(a) || math.IsInf(a, 0) || name == AlphaParam && a < 0 {
+	if math.IsNaN(a) || math.IsInf(a, 0) || (name == AlphaParam) && a < 0 {
 		return 0, fmt.Errorf("%w: parameters.%s is %v, want a finite number >= 0", ErrInvalid, name, a)
 	}
 	return a, nil
@@ -107,10 +133,21 @@ func number(p map[string]any, name string, required bool) (float64, error) {
 // Card returns the model's card. Callers must not change it.
 func (m *Model) Card() *models.Card { return m.card }
 
-// Alpha returns the dispersion of a forecast of mean mu: Var(Y) = mu +
-// alpha * mu^2 with alpha = a * mu^p (a and p the card's alpha and
-// alpha_power).
-func (m *Model) Alpha(mu float64) float64 { return AlphaAt(mu, m.alpha, m.power) }
+// Alpha returns the dispersion of a forecast of mean mu for a Batch row:
+// Var(Y) = mu + alpha * mu^2 with alpha = a * mu^p * exp(g * z) (a, p,
+// g the card's alpha, alpha_power and dispersion_coef; z the row's
+// dispersion input, when the card names one; row may be nil otherwise).
+func (m *Model) Alpha(mu float64, row []float64) float64 {
+	a := AlphaAt(mu, m.alpha, m.power)
+	if m.zcol < 0 || a == 0 {
+		return a
+	}
+	z := row[m.zcol]
+	if math.IsNaN(z) {
+		z = m.zimp
+	}
+	return a * math.Exp(m.g*z)
+}
 
 // AlphaAt returns a * mu^p (0 for mu <= 0).
 func AlphaAt(mu, a, p float64) float64 {
@@ -183,9 +220,11 @@ func Quantile(q, mu, alpha float64) float64 {
 	return hi
 }
 
-// Quantile returns the q-quantile of the forecast distribution of a row
-// whose mean (Score's Response) is mu.
-func (m *Model) Quantile(q, mu float64) float64 { return Quantile(q, mu, m.Alpha(mu)) }
+// Quantile returns the q-quantile of the forecast distribution of a Batch
+// row whose mean (Score's Response) is mu.
+func (m *Model) Quantile(q, mu float64, row []float64) float64 {
+	return Quantile(q, mu, m.Alpha(mu, row))
+}
 
 // MomentMatch returns the negative binomial (mean, alpha) with the given
 // mean and variance: alpha = (variance - mean) / mean^2, floored at 0 (a

@@ -98,13 +98,24 @@ func TestModel(t *testing.T) {
 	if err := m.Score(dst, b, models.Raw); err != nil || math.Abs(dst[0]-0.75) > 1e-12 {
 		t.Errorf("raw %v %v", dst, err)
 	}
-	if m.Alpha(3) != 0.4 || m.Quantile(0.9, 3) != negbin.Quantile(0.9, 3, 0.4) {
+	if m.Alpha(3, nil) != 0.4 || m.Quantile(0.9, 3, nil) != negbin.Quantile(0.9, 3, 0.4) {
 		t.Error("alpha")
 	}
 	c := card(0.4)
 	c.Parameters[negbin.AlphaPowerParam] = -0.5
-	if m, err := negbin.New(c); err != nil || math.Abs(m.Alpha(4)-0.2) > 1e-15 {
+	if m, err := negbin.New(c); err != nil || math.Abs(m.Alpha(4, nil)-0.2) > 1e-15 {
 		t.Errorf("alpha(4) with power -0.5: %v", err)
+	}
+	// A dispersion input: alpha = 0.4 * 4^-0.5 * exp(0.5 z), z = 2 (the
+	// imputed value) for a missing x.
+	c.Parameters[negbin.DispersionInputParam], c.Parameters[negbin.DispersionCoefParam] = "x", 0.5
+	if m, err := negbin.New(c); err != nil || math.Abs(m.Alpha(4, []float64{1})-0.2*math.Exp(0.5)) > 1e-15 ||
+		math.Abs(m.Alpha(4, []float64{math.NaN()})-0.2*math.E) > 1e-15 {
+		t.Errorf("alpha with a dispersion input: %v", err)
+	}
+	c.Parameters[negbin.DispersionInputParam] = "y"
+	if _, err := negbin.New(c); !errors.Is(err, negbin.ErrInvalid) {
+		t.Errorf("unknown dispersion input: %v", err)
 	}
 	for what, c := range map[string]*models.Card{
 		"no alpha":    card(nil),

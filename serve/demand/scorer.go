@@ -228,16 +228,17 @@ func (s *Scorer) Score(_ context.Context, in [][]any, emit func(int, []any) erro
 				start = s.starts[h-1]
 			}
 			row[0], row[1], row[2], row[3], row[4], row[5] = se.product, se.warehouse, s.asOf, start, h, m
-			row[6], row[7] = s.model.Quantile(0.5, m), s.model.Quantile(0.9, m)
+			in := s.batch.Row(t)
+			row[6], row[7] = s.model.Quantile(0.5, m, in), s.model.Quantile(0.9, m, in)
 			for q, p := range s.extra {
-				row[8+q] = s.model.Quantile(p, m)
+				row[8+q] = s.model.Quantile(p, m, in)
 			}
 			row[len(row)-1] = s.label
 			if err := emit(0, row); err != nil {
 				return err
 			}
 			sum += m
-			variance += negbin.Variance(m, s.model.Alpha(m))
+			variance += negbin.Variance(m, s.model.Alpha(m, in))
 		}
 		hm, ha := negbin.MomentMatch(sum, variance)
 		onHand, known := s.stock[[2]string{se.product, se.warehouse}]
