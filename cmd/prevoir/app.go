@@ -70,6 +70,7 @@ func commands() []*cli.Command {
 		modelsCommand(),         // models.go (import.go)
 		scoreCommand(),          // score.go
 		scoresCommand(),         // score.go
+		forecastCommand(),       // forecast.go
 		customersCommand(),      // customers.go
 		hiddenCompleteCommand(), // completion.go: what the completion scripts call
 	}
