@@ -32,7 +32,10 @@ type PoissonResult struct {
 // (the negative log-likelihood up to a constant) by Newton's method
 // (iteratively reweighted least squares) with a Cholesky solve and a
 // halving line search, from b = log(mean y), beta = 0, until max
-// |gradient of F| <= tol * C * n (default tol 1e-8). x is row-major, n
+// |gradient of F| <= tol * C * max(n, sum y) (default tol 1e-8: the
+// gradient's scale follows the labels', sales values as much as counts),
+// or until the Newton decrement g'H^-1 g falls below 1e-12 (1 + |F|),
+// the resolution of F in floating point. x is row-major, n
 // rows of d columns (standardised by the caller); y >= 0.
 func FitPoisson(x []float64, n, d int, y []float64, c, tol float64, maxIter int) (PoissonResult, error) {
 	if n == 0 || len(y) != n || len(x) != n*d {
@@ -96,7 +99,7 @@ func FitPoisson(x []float64, n, d int, y []float64, c, tol float64, maxIter int)
 		}
 		res.GradMax = maxAbs(grad)
 		res.Iterations = it
-		if res.GradMax <= tol*c*float64(n) {
+		if res.GradMax <= tol*c*math.Max(float64(n), sy) {
 			res.Status = "converged"
 			break
 		}
@@ -119,6 +122,12 @@ func FitPoisson(x []float64, n, d int, y []float64, c, tol float64, maxIter int)
 		sv := mat.NewVecDense(m, step)
 		if err := chol.SolveVecTo(sv, mat.NewVecDense(m, grad)); err != nil {
 			res.Status = "Cholesky solve: " + err.Error()
+			break
+		}
+		if dot(grad, step) <= 1e-12*(1+math.Abs(f)) {
+			// The Newton decrement is below what F's floating-point
+			// resolution can show: no step can improve it further.
+			res.Status = "converged"
 			break
 		}
 		t := 1.0
