@@ -17,6 +17,9 @@ import (
 // Measured here: WAPE 0.579, weighted quantile loss at 0.9 0.407, P90
 // coverage 0.909.
 func TestOnlineRetailDemand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 40 feature tables and trains; skipped under -short")
+	}
 	st := importRetail(t)
 	out, err := TrainDemand(context.Background(), st, DemandOptions{
 		Features: features.Options{Dataset: "retail", AsOf: "2011-11-01", TopProducts: 500},
