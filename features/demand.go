@@ -25,7 +25,7 @@ const (
 	PeriodDay     = "day"
 	MeasureUnits  = "units"
 	MeasureValue  = "value"
-	demandVersion = 2
+	demandVersion = 3
 )
 
 // DefaultDemandHorizon is the demand task's default horizon: 4 weeks.
@@ -219,16 +219,20 @@ type pairState struct {
 
 // demandScan is the state of one demand scan.
 type demandScan struct {
-	syms             *datasets.Symbols
-	saleSym, retSym  int32
-	bounds           []int64 // L+H+1 period bounds; bounds[L] is as_of
-	l, h             int
-	asOf             int64
-	forgotten        func(string) bool
-	series           map[[2]int32]*dseries
-	totals           map[int32]float64 // units sold before as_of, whole history, per product
-	pairs            map[pairKey]*pairState
-	measureValue     bool
+	syms            *datasets.Symbols
+	saleSym, retSym int32
+	bounds          []int64 // L+H+1 period bounds; bounds[L] is as_of
+	l, h            int
+	asOf            int64
+	forgotten       func(string) bool
+	series          map[[2]int32]*dseries
+	totals          map[int32]float64 // units sold before as_of, whole history, per product
+	pairs           map[pairKey]*pairState
+	measureValue    bool
+	// observed is the first history period that starts on or after the
+	// day of the data's first timestamp: earlier periods have no data
+	// (zeros there are unknown, not sales of zero).
+	observed         int
 	withFuture       bool
 	lastForgot       string
 	lastForgotResult bool
@@ -263,12 +267,20 @@ func newDemandScan(p *plan, c *computation, withFuture bool) *demandScan {
 	o := p.opts
 	pd := periodDays(o.Period)
 	l, h := o.Lookback.Days/pd, o.Horizon.Days/pd
-	return &demandScan{
+	d := &demandScan{
 		syms: c.syms, saleSym: c.saleSym, retSym: c.retSym,
 		bounds: periodBounds(*p.asOfTime, p.loc, pd, l, h), l: l, h: h, asOf: p.asOfTime.UnixMicro(),
 		forgotten: c.forgotten, series: map[[2]int32]*dseries{}, totals: map[int32]float64{}, pairs: map[pairKey]*pairState{},
 		measureValue: o.Measure == MeasureValue, withFuture: withFuture,
 	}
+	if tr := p.in.orders.TimeRange; tr != nil {
+		f := tr.Min.In(p.loc)
+		day := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, p.loc).UnixMicro()
+		for d.observed < l && d.bounds[d.observed] < day {
+			d.observed++
+		}
+	}
+	return d
 }
 
 // run streams the orders: the whole history before as_of (the bestseller
@@ -494,7 +506,7 @@ func (demandTask) compute(ctx context.Context, c *computation) ([]outRow, *Balan
 // window returns the sum, mean and population standard deviation of the
 // last n history periods of x; ok is false when the lookback is shorter.
 func (d *demandScan) window(x []float64, n int) (sum, mean, sd float64, ok bool) {
-	if n > d.l {
+	if n > d.l || d.l-n < d.observed {
 		return 0, 0, 0, false
 	}
 	for _, v := range x[d.l-n : d.l] {
@@ -572,7 +584,7 @@ func (d *demandScan) features(fv []float64, ok []bool, s *dseries, h int, loc *t
 	}
 	k := 364/periodDays(period) - h // periods back from as_of of the period a year before h
 	set(19, 0, false)
-	if k >= 0 && k < d.l {
+	if k >= 0 && k < d.l && d.l-1-k >= d.observed {
 		set(19, math.Log1p(max(y[d.l-1-k], 0)), true)
 	}
 	price := func(from, to int) (float64, bool) { // history periods [l-to, l-from)
@@ -592,9 +604,12 @@ func (d *demandScan) features(fv []float64, ok []bool, s *dseries, h int, loc *t
 	pOld, okOld := price(4, 13)
 	set(21, p4/pOld-1, ok4 && okOld)
 	set(22, math.Log1p(float64(s.buyers13)), true)
-	u13, _, _, def13 := d.window(s.units, min(13, d.l))
-	set(23, s.ret13/u13, def13 && u13 > 0)
-	set(24, s.promo13/u13, def13 && u13 > 0)
+	var u13 float64 // sold units in the last 13 periods (or the lookback)
+	for _, v := range s.units[d.l-min(13, d.l) : d.l] {
+		u13 += v
+	}
+	set(23, s.ret13/u13, u13 > 0)
+	set(24, s.promo13/u13, u13 > 0)
 	due := 0.0
 	if s.due != nil {
 		due = s.due[h-1]

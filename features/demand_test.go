@@ -197,13 +197,15 @@ func TestDemandDefinitions(t *testing.T) {
 		{0, "log_mean_price", math.Log(55.0 / 6), true}, // (20+30+5)/6
 		{1, "log_due_buyers", math.Log1p(1), true},      // A: 02-24 + 14d = 03-09, step 2
 		{0, "log_due_buyers", 0, true},                  // nobody due in step 1
-		{0, "log_last_year", 0, true},                   // period -52, the oldest of the lookback: no sale
+		{0, "log_last_year", 0, false},                  // period -52 is before the data's first day (01-05)
+		{0, "log_mean_13", 0, false},                    // so are periods -13..-9
+		{0, "log_units_52", 0, false},
 		{0, "step_ahead", 1, true},
 		{2, "step_ahead", 3, true},
 		{4, "periods_since_sale", 7, true}, // P1/W2: 01-05 is in period -8
 		{8, "log_units_4", 0, true},        // P2's sale (02-01) is in period -5
 		{8, "cv_4", 0, false},              // mean 0
-		{8, "log_mean_13", math.Log1p(100.0 / 13), true},
+		{8, "log_mean_4", 0, true},
 		{8, "periods_since_sale", 4, true},
 	}
 	for _, c := range checks {
