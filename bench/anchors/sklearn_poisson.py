@@ -34,7 +34,7 @@ def main():
     a = ap.parse_args()
     with open(a.table) as f:
         header = f.readline().strip().split(",")
-    m = np.genfromtxt(a.table, delimiter=",", skip_header=1, usecols=range(3, len(header)), filled_values=np.nan)
+    m = np.genfromtxt(a.table, delimiter=",", skip_header=1, usecols=range(3, len(header)), filling_values=np.nan)
     names, X, y = header[3:-1], m[:, :-1], m[:, -1]
     cols = []
     for j, name in enumerate(names):
