@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -24,6 +25,8 @@ type PoissonResult struct {
 	GradMax    float64 `json:"max_abs_gradient"`
 	// Deviance is the Poisson deviance on the training rows.
 	Deviance float64 `json:"deviance"`
+	// Seconds is the fit's wall time.
+	Seconds float64 `json:"seconds"`
 }
 
 // FitPoisson fits a Poisson regression with log link and an L2 penalty:
@@ -62,6 +65,7 @@ func FitPoisson(x []float64, n, d int, y []float64, c, tol float64, maxIter int)
 	if sy == 0 {
 		return PoissonResult{}, errors.New("poisson fit: every label is 0")
 	}
+	start := time.Now()
 	m := d + 1 // the intercept last
 	beta := make([]float64, m)
 	beta[d] = math.Log(sy / float64(n))
@@ -157,6 +161,7 @@ func FitPoisson(x []float64, n, d int, y []float64, c, tol float64, maxIter int)
 		e := beta[d] + dot(x[i*d:(i+1)*d], beta[:d])
 		res.Deviance += poissonDeviance(y[i], math.Exp(e))
 	}
+	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """prevoir's scikit-learn anchor for the demand benchmark.
 
-Reads a demand feature table exported by `prevoir features export` (CSV:
-product_id, warehouse, step, the features, the label last), builds the
+Reads the demand feature tables a fit trains on, exported by `prevoir
+features export` (CSV: product_id, warehouse, step, the features, the label
+last; one --table each, stacked), builds the
 design prevoir's count model fits (a null imputed with the column mean plus
 a <name>_missing column when the column has nulls; the calendar columns
 left out as `train --task demand` leaves them out on origins spanning less
@@ -14,7 +15,7 @@ on it: the same objective as prevoir's FitPoisson, C * sum(mu - y log mu) +
 
   rows, columns, fit_s (the fit only), n_iter, mean_deviance, sklearn
 
-Usage: /usr/bin/python3 sklearn_poisson.py --table features.csv [--c 1]
+Usage: /usr/bin/python3 sklearn_poisson.py --table a.csv [--table b.csv] [--c 1]
 """
 import argparse
 import json
@@ -29,12 +30,13 @@ CALENDAR = {"period_of_year", "month", "season_sin", "season_cos"}
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--table", required=True)
+    ap.add_argument("--table", required=True, action="append")
     ap.add_argument("--c", type=float, default=1.0)
     a = ap.parse_args()
-    with open(a.table) as f:
+    with open(a.table[0]) as f:
         header = f.readline().strip().split(",")
-    m = np.genfromtxt(a.table, delimiter=",", skip_header=1, usecols=range(3, len(header)), filling_values=np.nan)
+    m = np.vstack([np.genfromtxt(t, delimiter=",", skip_header=1, usecols=range(3, len(header)), filling_values=np.nan)
+                   for t in a.table])
     names, X, y = header[3:-1], m[:, :-1], m[:, -1]
     cols = []
     for j, name in enumerate(names):

@@ -103,7 +103,7 @@ func runTrainDemand(c *cli.Context, a *trainArgs) error {
 		fmt.Fprintf(w, "%s (dry run, not registered): negbin, %d design columns from %d features\n", name, len(card.Preprocessing.Features), len(card.Inputs.Features))
 	}
 	fmt.Fprintf(w, "split: holdout origin %s (%d rows); trained on %s (%d rows)\n", res.Holdout, res.HoldoutRows, strings.Join(res.Train, ", "), res.TrainRows)
-	fmt.Fprintf(w, "fit: Poisson, C = %g, %s in %d iterations; negative binomial alpha = %.4g * mu^%g", o.C, res.Fit.Status, res.Fit.Iterations, res.Alpha, res.AlphaPower)
+	fmt.Fprintf(w, "fit: Poisson, C = %g, %s in %d iterations (%.2f s) on %d rows x %d columns; negative binomial alpha = %.4g * mu^%g", o.C, res.Fit.Status, res.Fit.Iterations, res.Fit.Seconds, res.TrainRows, len(res.Card.Preprocessing.Features), res.Alpha, res.AlphaPower)
 	if res.DispersionInput != "" {
 		fmt.Fprintf(w, " * exp(%g * %s)", res.DispersionCoef, res.DispersionInput)
 	}
