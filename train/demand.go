@@ -103,26 +103,9 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 			lin.Extra = map[string]any{}
 		}
 	}
-	cuts := make([]CutoffFrame, len(ms))
-	for i, m := range ms {
-		if m.AsOfTime == nil || m.Label == "" {
-			return nil, fmt.Errorf("feature table %s: no as_of instant or no labels", m.Key())
-		}
-		h, err := datasets.ParseSpan(m.Params.Horizon)
-		if err != nil {
-			return nil, fmt.Errorf("feature table %s: horizon: %w", m.Key(), err)
-		}
-		loc, err := time.LoadLocation(m.TZ)
-		if err != nil {
-			return nil, fmt.Errorf("feature table %s: zone: %w", m.Key(), err)
-		}
-		cuts[i].Cutoff = Cutoff{Name: m.AsOf, AsOf: m.AsOfTime.UTC(), LabelEnd: h.After(*m.AsOfTime, loc).UTC()}
-		b, err := datasets.ReadAll(ctx, st, m.Key())
-		if err != nil {
-			return nil, err
-		}
-		sum := sha256.Sum256(b)
-		lin.Manifests = append(lin.Manifests, models.ManifestRef{Key: m.Key(), SHA256: hex.EncodeToString(sum[:])})
+	cuts, err := demandCutoffs(ctx, st, ms, &lin)
+	if err != nil {
+		return nil, err
 	}
 	plain := make([]Cutoff, len(cuts))
 	for i := range cuts {
@@ -215,6 +198,47 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 	if out.Backtest, err = demandBacktest(hist, hold, pred, alphas, m0.AsOf); err != nil {
 		return nil, err
 	}
+	demandLineage(&lin, out, m0, key, ts.Step)
+	card.Lineage = &lin
+	card.Metrics = map[string]any{
+		"train_rows": out.TrainRows, "holdout_rows": out.HoldoutRows,
+		"train_deviance": out.Fit.Deviance, "backtest": out.Backtest,
+	}
+	card.Warnings = out.Warnings
+	out.Card = card
+	return out, nil
+}
+
+// demandCutoffs returns the origins of the training set's tables (latest
+// first) and adds each manifest read, with its SHA-256, to lin.
+func demandCutoffs(ctx context.Context, st datasets.Store, ms []*features.Manifest, lin *models.Lineage) ([]CutoffFrame, error) {
+	cuts := make([]CutoffFrame, len(ms))
+	for i, m := range ms {
+		if m.AsOfTime == nil || m.Label == "" {
+			return nil, fmt.Errorf("feature table %s: no as_of instant or no labels", m.Key())
+		}
+		h, err := datasets.ParseSpan(m.Params.Horizon)
+		if err != nil {
+			return nil, fmt.Errorf("feature table %s: horizon: %w", m.Key(), err)
+		}
+		loc, err := time.LoadLocation(m.TZ)
+		if err != nil {
+			return nil, fmt.Errorf("feature table %s: zone: %w", m.Key(), err)
+		}
+		cuts[i].Cutoff = Cutoff{Name: m.AsOf, AsOf: m.AsOfTime.UTC(), LabelEnd: h.After(*m.AsOfTime, loc).UTC()}
+		b, err := datasets.ReadAll(ctx, st, m.Key())
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		lin.Manifests = append(lin.Manifests, models.ManifestRef{Key: m.Key(), SHA256: hex.EncodeToString(sum[:])})
+	}
+	return cuts, nil
+}
+
+// demandLineage records the split and the feature options on lin: scoring
+// rebuilds the same features from them.
+func demandLineage(lin *models.Lineage, out *DemandOutcome, m0 *features.Manifest, key, step string) {
 	lin.Cutoffs = append([]string{out.Holdout}, out.Train...)
 	lin.Rows = out.TrainRows + out.HoldoutRows
 	lin.Extra["training_set"] = key
@@ -228,17 +252,9 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 	lin.Extra["period"] = m0.Params.Period
 	lin.Extra["measure"] = m0.Params.Measure
 	lin.Extra["top_products"] = m0.Params.TopProducts
-	lin.Extra["step"] = ts.Step
+	lin.Extra["step"] = step
 	lin.Extra["label_meaning"] = m0.LabelMeaning
 	lin.Extra["dataset_manifests"] = m0.Inputs
-	card.Lineage = &lin
-	card.Metrics = map[string]any{
-		"train_rows": out.TrainRows, "holdout_rows": out.HoldoutRows,
-		"train_deviance": out.Fit.Deviance, "backtest": out.Backtest,
-	}
-	card.Warnings = out.Warnings
-	out.Card = card
-	return out, nil
 }
 
 // scoreFrame returns the model's mean of every row of a frame, and the

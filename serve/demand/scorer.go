@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,7 +100,7 @@ func NewScorer(m *negbin.Model, fr *features.Frame, o ScorerOptions) (*Scorer, e
 		if !(q > 0 && q < 1) {
 			return nil, datasets.Fieldf("Quantiles", strconv.FormatFloat(q, 'g', -1, 64), "want probabilities strictly between 0 and 1")
 		}
-		if q != 0.5 && q != 0.9 && !containsF(s.extra, q) {
+		if q != 0.5 && q != 0.9 && !slices.Contains(s.extra, q) {
 			s.extra = append(s.extra, q)
 		}
 	}
@@ -138,15 +139,6 @@ func NewScorer(m *negbin.Model, fr *features.Frame, o ScorerOptions) (*Scorer, e
 	}
 	s.demandCols = append(s.demandCols, publish.Column{Name: "model", Type: publish.TypeString, Description: "the model version, NAME@VERSION"})
 	return s, nil
-}
-
-func containsF(xs []float64, x float64) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Series returns the number of series: the input rows are 0..Series()-1.
