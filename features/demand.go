@@ -229,6 +229,9 @@ type demandScan struct {
 	totals          map[int32]float64 // units sold before as_of, whole history, per product
 	pairs           map[pairKey]*pairState
 	measureValue    bool
+	// fullHistory scans every line before as_of (the bestseller ranks:
+	// --top-products, ReadDemandHistory); otherwise the lookback only.
+	fullHistory bool
 	// observed is the first history period that starts on or after the
 	// day of the data's first timestamp: earlier periods have no data
 	// (zeros there are unknown, not sales of zero).
@@ -263,7 +266,7 @@ func (d *demandScan) periodOf(ts int64) int {
 	return sort.Search(len(b), func(i int) bool { return b[i] > ts }) - 1
 }
 
-func newDemandScan(p *plan, c *computation, withFuture bool) *demandScan {
+func newDemandScan(p *plan, c *computation, withFuture, fullHistory bool) *demandScan {
 	o := p.opts
 	pd := periodDays(o.Period)
 	l, h := o.Lookback.Days/pd, o.Horizon.Days/pd
@@ -271,7 +274,7 @@ func newDemandScan(p *plan, c *computation, withFuture bool) *demandScan {
 		syms: c.syms, saleSym: c.saleSym, retSym: c.retSym,
 		bounds: periodBounds(*p.asOfTime, p.loc, pd, l, h), l: l, h: h, asOf: p.asOfTime.UnixMicro(),
 		forgotten: c.forgotten, series: map[[2]int32]*dseries{}, totals: map[int32]float64{}, pairs: map[pairKey]*pairState{},
-		measureValue: o.Measure == MeasureValue, withFuture: withFuture,
+		measureValue: o.Measure == MeasureValue, withFuture: withFuture, fullHistory: fullHistory,
 	}
 	if tr := p.in.orders.TimeRange; tr != nil {
 		f := tr.Min.In(p.loc)
@@ -283,14 +286,19 @@ func newDemandScan(p *plan, c *computation, withFuture bool) *demandScan {
 	return d
 }
 
-// run streams the orders: the whole history before as_of (the bestseller
-// ranks), and the horizon's periods when withFuture.
+// run streams the orders: the lookback (the whole history before as_of
+// with fullHistory, for the bestseller ranks), and the horizon's periods
+// when withFuture.
 func (d *demandScan) run(ctx context.Context, st datasets.Store, m *datasets.Manifest) error {
 	to := d.asOf
 	if d.withFuture {
 		to = d.bounds[len(d.bounds)-1]
 	}
-	cs := datasets.ColumnScan{Columns: demandColumns(), Symbols: d.syms, From: math.MinInt64, To: to, Anonymous: true}
+	from := d.bounds[0]
+	if d.fullHistory {
+		from = math.MinInt64
+	}
+	cs := datasets.ColumnScan{Columns: demandColumns(), Symbols: d.syms, From: from, To: to, Anonymous: true}
 	return datasets.ScanColumns(ctx, st, datasets.Orders, m, cs, demandLine, func(cust []byte, lines []dline) error {
 		if len(cust) > 0 {
 			id := string(cust)
@@ -468,7 +476,7 @@ func (d *demandScan) measure(s *dseries) []float64 {
 
 func (demandTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance, error) {
 	p := c.p
-	d := newDemandScan(p, c, p.opts.Labels)
+	d := newDemandScan(p, c, p.opts.Labels, p.opts.TopProducts > 0)
 	if err := d.run(ctx, c.st, p.in.orders); err != nil {
 		return nil, nil, err
 	}
@@ -651,6 +659,17 @@ type DemandHistory struct {
 // per period: the history the baselines forecast from, and the horizon's
 // actuals.
 func ReadDemandHistory(ctx context.Context, st datasets.Store, o Options) (*DemandHistory, error) {
+	return readDemandHistory(ctx, st, o, true)
+}
+
+// ReadDemandSeries is ReadDemandHistory without the bestseller ranks (Rank
+// is 0): it reads only the lookback and the horizon, not the whole
+// history (unless the selection needs it: TopProducts).
+func ReadDemandSeries(ctx context.Context, st datasets.Store, o Options) (*DemandHistory, error) {
+	return readDemandHistory(ctx, st, o, false)
+}
+
+func readDemandHistory(ctx context.Context, st datasets.Store, o Options, ranks bool) (*DemandHistory, error) {
 	o.Task = TaskDemand
 	o.Labels = false
 	p, err := newPlan(ctx, st, o)
@@ -662,11 +681,14 @@ func ReadDemandHistory(ctx context.Context, st datasets.Store, o Options) (*Dema
 		return nil, fmt.Errorf("demand history: suppressions: %w", err)
 	}
 	c := p.newComputation(st, sup)
-	d := newDemandScan(p, c, true)
+	d := newDemandScan(p, c, true, ranks || p.opts.TopProducts > 0)
 	if err := d.run(ctx, st, p.in.orders); err != nil {
 		return nil, fmt.Errorf("demand history: %w", err)
 	}
-	rank := d.ranks()
+	var rank map[int32]int
+	if ranks {
+		rank = d.ranks()
+	}
 	out := &DemandHistory{AsOf: *p.asOfTime, Period: p.opts.Period, Measure: p.opts.Measure, Lookback: d.l, Steps: d.h}
 	if tr := p.in.orders.TimeRange; tr != nil {
 		out.First = tr.Min

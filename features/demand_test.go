@@ -230,6 +230,19 @@ func TestDemandDefinitions(t *testing.T) {
 	if got := hist.Series[0].History[len(hist.Series[0].History)-5]; got != 100 {
 		t.Errorf("P2 history: period -5 = %v, want 100", got)
 	}
+	// Without ranks: the same series and values, rank 0.
+	o.TopProducts = 0
+	full, err1 := ReadDemandHistory(context.Background(), st, o)
+	light, err2 := ReadDemandSeries(context.Background(), st, o)
+	if err1 != nil || err2 != nil || len(full.Series) != 3 || len(light.Series) != 3 {
+		t.Fatalf("%v %v", err1, err2)
+	}
+	for i := range full.Series {
+		f, l := full.Series[i], light.Series[i]
+		if l.Rank != 0 || f.Rank == 0 || f.Product != l.Product || !slices.Equal(f.History, l.History) || !slices.Equal(f.Future, l.Future) {
+			t.Errorf("series %d: %+v vs %+v", i, f, l)
+		}
+	}
 	// Value measure: the label is the sales value.
 	o.TopProducts, o.Measure = 0, MeasureValue
 	fr2, err := ReadFrame(context.Background(), st, mustBuild(t, st, o).Manifest)

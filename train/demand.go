@@ -187,7 +187,7 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 	}
 	hf := fo
 	hf.AsOf = m0.AsOf
-	hist, err := features.ReadDemandHistory(ctx, st, hf)
+	hist, err := features.ReadDemandSeries(ctx, st, hf)
 	if err != nil {
 		return nil, err
 	}

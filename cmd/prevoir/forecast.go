@@ -97,7 +97,7 @@ func forecastCommand() *cli.Command {
 				if s, _ := m.Params["lookback"].(string); s != "" {
 					fo.Lookback, _ = datasets.ParseSpan(s)
 				}
-				hist, err := features.ReadDemandHistory(c.Context, st, fo)
+				hist, err := features.ReadDemandSeries(c.Context, st, fo)
 				if err != nil {
 					return err
 				}
