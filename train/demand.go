@@ -162,6 +162,10 @@ func TrainDemand(ctx context.Context, st datasets.Store, opt DemandOptions) (*De
 		mu[i] = math.Exp(out.Fit.Intercept + dot(dz.x[i*len(dz.cols):(i+1)*len(dz.cols)], out.Fit.Coef))
 	}
 	z := dz.raw(train, DispersionFeature)
+	for _, i := range split.Train {
+		cuts[i].Frame = nil // the design holds what the fit needs
+	}
+	train = nil
 	if z != nil {
 		out.DispersionInput = DispersionFeature
 	}
@@ -355,81 +359,88 @@ func newDemandDesign(frames []*features.Frame, drop []string) (*demandDesign, er
 	if n == 0 {
 		return nil, fmt.Errorf("the training origins have no rows")
 	}
-	var rawCols [][]float64
-	var names []string
 	for _, d := range drop {
 		if dz.schema.Index(d) < 0 {
 			return nil, &datasets.FieldError{Field: "Drop", Value: d, Msg: "no such feature (features: " + strings.Join(dz.schema.Names(), ", ") + ")"}
 		}
 	}
+	valid := func(fr *features.Frame, j, i int) (float64, bool) {
+		v := fr.Values[j][i]
+		return v, fr.Valid[j][i] && !math.IsNaN(v) && !math.IsInf(v, 0)
+	}
+	// Pass 1: each column's mean and population standard deviation after
+	// imputation (an imputed value is the mean: it adds no deviation; a
+	// flag with missing share q has mean q and deviation sqrt(q(1-q))).
+	type designCol struct {
+		feat        int
+		flag        bool
+		mean, scale float64
+	}
+	var cols []designCol
 	for j, f := range dz.schema.Features {
 		if slices.Contains(drop, f.Name) {
 			continue
 		}
-		vals := make([]float64, 0, n)
-		var s float64
-		var k int
-		missing := false
+		var sum float64
+		k := 0
 		for _, fr := range frames {
-			for i, v := range fr.Values[j] {
-				if !fr.Valid[j][i] || math.IsNaN(v) || math.IsInf(v, 0) {
-					vals = append(vals, math.NaN())
-					missing = true
-					continue
+			for i := range fr.Values[j] {
+				if v, ok := valid(fr, j, i); ok {
+					sum += v
+					k++
 				}
-				vals = append(vals, v)
-				s += v
-				k++
 			}
 		}
 		mean := 0.0
 		if k > 0 {
-			mean = s / float64(k)
+			mean = sum / float64(k)
 		}
-		dz.impute[f.Name] = mean
-		var flag []float64
-		if missing {
-			flag = make([]float64, n)
-		}
-		for i, v := range vals {
-			if math.IsNaN(v) {
-				vals[i] = mean
-				flag[i] = 1
+		var ss float64
+		for _, fr := range frames {
+			for i := range fr.Values[j] {
+				if v, ok := valid(fr, j, i); ok {
+					ss += (v - mean) * (v - mean)
+				}
 			}
 		}
-		rawCols = append(rawCols, vals)
-		names = append(names, f.Name)
-		if missing {
-			rawCols = append(rawCols, flag)
-			names = append(names, f.Name+"_missing")
+		dz.impute[f.Name] = mean
+		if sd := math.Sqrt(ss / float64(n)); sd > 0 {
+			cols = append(cols, designCol{feat: j, mean: mean, scale: sd})
+			dz.cols = append(dz.cols, f.Name)
+		}
+		if k < n {
+			q := float64(n-k) / float64(n)
+			if sd := math.Sqrt(q * (1 - q)); sd > 0 {
+				cols = append(cols, designCol{feat: j, flag: true, mean: q, scale: sd})
+				dz.cols = append(dz.cols, f.Name+"_missing")
+			}
 		}
 	}
-	var keep []int
-	for c, vals := range rawCols {
-		var s float64
-		for _, v := range vals {
-			s += v
-		}
-		m := s / float64(n)
-		var ss float64
-		for _, v := range vals {
-			ss += (v - m) * (v - m)
-		}
-		sd := math.Sqrt(ss / float64(n))
-		if sd == 0 {
-			continue
-		}
-		keep = append(keep, c)
-		dz.cols = append(dz.cols, names[c])
-		dz.mean = append(dz.mean, m)
-		dz.scale = append(dz.scale, sd)
-	}
-	d := len(keep)
+	// Pass 2: the standardised design, row-major.
+	d := len(cols)
 	dz.x = make([]float64, n*d)
-	for k, c := range keep {
-		for i, v := range rawCols[c] {
-			dz.x[i*d+k] = (v - dz.mean[k]) / dz.scale[k]
+	r := 0
+	for _, fr := range frames {
+		for i := range fr.IDs {
+			row := dz.x[r*d : (r+1)*d]
+			for c, dc := range cols {
+				v, ok := valid(fr, dc.feat, i)
+				switch {
+				case dc.flag && ok:
+					v = 0
+				case dc.flag:
+					v = 1
+				case !ok:
+					v = dc.mean
+				}
+				row[c] = (v - dc.mean) / dc.scale
+			}
+			r++
 		}
+	}
+	for _, dc := range cols {
+		dz.mean = append(dz.mean, dc.mean)
+		dz.scale = append(dz.scale, dc.scale)
 	}
 	return dz, nil
 }
