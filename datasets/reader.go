@@ -107,8 +107,12 @@ type ColumnScan struct {
 	// whose recorded bounds miss the range are not read.
 	From, To int64
 	// Keep, when not nil, selects the keys passed on. Rows with an empty
-	// key (anonymous lines) are never passed on.
+	// key (anonymous lines) are passed on only with Anonymous.
 	Keep func(key []byte) bool
+	// Anonymous passes rows with an empty key on too (as one key, the
+	// empty one, per month): the lines without a customer, which count
+	// for product demand but belong to no customer.
+	Anonymous bool
 }
 
 // ScanColumns reads a table's parts month by month, in month order, and
@@ -185,7 +189,7 @@ func ScanColumns[T, R any](ctx context.Context, st Store, t *Table[T], m *Manife
 				}
 			}
 			keybuf = append(keybuf[:0], minKey...)
-			keep := len(keybuf) > 0 && (cs.Keep == nil || cs.Keep(keybuf))
+			keep := (len(keybuf) > 0 || cs.Anonymous) && (cs.Keep == nil || cs.Keep(keybuf))
 			scratch = scratch[:0]
 			live := heads[:0]
 			for _, h := range heads {

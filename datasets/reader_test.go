@@ -109,3 +109,28 @@ func TestScanColumnsMalformedPart(t *testing.T) {
 		t.Errorf("garbage part: %v", err)
 	}
 }
+
+// TestScanColumnsAnonymous: with Anonymous the lines without a customer
+// come too, under the empty key; Keep still applies.
+func TestScanColumnsAnonymous(t *testing.T) {
+	st := newStore(t)
+	rows := synthOrders(5000, 3)
+	m := writeAll(t, st, rows, datasets.WriterOptions{Dataset: "d", SpillRows: 700, RowGroupRows: 100}, 512)
+	anon := 0
+	for _, o := range rows {
+		if o.CustomerID == "" {
+			anon++
+		}
+	}
+	if anon == 0 {
+		t.Fatal("the synthetic orders have no anonymous line")
+	}
+	got, _, err := scanCount(st, m, datasets.ColumnScan{From: math.MinInt64, To: math.MaxInt64, Anonymous: true})
+	if err != nil || got != len(rows) {
+		t.Errorf("anonymous scan: %d rows (%v), want %d", got, err, len(rows))
+	}
+	none := func(k []byte) bool { return len(k) == 0 }
+	if got, _, err := scanCount(st, m, datasets.ColumnScan{From: math.MinInt64, To: math.MaxInt64, Anonymous: true, Keep: none}); err != nil || got != anon {
+		t.Errorf("anonymous only: %d rows (%v), want %d", got, err, anon)
+	}
+}

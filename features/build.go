@@ -97,6 +97,14 @@ type Options struct {
 	// label holdout_purchases, the purchase days in [as_of, as_of +
 	// CLVHoldout). Labels with Horizon set it for task clv.
 	CLVHoldout datasets.Span
+	// Demand task (TaskDemand): Period is PeriodWeek (default) or
+	// PeriodDay; TopProducts, when > 0, keeps the N products with most
+	// units sold before as_of (ties by product id), in every warehouse
+	// where they sold; Measure is MeasureUnits (default) or MeasureValue.
+	// Shards split the products (FNV-1a 64 of product_id mod Shards).
+	Period      string
+	TopProducts int
+	Measure     string
 }
 
 // Result is what Build did.

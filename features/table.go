@@ -58,6 +58,10 @@ type Params struct {
 	Level    string `json:"level,omitempty"`
 	AssocK   int    `json:"assoc_k,omitempty"`
 	PopularK int    `json:"popular_k,omitempty"`
+	// Demand task: the period, the top-products count and the measure.
+	Period      string `json:"period,omitempty"`
+	TopProducts int    `json:"top_products,omitempty"`
+	Measure     string `json:"measure,omitempty"`
 }
 
 // Spec returns the short hash of the parameters.

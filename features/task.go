@@ -23,7 +23,7 @@ type task interface {
 }
 
 // Tasks lists the feature tasks, in the order help texts show them.
-func Tasks() []string { return []string{TaskChurn, TaskPropensity, TaskCLV} }
+func Tasks() []string { return []string{TaskChurn, TaskPropensity, TaskDemand, TaskCLV} }
 
 // taskOf returns the task named name.
 func taskOf(name string) (task, error) {
@@ -34,6 +34,8 @@ func taskOf(name string) (task, error) {
 		return propensityTask{}, nil
 	case TaskCLV:
 		return clvTask{}, nil
+	case TaskDemand:
+		return demandTask{}, nil
 	}
 	return nil, fmt.Errorf("task %q: not available (tasks: %v)", name, Tasks())
 }

@@ -11,6 +11,9 @@ const (
 	KindLogistic = "logistic"
 	KindLightGBM = "lightgbm"
 	KindXGBoost  = "xgboost"
+	// KindNegBin is the count model (package negbin): Poisson log-link
+	// mean, negative binomial distribution.
+	KindNegBin = "negbin"
 )
 
 // Card is a model's card.json: everything needed to trust, compare and

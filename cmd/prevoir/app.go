@@ -71,6 +71,7 @@ func commands() []*cli.Command {
 		scoreCommand(), // score.go
 		withSubcommands(scoresCommand(), scoresReportCommand()), // score.go, report.go
 		runCommand(),            // run.go (runconfig.go): the nightly job
+		forecastCommand(),       // forecast.go
 		customersCommand(),      // customers.go
 		serveCommand(),          // serve.go
 		hiddenCompleteCommand(), // completion.go: what the completion scripts call

@@ -233,7 +233,7 @@ func featuresBuildCommand() *cli.Command {
 			datasetFlag(),
 			&cli.StringFlag{Name: "task", Value: features.TaskChurn, Usage: "task: " + strings.Join(tasks, ", "), Destination: &o.Task},
 			&cli.StringFlag{Name: "as-of", Usage: "cutoff " + asOfUsage + "; the latest with --cutoffs", Destination: &o.AsOf},
-			&cli.StringFlag{Name: "horizon", Usage: "label window `SPAN` (Nd or Nw; default " + features.DefaultHorizon.String() + ", propensity " + features.DefaultPropensityHorizon.String() + ")", Destination: &horizon},
+			&cli.StringFlag{Name: "horizon", Usage: "label window `SPAN` (Nd or Nw; default " + features.DefaultHorizon.String() + ", propensity " + features.DefaultPropensityHorizon.String() + ", demand " + features.DefaultDemandHorizon.String() + ")", Destination: &horizon},
 			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "history the features read, `SPAN`", Destination: &lookback},
 			&cli.BoolFlag{Name: "labels", Usage: "add the label column", Destination: &o.Labels},
 			&cli.StringFlag{Name: "feature-set", Value: features.SetChurn, Usage: "columns: churn, or rfm-anchor (the DuckDB anchor's columns and names)", Destination: &o.FeatureSet},
@@ -242,6 +242,10 @@ func featuresBuildCommand() *cli.Command {
 			&cli.StringFlag{Name: "entities", Usage: "table `FILE` (CSV or Parquet) of customer_id, as_of[, label]: one row each, as of its own time", Destination: &entities},
 			&cli.StringFlag{Name: "shard", Usage: "`i/n`: build only the customers with FNV-1a64(customer_id) mod n = i; then features commit", Destination: &shard},
 			&cli.BoolFlag{Name: "force", Usage: "rebuild even when an identical table exists", Destination: &o.Force},
+			// --task demand
+			&cli.StringFlag{Name: "period", Usage: "--task demand: week (default) or day periods, anchored at as_of", Destination: &o.Period},
+			&cli.IntFlag{Name: "top-products", Usage: "--task demand: only the `N` products with most units sold before as_of", Destination: &o.TopProducts},
+			&cli.StringFlag{Name: "measure", Usage: "--task demand: forecast units (default) or value", Destination: &o.Measure},
 		}, propensityFlags(&o)...),
 		Action: func(c *cli.Context) error {
 			if err := checkChoice("Task", o.Task, tasks); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/prevoir/prevoir/models/btyd"
 	"github.com/prevoir/prevoir/models/gbdt"
 	"github.com/prevoir/prevoir/models/logistic"
+	"github.com/prevoir/prevoir/models/negbin"
 	"github.com/prevoir/prevoir/models/registry"
 )
 
@@ -135,7 +136,7 @@ func openRegistry(c *cli.Context) (*registry.Registry, error) {
 
 // modelKinds are the kinds of model this binary registers and loads.
 func modelKinds() models.Kinds {
-	return append(models.Kinds{logistic.Kind(), btyd.Kind()}, gbdt.Kinds()...)
+	return append(models.Kinds{logistic.Kind(), negbin.Kind(), btyd.Kind()}, gbdt.Kinds()...)
 }
 
 // refArg parses a positional NAME[@REF]: a malformed one is a usage error.

@@ -18,6 +18,7 @@ import (
 	"github.com/prevoir/prevoir/datasets/privacy"
 	"github.com/prevoir/prevoir/serve/churn"
 	"github.com/prevoir/prevoir/serve/clv"
+	"github.com/prevoir/prevoir/serve/demand"
 	"github.com/prevoir/prevoir/serve/offers"
 	"github.com/prevoir/prevoir/serve/publish"
 	"github.com/prevoir/prevoir/serve/segments"
@@ -29,6 +30,7 @@ type scoreArgs struct {
 	bands                            churn.Bands
 	clv                              clvScoreArgs
 	offers                           offersArgs
+	demand                           demandScoreArgs // --task demand
 }
 
 func scoreCommand() *cli.Command {
@@ -49,6 +51,8 @@ func scoreCommand() *cli.Command {
 			&cli.Float64Flag{Name: "band-high", Value: churn.DefaultBands.High, Usage: "probability from which the band is high", Destination: &a.bands.High},
 			&cli.Float64Flag{Name: "band-medium", Value: churn.DefaultBands.Medium, Usage: "probability from which the band is medium (below: low)", Destination: &a.bands.Medium},
 			&cli.StringFlag{Name: "shard", Usage: "`i/n`: score only the customers with FNV-1a64(customer_id) mod n = i; then scores commit", Destination: &a.shard},
+			&cli.StringFlag{Name: "quantiles", Usage: "--task demand: `Q,...` quantiles to publish besides p50 and p90 (e.g. 0.5,0.9,0.95)", Destination: &a.demand.quantiles},
+			&cli.Float64Flag{Name: "service-level", Value: 0.95, Usage: "--task demand: the pre-positioning plan's critical fractile", Destination: &a.demand.serviceLevel},
 		}, append(a.clv.flags(), a.offers.flags()...)...),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 0, 0, "--model NAME@REF [--as-of DATE]"); err != nil {
@@ -69,8 +73,11 @@ func scoreCommand() *cli.Command {
 			if a.task == clv.Task {
 				return runScoreCLV(c, a)
 			}
+			if a.task == demand.Task {
+				return runScoreDemand(c, a)
+			}
 			if t := a.task; t != churn.Task && t != offers.Task {
-				return usageErrorf("--task %q: the tasks that publish scores are: %s, %s, %s, %s", t, churn.Task, offers.Task, clv.Task, segments.Task)
+				return usageErrorf("--task %q: the tasks that publish scores are: %s, %s, %s, %s, %s", t, churn.Task, offers.Task, demand.Task, clv.Task, segments.Task)
 			}
 			shard, shards, err := parseShard(a.shard)
 			if err != nil {
@@ -322,7 +329,7 @@ func resolvePublication(c *cli.Context, asOf string) (datasets.Store, *publish.M
 	if err != nil {
 		return nil, nil, err
 	}
-	task := c.Args().First()
+	task, _ := publishedTable(c.Args().First())
 	m, err := publish.Resolve(c.Context, st, ds, task, asOf)
 	if errors.Is(err, publish.ErrNoPublication) {
 		return nil, nil, fmt.Errorf("%w (prevoir score --dataset %s --task %s --model NAME@ALIAS)", err, ds, task)
@@ -389,6 +396,9 @@ func (a *scoresArgs) export(c *cli.Context) error {
 		return err
 	}
 	o := publish.ExportOptions{Table: a.table, Format: format}
+	if _, t := publishedTable(c.Args().First()); o.Table == "" {
+		o.Table = t
+	}
 	// Forgotten customers are never published; one forgotten since is
 	// left out of the export all the same.
 	sup, err := privacy.Load(c.Context, st)

@@ -73,7 +73,7 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "as-of", Usage: "--task: the latest cutoff, held out for evaluation: " + asOfUsage, Destination: &a.task.Features.AsOf},
 			&cli.IntFlag{Name: "cutoffs", Usage: "--task: the number of cutoffs `K` (as_of - k*step, k = 0..K-1)", Destination: &a.task.Cutoffs},
 			&cli.StringFlag{Name: "step", Usage: "--task: `SPAN` between cutoffs (Nd or Nw)", Destination: &a.step},
-			&cli.StringFlag{Name: "horizon", Usage: "--task: label window `SPAN` (default " + features.DefaultHorizon.String() + ", propensity " + features.DefaultPropensityHorizon.String() + ")", Destination: &a.horizon},
+			&cli.StringFlag{Name: "horizon", Usage: "--task: label window `SPAN` (default " + features.DefaultHorizon.String() + ", propensity " + features.DefaultPropensityHorizon.String() + ", demand " + features.DefaultDemandHorizon.String() + ")", Destination: &a.horizon},
 			&cli.StringFlag{Name: "lookback", Value: features.DefaultLookback.String(), Usage: "--task: history the features read, `SPAN`", Destination: &a.lookback},
 			&cli.StringFlag{Name: "label", Usage: "the label column", Destination: &a.fit.Label},
 			&cli.StringFlag{Name: "positive", Usage: "the label value of the positive class (default: the label must be 0/1 or true/false)", Destination: &a.fit.Positive},
@@ -95,6 +95,10 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "promote", Usage: "after registering, point this `ALIAS` (champion, challenger) at the new version", Destination: &a.promote},
 			&cli.BoolFlag{Name: "dry-run", Usage: "fit and evaluate, but do not register", Destination: &a.dryRun},
 			&cli.BoolFlag{Name: "force", Usage: "register even when --name's latest version is of another dataset", Destination: &a.force},
+			// --task demand
+			&cli.StringFlag{Name: "period", Usage: "--task demand: week (default) or day periods", Destination: &a.task.Features.Period},
+			&cli.IntFlag{Name: "top-products", Usage: "--task demand: only the `N` products with most units sold before each origin", Destination: &a.task.Features.TopProducts},
+			&cli.StringFlag{Name: "measure", Usage: "--task demand: forecast units (default) or value", Destination: &a.task.Features.Measure},
 			&cli.IntFlag{Name: "top", Value: train.DefaultTop, Usage: "--task propensity: the offer lists' length `N` the ranking evaluation measures", Destination: &a.top},
 		}, append(a.clv.flags(), propensityFlags(&a.task.Features)...)...),
 		Action: func(c *cli.Context) error { return runTrain(c, a) },
@@ -415,6 +419,9 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 	}
 	if task == features.TaskCLV {
 		return runTrainCLV(c, a)
+	}
+	if task == features.TaskDemand {
+		return runTrainDemand(c, a)
 	}
 	for _, f := range []string{"table", "label", "positive", "id", "categorical", "weight", "missing", "holdout-frac", "seed", "no-standardize", "max-levels"} {
 		if c.IsSet(f) {
