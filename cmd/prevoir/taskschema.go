@@ -31,7 +31,8 @@ func currentTaskSchema(ctx context.Context, c *cli.Context, dataset, task string
 	}
 	latest := map[string]features.Table{}
 	for _, t := range tabs {
-		if t.Task != task || t.Set != features.SetChurn && t.Set != features.TaskPropensity {
+		// Churn's schema is its full feature set's, not the anchor's.
+		if t.Task != task || task == features.TaskChurn && t.Set != features.SetChurn {
 			continue
 		}
 		if l, ok := latest[t.Dataset]; !ok || !t.Created.Before(l.Created) {

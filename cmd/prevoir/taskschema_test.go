@@ -68,7 +68,7 @@ func TestTaskSchema(t *testing.T) {
 	if code == 0 || strings.Contains(errOut, "--schema FILE") || !strings.Contains(errOut, "loyalty_score") {
 		t.Errorf("import --task churn: exit %d, %s", code, errOut)
 	}
-	if _, err := currentTaskSchema(ctx, c, "", "demand"); err == nil || !strings.Contains(err.Error(), "Task demand: unknown") {
-		t.Errorf("demand: %v", err)
+	if _, err := currentTaskSchema(ctx, c, "", "nosuch"); err == nil || !strings.Contains(err.Error(), "Task nosuch: unknown") {
+		t.Errorf("nosuch: %v", err)
 	}
 }

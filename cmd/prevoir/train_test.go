@@ -206,7 +206,7 @@ func TestTrainRefusals(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown task", []string{"--task", "nosuch"}, `--task nosuch: unknown; want churn`},
+		{"unknown task", []string{"--task", "nosuch"}, `--task nosuch: unknown; want one of churn, propensity, demand, clv`},
 		{"task without as-of", []string{"--task", "churn", "--cutoffs", "3", "--step", "90d"}, `--as-of DATE is required`},
 		{"task with table flags", []string{"--task", "churn", "--table", small}, `--table is for --table`},
 		{"task with a random holdout", []string{"--task", "churn", "--holdout-frac", "0.2"}, `--holdout-frac is for --table`},
