@@ -10,6 +10,7 @@ import (
 
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/serve/demand"
 	"github.com/prevoir/prevoir/serve/offers"
 )
 
@@ -338,7 +339,7 @@ func defaultHorizon(task string) datasets.Span {
 	switch task {
 	case features.TaskPropensity:
 		return features.DefaultPropensityHorizon
-	case demandTask:
+	case demand.Task:
 		return datasets.Span{Days: 28}
 	}
 	return features.DefaultHorizon

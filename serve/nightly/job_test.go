@@ -336,7 +336,7 @@ func TestBuiltinAdapters(t *testing.T) {
 		}
 		seen[a.Name] = true
 	}
-	for _, want := range []string{"churn", "propensity", "clv", "segments"} {
+	for _, want := range []string{"churn", "propensity", "demand", "clv", "segments"} {
 		if !seen[want] {
 			t.Errorf("no adapter for task %s", want)
 		}

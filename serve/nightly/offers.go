@@ -10,9 +10,6 @@ import (
 	"github.com/prevoir/prevoir/serve/offers"
 )
 
-// demandTask is the demand task's name (serve/demand's Task).
-const demandTask = "demand"
-
 // Propensity is the propensity task's adapter: serve/offers' Score with
 // the config's model, top N, exclude_bought span and rules file (read
 // relative to the config's folder, Input.Dir).

@@ -65,6 +65,7 @@ func Builtin() []Adapter {
 	return []Adapter{
 		Churn(),
 		Propensity(),
+		Demand(),
 		CLV(),
 		Segments(),
 	}
