@@ -29,15 +29,23 @@ build:
 # years; a few seconds), builds churn features for 4 cutoffs 90 days apart
 # (labels over 90 days), trains a churn model holding out the latest cutoff
 # (C picked on the one before), makes it the champion and prints its
-# holdout metrics beside a recency-only baseline's, then runs the nightly
-# job once (`prevoir run`, config deploy/prevoir.yaml, rules
-# deploy/triggers.yaml): it scores every customer as of the day after the
-# last order with the champion, publishes the scores
-# (scores/demo/churn/<as_of>/, then LATEST), fires the trigger rules
-# (scores/demo/triggers/<as_of>/), collects garbage and prints its
-# summary. Run again, it reuses the dataset and the feature tables;
-# training registers the next version (the same fit: the data did not
-# change) and promotes it; the publications of that day are replaced.
+# holdout metrics beside a recency-only baseline's; it trains the
+# propensity ranker (offers, 30-day window, its MAP@12 beside
+# repeat-then-popularity), the demand count model (the 200 best sellers
+# per warehouse, 4 weeks, backtested beside the classic forecasters) and
+# the customer-value model (BG/NBD + Gamma-Gamma), each made champion;
+# then it runs the nightly job once (`prevoir run`, config
+# deploy/prevoir.yaml, rules deploy/triggers.yaml and deploy/offers.yaml):
+# as of the day after the last order it publishes churn scores, offers,
+# demand forecasts with the pre-positioning plan, CLV and segments
+# (scores/demo/<task>/<as_of>/, then LATEST), fires the trigger rules
+# (scores/demo/triggers/<as_of>/), collects garbage, keeps the run's
+# report (runs/demo/reports/) and prints its summary: the top churn risks
+# with reasons, a few customers' top offers, the plan for the three best
+# sellers per warehouse, the triggers fired per rule. Run again, it reuses
+# the dataset and the feature tables; training registers the next version
+# (the same fit: the data did not change) and promotes it; the
+# publications of that day are replaced.
 DEMO_DATASET   ?= demo
 DEMO_CUSTOMERS ?= 20000
 DEMO_AS_OF     ?= 2024-10-01
@@ -51,6 +59,9 @@ run: build
 	./$(BIN) --store $(STORE) datasets describe --dataset $(DEMO_DATASET)
 	./$(BIN) --store $(STORE) features build $(DEMO_TASK_ARGS) --labels
 	./$(BIN) --store $(STORE) train $(DEMO_TASK_ARGS) -c 0.01,0.1,1,10 --name $(DEMO_MODEL) --promote champion
+	./$(BIN) --store $(STORE) train --task propensity --dataset $(DEMO_DATASET) --as-of 2024-12-01 --cutoffs 3 --step 30d --name propensity --promote champion
+	./$(BIN) --store $(STORE) train --task demand --dataset $(DEMO_DATASET) --as-of 2024-12-01 --cutoffs 4 --step 4w --top-products 200 --name demand --promote champion
+	./$(BIN) --store $(STORE) train --task clv --dataset $(DEMO_DATASET) --as-of 2024-10-01 --horizon 13w --name clv --promote champion
 	./$(BIN) --store $(STORE) run --config deploy/prevoir.yaml --dataset $(DEMO_DATASET)
 
 # Every test, with a real S3 server (MinIO) for the S3 backend.

@@ -55,16 +55,25 @@ func TestReadmeUsingIt(t *testing.T) {
 	bank := filepath.Join(root, "..", "shared", "data", "bank_marketing", "bank.csv")
 	t.Chdir(work)
 
-	exec := func(t *testing.T, line string) {
+	exec := func(t *testing.T, line string) string {
 		t.Helper()
 		args := strings.Fields(strings.ReplaceAll(line, "--customers 20000", "--customers "+readmeCustomers))
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), append([]string{"prevoir"}, args[1:]...), &stdout, &stderr); code != 0 {
 			t.Fatalf("%s: exit %d\n%s%s", line, code, stdout.String(), stderr.String())
 		}
+		return stdout.String()
 	}
+	var last string
 	for _, line := range makeRun {
-		exec(t, line)
+		last = exec(t, line)
+	}
+	// make run ends with the nightly run, which says what it published.
+	for _, want := range []string{"task churn: published", "task propensity: published", "task demand: published", "task clv: published",
+		"task segments: published", "top churn risks as of", "top offers as of", "pre-positioning plan as of", "rule top_offer: "} {
+		if !strings.Contains(last, want) {
+			t.Errorf("make run's last command did not print %q:\n%s", want, last)
+		}
 	}
 	for i, b := range blocks {
 		if strings.Contains(b, "../shared/data") {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/serve/churn"
+	"github.com/prevoir/prevoir/serve/demand"
 	"github.com/prevoir/prevoir/serve/nightly"
+	"github.com/prevoir/prevoir/serve/offers"
 	"github.com/prevoir/prevoir/serve/publish"
 	reports "github.com/prevoir/prevoir/serve/report"
 )
@@ -110,6 +113,8 @@ func (a *runArgs) run(c *cli.Context) error {
 	}
 	printRunSummary(out(c), sum)
 	printTopRisks(c, st, sum)
+	printSomeOffers(c, st, sum)
+	printPlan(c, st, sum)
 	return err
 }
 
@@ -282,5 +287,96 @@ func (a *runArgs) keepReport(c *cli.Context, st datasets.Store, sum *nightly.Sum
 		if err := writeOutputAtomic(a.report, func(w io.Writer) error { _, err := w.Write(html.Bytes()); return err }); err != nil {
 			slog.Warn("run report: --report " + a.report + ": " + err.Error())
 		}
+	}
+}
+
+// published returns tonight's manifest of a task the run published, nil
+// when it did not.
+func published(c *cli.Context, st datasets.Store, s *nightly.Summary, task string) *publish.Manifest {
+	for _, t := range s.Tasks {
+		if t.Task == task && t.Status == nightly.StatusPublished {
+			m, err := publish.ReadManifest(c.Context, st, s.Dataset, task, s.AsOf)
+			if err != nil {
+				return nil
+			}
+			return m
+		}
+	}
+	return nil
+}
+
+// printSomeOffers prints the top offers of the first three customers of
+// tonight's offers publication.
+func printSomeOffers(c *cli.Context, st datasets.Store, s *nightly.Summary) {
+	m := published(c, st, s, offers.Task)
+	if m == nil {
+		return
+	}
+	lists := map[string][]string{}
+	var order []string
+	errEnough := errors.New("enough")
+	err := publish.Rows(c.Context, st, m, offers.Table, func(r []any) error {
+		id, _ := r[0].(string)
+		if _, ok := lists[id]; !ok {
+			if len(order) == 3 {
+				return errEnough
+			}
+			order = append(order, id)
+		}
+		if len(lists[id]) < 5 {
+			lists[id] = append(lists[id], fmt.Sprintf("%v (%.2f)", r[3], r[5]))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) || len(order) == 0 {
+		return
+	}
+	fmt.Fprintf(out(c), "top offers as of %s, first customers (prevoir scores export propensity):\n", s.AsOf)
+	for _, id := range order {
+		fmt.Fprintf(out(c), "  %s  %s\n", id, strings.Join(lists[id], ", "))
+	}
+}
+
+// printPlan prints tonight's pre-positioning plan for the five best
+// sellers, per warehouse.
+func printPlan(c *cli.Context, st datasets.Store, s *nightly.Summary) {
+	m := published(c, st, s, demand.Task)
+	if m == nil {
+		return
+	}
+	t, err := m.Table(demand.PlanTable)
+	if err != nil {
+		return
+	}
+	col := map[string]int{}
+	for i, cl := range t.Columns {
+		col[cl.Name] = i
+	}
+	var rows [][]any
+	err = publish.Rows(c.Context, st, m, demand.PlanTable, func(r []any) error {
+		if rank, _ := r[col["bestseller_rank"]].(int64); rank >= 1 && rank <= 3 {
+			rows = append(rows, slices.Clone(r))
+		}
+		return nil
+	})
+	if err != nil || len(rows) == 0 {
+		return
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i][col["bestseller_rank"]].(int64), rows[j][col["bestseller_rank"]].(int64)
+		if a != b {
+			return a < b
+		}
+		return fmt.Sprint(rows[i][col["warehouse"]]) < fmt.Sprint(rows[j][col["warehouse"]])
+	})
+	fmt.Fprintf(out(c), "pre-positioning plan as of %s, three best sellers (prevoir scores export preposition):\n", s.AsOf)
+	fmt.Fprintf(out(c), "  %-4s %-12s %-10s %9s %9s %9s %9s\n", "rank", "product", "warehouse", "mean", "p90", "on hand", "move")
+	for _, r := range rows {
+		onHand := "-"
+		if v, ok := r[col["stock_on_hand"]].(float64); ok {
+			onHand = fmt.Sprintf("%.0f", v)
+		}
+		fmt.Fprintf(out(c), "  %-4d %-12v %-10v %9.1f %9.1f %9s %9.0f\n", r[col["bestseller_rank"]], r[col["product_id"]], r[col["warehouse"]],
+			r[col["mean"]], r[col["p90"]], onHand, r[col["preposition_qty"]])
 	}
 }

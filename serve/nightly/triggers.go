@@ -29,7 +29,7 @@ const (
 // churnTask and offersTask are the publications rules read.
 const (
 	churnTask  = features.TaskChurn
-	offersTask = "offers"
+	offersTask = features.TaskPropensity // its main table is offers
 )
 
 var eventColumns = []publish.Column{
