@@ -231,8 +231,17 @@ func printRunSummary(w io.Writer, s *nightly.Summary) {
 		}
 	}
 	for _, q := range s.Quality {
-		fmt.Fprintf(w, "quality %s: publication as of %s: roc auc %.4f, calibration error %.4f (predicted %.4f, observed %.4f, %d customers)\n",
-			q.Task, q.Publication, q.AUC, q.Calibration, q.MeanPredicted, q.ObservedRate, q.Customers)
+		switch {
+		case len(q.Figures) == 0:
+			fmt.Fprintf(w, "quality %s: publication as of %s: roc auc %.4f, calibration error %.4f (predicted %.4f, observed %.4f, %d customers)\n",
+				q.Task, q.Publication, q.AUC, q.Calibration, q.MeanPredicted, q.ObservedRate, q.Customers)
+		case q.Rows > 0:
+			fmt.Fprintf(w, "quality %s: publication as of %s: wape %.4f, bias %+.4f, p90 coverage %.4f (%d forecasts)\n",
+				q.Task, q.Publication, q.Figures[nightly.FigureWAPE], q.Figures[nightly.FigureBias], q.Figures[nightly.FigureP90Coverage], q.Rows)
+		default:
+			fmt.Fprintf(w, "quality %s: publication as of %s: hit rate@%.0f %.4f, map@%.0f %.4f (%d customers who bought)\n",
+				q.Task, q.Publication, q.Figures[nightly.FigureTop], q.Figures[nightly.FigureHitRate], q.Figures[nightly.FigureTop], q.Figures[nightly.FigureMAP], q.Customers)
+		}
 	}
 	if t := s.Triggers; t != nil {
 		if t.Status == nightly.StatusPublished {

@@ -221,3 +221,77 @@ func TestRunOffers(t *testing.T) {
 		t.Errorf("the rules are not recorded in the publication: %s", show)
 	}
 }
+
+// TestRunQualityOffersDemand: a run one horizon after another checks the
+// earlier offers (hit rate and MAP at N of the customers who bought) and
+// forecasts (WAPE, bias, P90 coverage) against what happened, keeps the
+// series and prints it.
+func TestRunQualityOffersDemand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a history and trains; skipped under -short")
+	}
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	cli := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
+		if code != 0 {
+			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+	cli("datasets", "generate", "--name", "demo", "--customers", "1500", "--seed", "5", "--end", "2025-01-01", "--days", "500")
+	cli("train", "--task", "propensity", "--as-of", "2024-11-01", "--cutoffs", "3", "--step", "30d", "--name", "propensity", "--promote", "champion")
+	cli("train", "--task", "demand", "--as-of", "2024-11-01", "--cutoffs", "4", "--step", "4w", "--top-products", "100", "--name", "demand", "--promote", "champion")
+	cfg := filepath.Join(dir, "prevoir.yaml")
+	if err := os.WriteFile(cfg, []byte("dataset: demo\ntasks:\n  propensity: {}\n  demand: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first := cli("run", "--config", cfg, "--as-of", "2024-12-01")
+	if !strings.Contains(first, "quality check of propensity: no publication at or before one horizon (30d) ago yet") {
+		t.Errorf("first run: %s", first)
+	}
+	out := cli("run", "--config", cfg, "--as-of", "2025-01-01", "--json")
+	var sum struct {
+		Quality []struct {
+			Task        string             `json:"task"`
+			Publication string             `json:"publication_as_of"`
+			Customers   int64              `json:"customers"`
+			Rows        int64              `json:"rows"`
+			Figures     map[string]float64 `json:"figures"`
+		} `json:"quality"`
+	}
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	got := map[string]bool{}
+	for _, q := range sum.Quality {
+		got[q.Task] = true
+		if q.Publication != "2024-12-01" {
+			t.Errorf("%s checked the publication as of %s, want 2024-12-01", q.Task, q.Publication)
+		}
+		f := q.Figures
+		switch q.Task {
+		case "propensity":
+			if q.Customers == 0 || f["top"] != 12 || !(f["hit_rate"] > 0 && f["hit_rate"] <= 1) || !(f["map"] > 0 && f["map"] <= f["hit_rate"]) {
+				t.Errorf("offers quality %+v", q)
+			}
+		case "demand":
+			if q.Rows == 0 || !(f["wape"] > 0 && f["wape"] < 2) || !(f["p90_coverage"] >= 0.5 && f["p90_coverage"] <= 1) {
+				t.Errorf("demand quality %+v", q)
+			}
+		}
+	}
+	if !got["propensity"] || !got["demand"] {
+		t.Fatalf("quality points for %v, want propensity and demand: %s", got, out)
+	}
+	for _, task := range []string{"propensity", "demand"} {
+		if _, err := os.Stat(filepath.Join(store, "runs", "demo", "quality", task+".json")); err != nil {
+			t.Errorf("no stored %s quality series: %v", task, err)
+		}
+	}
+	text := cli("run", "--config", cfg, "--as-of", "2025-01-01")
+	if !strings.Contains(text, "quality propensity: publication as of 2024-12-01: hit rate@12 ") || !strings.Contains(text, "quality demand: publication as of 2024-12-01: wape ") {
+		t.Errorf("summary: %s", text)
+	}
+}

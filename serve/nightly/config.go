@@ -212,6 +212,16 @@ type QualityConfig struct {
 	// error (mean |predicted - observed| over deciles) exceeds it
 	// (default 0.1).
 	ChurnCalibrationCeiling float64 `yaml:"churn_calibration_ceiling"`
+	// OffersHitRateFloor and OffersMAPFloor warn when the offers' hit
+	// rate or MAP at N of one horizon ago fall below them (defaults 0.3
+	// and 0.05).
+	OffersHitRateFloor float64 `yaml:"offers_hit_rate_floor"`
+	OffersMAPFloor     float64 `yaml:"offers_map_floor"`
+	// DemandWAPECeiling warns when the forecasts' WAPE of one horizon ago
+	// exceeds it (default 0.8); DemandP90CoverageFloor when their P90
+	// coverage falls below it (default 0.8).
+	DemandWAPECeiling      float64 `yaml:"demand_wape_ceiling"`
+	DemandP90CoverageFloor float64 `yaml:"demand_p90_coverage_floor"`
 }
 
 // DefaultConfig is the config without a file: every task with a
@@ -275,6 +285,18 @@ func (c *Config) Defaults() error {
 	}
 	if c.Quality.ChurnAUCFloor == 0 {
 		c.Quality.ChurnAUCFloor = 0.65
+	}
+	if c.Quality.OffersHitRateFloor == 0 {
+		c.Quality.OffersHitRateFloor = 0.3
+	}
+	if c.Quality.OffersMAPFloor == 0 {
+		c.Quality.OffersMAPFloor = 0.05
+	}
+	if c.Quality.DemandWAPECeiling == 0 {
+		c.Quality.DemandWAPECeiling = 0.8
+	}
+	if c.Quality.DemandP90CoverageFloor == 0 {
+		c.Quality.DemandP90CoverageFloor = 0.8
 	}
 	if c.Quality.ChurnCalibrationCeiling == 0 {
 		c.Quality.ChurnCalibrationCeiling = 0.1

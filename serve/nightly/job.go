@@ -221,9 +221,7 @@ func run(ctx context.Context, st datasets.Store, o Options, sum *Summary, progre
 		}
 	}
 	for _, t := range tasks {
-		if t.adapter.Name == churnTask {
-			quality(ctx, st, o, sum, t.cfg, progress)
-		}
+		quality(ctx, st, o, sum, t.adapter.Name, t.cfg, progress)
 	}
 	if o.Rules != nil {
 		if firstErr != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/features"
+	"github.com/prevoir/prevoir/serve/demand"
 	"github.com/prevoir/prevoir/serve/publish"
 )
 
@@ -32,9 +34,14 @@ type QualityPoint struct {
 	MeanPredicted float64 `json:"mean_predicted"`
 	// AUC is the ROC AUC of the published probabilities; Calibration the
 	// expected calibration error over probability deciles.
-	AUC         float64  `json:"roc_auc"`
-	Calibration float64  `json:"calibration_error"`
-	Warnings    []string `json:"warnings,omitempty"`
+	AUC         float64 `json:"roc_auc,omitempty"`
+	Calibration float64 `json:"calibration_error,omitempty"`
+	// Rows are the forecasts checked (demand).
+	Rows int64 `json:"rows,omitempty"`
+	// Figures are the offers' (hit_rate, map, top) and the forecasts'
+	// (wape, bias, p90_coverage) figures: the Figure* names.
+	Figures  map[string]float64 `json:"figures,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
 }
 
 // qualitySeries is the object under QualityKey.
@@ -42,36 +49,81 @@ type qualitySeries struct {
 	Points []QualityPoint `json:"points"`
 }
 
-// quality checks churn's publication of one horizon ago (the latest at
+// qualityCheck measures a task's publication of one horizon before a
+// run's as_of against what happened since; nil when there is none.
+type qualityCheck func(ctx context.Context, st datasets.Store, dataset, asOf string, horizon datasets.Span) (*QualityPoint, error)
+
+// qualityChecks are the tasks whose publications are checked after the
+// fact.
+var qualityChecks = map[string]qualityCheck{
+	churnTask:               churnQuality,
+	features.TaskPropensity: offersQuality,
+	demand.Task:             demandQuality,
+}
+
+// quality checks a task's publication of one horizon ago (the latest at
 // or before as_of - horizon) against the orders since, appends the point
-// to the stored series and warns below the floors. A missing publication
+// to the stored series and warns past the floors. A missing publication
 // is a note, not an error; a failing check is a warning: the run's
 // publications stand.
-func quality(ctx context.Context, st datasets.Store, o Options, sum *Summary, tc *TaskConfig, progress func(Event)) {
+func quality(ctx context.Context, st datasets.Store, o Options, sum *Summary, task string, tc *TaskConfig, progress func(Event)) {
+	check := qualityChecks[task]
+	if check == nil {
+		return
+	}
 	t0 := o.Now()
-	progress(Event{Stage: StageQuality, Task: churnTask})
-	p, err := churnQuality(ctx, st, o.Dataset, sum.AsOf, tc.HorizonSpan())
-	progress(Event{Stage: StageQuality, Task: churnTask, Done: true, Err: err, Elapsed: o.Now().Sub(t0)})
+	progress(Event{Stage: StageQuality, Task: task})
+	p, err := check(ctx, st, o.Dataset, sum.AsOf, tc.HorizonSpan())
+	progress(Event{Stage: StageQuality, Task: task, Done: true, Err: err, Elapsed: o.Now().Sub(t0)})
 	if err != nil {
-		sum.Warnings = append(sum.Warnings, "quality check of churn: "+err.Error())
+		sum.Warnings = append(sum.Warnings, "quality check of "+task+": "+err.Error())
 		return
 	}
 	if p == nil {
-		sum.Notes = append(sum.Notes, fmt.Sprintf("quality check of churn: no publication at or before one horizon (%s) ago yet", tc.Horizon))
+		sum.Notes = append(sum.Notes, fmt.Sprintf("quality check of %s: no publication at or before one horizon (%s) ago yet", task, tc.Horizon))
 		return
 	}
-	q := o.Config.Quality
-	if p.AUC < q.ChurnAUCFloor {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("churn ROC AUC %.4f of the publication as of %s is below the floor %.4f: the model drifted from the outcomes", p.AUC, p.Publication, q.ChurnAUCFloor))
-	}
-	if p.Calibration > q.ChurnCalibrationCeiling {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("churn calibration error %.4f of the publication as of %s is above the ceiling %.4f", p.Calibration, p.Publication, q.ChurnCalibrationCeiling))
-	}
+	p.Warnings = append(p.Warnings, o.Config.Quality.warnings(p)...)
 	sum.Warnings = append(sum.Warnings, p.Warnings...)
 	sum.Quality = append(sum.Quality, *p)
 	if err := appendQuality(ctx, st, o.Dataset, *p); err != nil {
 		sum.Warnings = append(sum.Warnings, "quality series: "+err.Error())
 	}
+}
+
+// warnings are the floors and ceilings p passes.
+func (q QualityConfig) warnings(p *QualityPoint) []string {
+	var out []string
+	below := func(what string, v, floor float64) {
+		if v < floor {
+			out = append(out, fmt.Sprintf("%s %s %.4f of the publication as of %s is below the floor %.4f: the model drifted from the outcomes", p.Task, what, v, p.Publication, floor))
+		}
+	}
+	above := func(what string, v, ceiling float64) {
+		if v > ceiling {
+			out = append(out, fmt.Sprintf("%s %s %.4f of the publication as of %s is above the ceiling %.4f", p.Task, what, v, p.Publication, ceiling))
+		}
+	}
+	switch p.Task {
+	case churnTask:
+		below("ROC AUC", p.AUC, q.ChurnAUCFloor)
+		above("calibration error", p.Calibration, q.ChurnCalibrationCeiling)
+	case features.TaskPropensity:
+		if v, ok := p.Figures[FigureHitRate]; ok {
+			below("hit rate", v, q.OffersHitRateFloor)
+		}
+		if v, ok := p.Figures[FigureMAP]; ok {
+			below("MAP", v, q.OffersMAPFloor)
+		}
+	case demand.Task:
+		if v, ok := p.Figures[FigureWAPE]; ok {
+			above("WAPE", v, q.DemandWAPECeiling)
+		}
+		if v, ok := p.Figures[FigureP90Coverage]; ok {
+			below("P90 coverage", v, q.DemandP90CoverageFloor)
+		}
+	}
+	return out
 }
 
 // churnQuality measures the churn publication of one horizon before

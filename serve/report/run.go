@@ -143,15 +143,39 @@ func runQuality(s *nightly.Summary) Section {
 		Head:    []string{"Task", "Publication", "Customers", "ROC AUC", "Calibration error", "Mean predicted", "Observed rate"},
 		Numeric: []bool{false, false, true, true, true, true, true}}
 	sec := Section{Title: "Quality after the fact"}
+	ft := &Table{Caption: "Offers and forecasts of one horizon ago against what happened since",
+		Head:    []string{"Task", "Publication", "Checked", "Figures"},
+		Numeric: []bool{false, false, true, false}}
 	for _, q := range s.Quality {
-		t.Rows = append(t.Rows, []string{q.Task, q.Publication, Int(q.Customers), Num(q.AUC, 4), Num(q.Calibration, 4),
-			Pct(q.MeanPredicted, 1), Pct(q.ObservedRate, 1)})
-		t.Highlight = append(t.Highlight, len(q.Warnings) > 0)
+		if len(q.Figures) == 0 {
+			t.Rows = append(t.Rows, []string{q.Task, q.Publication, Int(q.Customers), Num(q.AUC, 4), Num(q.Calibration, 4),
+				Pct(q.MeanPredicted, 1), Pct(q.ObservedRate, 1)})
+			t.Highlight = append(t.Highlight, len(q.Warnings) > 0)
+		} else {
+			checked, figs := Int(q.Customers)+" customers who bought", ""
+			if q.Rows > 0 {
+				checked = Int(q.Rows) + " forecasts"
+				figs = fmt.Sprintf("WAPE %s, bias %s, P90 coverage %s", Num(q.Figures[nightly.FigureWAPE], 3),
+					Signed(q.Figures[nightly.FigureBias], 3), Pct(q.Figures[nightly.FigureP90Coverage], 1))
+			} else {
+				n := q.Figures[nightly.FigureTop]
+				figs = fmt.Sprintf("hit rate@%.0f %s, MAP@%.0f %s", n, Pct(q.Figures[nightly.FigureHitRate], 1), n, Num(q.Figures[nightly.FigureMAP], 4))
+			}
+			ft.Rows = append(ft.Rows, []string{q.Task, q.Publication, checked, figs})
+			ft.Highlight = append(ft.Highlight, len(q.Warnings) > 0)
+		}
 		for _, w := range q.Warnings {
 			sec.Blocks = append(sec.Blocks, Block{Note: w})
 		}
 	}
-	sec.Blocks = append([]Block{{Table: t}}, sec.Blocks...)
+	var tables []Block
+	if len(t.Rows) > 0 {
+		tables = append(tables, Block{Table: t})
+	}
+	if len(ft.Rows) > 0 {
+		tables = append(tables, Block{Table: ft})
+	}
+	sec.Blocks = append(tables, sec.Blocks...)
 	return sec
 }
 
