@@ -442,7 +442,7 @@ func (s *sim) auxRows(b *batch, ci *custInfo, ls []line) {
 				b.ledger = append(b.ledger, ledgerEntry{ts: ls[i].ts, cust: ci.idx, seq: ls[i].seq, points: int32(pts), reason: reason})
 				bal += pts
 			}
-			if cents > 0 && bal >= 500 && A.Float64() < 0.35 {
+			if cents > 0 && bal >= 1500 && A.Float64() < 0.35 {
 				b.ledger = append(b.ledger, ledgerEntry{ts: ls[i].ts, cust: ci.idx, seq: ls[i].seq, points: -500, reason: lyRedeem})
 				bal -= 500
 			}

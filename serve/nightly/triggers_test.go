@@ -159,11 +159,11 @@ func TestTriggersAgainstGeneratedHistory(t *testing.T) {
 	ctx := context.Background()
 	st := generated(t, synth.Options{Customers: 1500, Days: 730, Seed: 11})
 	h := readHistory(t, st)
-	// The generator's balances rarely reach 1,000 points (redemptions of
-	// 500 keep them low: the highest of these 1,500 customers is 919), so
-	// the loyalty rule is checked at 500 points. The day of the history
-	// with the most firings of both rules:
-	const level = 500
+	// The loyalty rule at 1,000 points, as a CRM would set it (the
+	// generator redeems 500 points once a balance reaches 1,500, so
+	// balances cross 1,000). The day of the history with the most
+	// firings of both rules:
+	const level = 1000
 	end := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	var day time.Time
 	best := 0
@@ -209,7 +209,7 @@ func TestTriggersAgainstGeneratedHistory(t *testing.T) {
 	}
 	rules := &Rules{Rules: []Rule{
 		{Name: "lapsed_180", Type: RuleDaysWithoutOrder, Days: 180, Channel: "email"},
-		{Name: "points_500", Type: RuleLoyaltyLevel, Level: level, Channel: "push"},
+		{Name: "points_1000", Type: RuleLoyaltyLevel, Level: level, Channel: "push"},
 		{Name: "churn_risk", Type: RuleChurnProbability, Threshold: 0.5, Channel: "push", Cooldown: Duration(30 * 24 * time.Hour)},
 		{Name: "top_offer", Type: RuleTopOffer, Channel: "push"},
 	}}
@@ -228,8 +228,8 @@ func TestTriggersAgainstGeneratedHistory(t *testing.T) {
 	if got := fired(t, st, asOf, "lapsed_180"); !slices.Equal(got, wantLapsed) {
 		t.Errorf("lapsed_180 fired for %v, want %v (lapsed %v, %s opted out)", got, wantLapsed, lapsed, optOut)
 	}
-	if got := fired(t, st, asOf, "points_500"); !slices.Equal(got, crossed) {
-		t.Errorf("points_500 fired for %v, want %v", got, crossed)
+	if got := fired(t, st, asOf, "points_1000"); !slices.Equal(got, crossed) {
+		t.Errorf("points_1000 fired for %v, want %v", got, crossed)
 	}
 	if optOut != "" && sum.Triggers.OptedOut["lapsed_180"] < 1 {
 		t.Errorf("opted out counts %v", sum.Triggers.OptedOut)
