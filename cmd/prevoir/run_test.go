@@ -295,3 +295,58 @@ func TestRunQualityOffersDemand(t *testing.T) {
 		t.Errorf("summary: %s", text)
 	}
 }
+
+// TestRunRetrainPromotes: a weak champion (one uninformative feature)
+// loses to a challenger trained on fresh cutoffs with every feature, on
+// the same held-out cutoff: the run promotes the challenger, says so, and
+// the registry's champion alias moves to it (its history records the
+// move).
+func TestRunRetrainPromotes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a history and trains; skipped under -short")
+	}
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	cli := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
+		if code != 0 {
+			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+	cli("datasets", "generate", "--name", "demo", "--customers", "600", "--seed", "7", "--end", "2025-01-01", "--days", "400")
+	weak := []string{"train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "20", "--promote", "champion"}
+	for _, f := range []string{"recency_days", "tenure_days", "orders_30d", "orders_90d", "orders_365d", "spend_30d", "spend_90d", "spend_365d",
+		"gap_mean_days", "gap_std_days", "recency_gap_ratio", "spend_trend", "distinct_categories", "distinct_products", "return_rate",
+		"views_7d", "views_30d", "cart_adds_7d", "cart_adds_30d", "abandoned_carts_7d", "abandoned_carts_30d", "loyalty_points"} {
+		weak = append(weak, "--drop", f)
+	}
+	cli(weak...) // basket_mean only
+	cfg := filepath.Join(dir, "prevoir.yaml")
+	if err := os.WriteFile(cfg, []byte("dataset: demo\nretrain:\n  every: 7d\n  cutoffs: 2\n  step: 90d\n  c: [1]\n  margin: 0.01\n  min_class: 20\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := cli("run", "--config", cfg, "--json")
+	var rs struct {
+		Retrain []struct {
+			Champion        int     `json:"champion_version"`
+			Challenger      int     `json:"challenger_version"`
+			ChampionValue   float64 `json:"champion_value"`
+			ChallengerValue float64 `json:"challenger_value"`
+			Promoted        bool    `json:"promoted"`
+		} `json:"retrain"`
+	}
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(rs.Retrain) != 1 || !rs.Retrain[0].Promoted || rs.Retrain[0].Challenger != 2 || !(rs.Retrain[0].ChallengerValue > rs.Retrain[0].ChampionValue+0.01) {
+		t.Fatalf("retrain: %s", out)
+	}
+	if show := cli("models", "show", "churn@champion", "--json"); !strings.Contains(show, `"version": 2`) {
+		t.Errorf("the champion alias did not move to version 2: %s", show)
+	}
+	if hist := cli("models", "history", "churn"); !strings.Contains(hist, "champion") || strings.Count(hist, "champion") < 2 {
+		t.Errorf("history does not record the move: %s", hist)
+	}
+}
