@@ -46,6 +46,15 @@ type demandMetrics struct {
 		Product          []methodBacktest `json:"product"`
 		ProductWarehouse []methodBacktest `json:"product_warehouse"`
 		Baselines        string           `json:"baselines"`
+		PeriodStarts     []string         `json:"period_starts"`
+		TopProducts      []struct {
+			Product string    `json:"product"`
+			History []float64 `json:"history"`
+			Actual  []float64 `json:"actual"`
+			Mean    []float64 `json:"mean"`
+			P50     []float64 `json:"p50"`
+			P90     []float64 `json:"p90"`
+		} `json:"top_products"`
 	} `json:"backtest"`
 }
 
@@ -114,6 +123,11 @@ func demandModelSections(c *models.Card) ([]Section, error) {
 			return nil, err
 		}
 		out = append(out, steps)
+		fc, err := topForecastSection(r, &m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fc)
 	}
 	out = append(out, fitSection(c, &m))
 	return out, nil
@@ -207,7 +221,14 @@ func stepSection(r, period string, ms []methodBacktest) (Section, error) {
 	}
 	n := float64(len(model.Steps))
 	x := "step ahead of the origin (" + period + " periods)"
-	w, err := LineChart(Chart{Title: "WAPE per step, product x warehouse", X: x, Y: "WAPE (share of actual units)", XMin: 0.5, XMax: n + 0.5, PercentY: true, Legend: "bottom right"}, nonEmpty(series))
+	top := 0.0
+	for _, s := range series {
+		for _, v := range s.Y {
+			top = max(top, v)
+		}
+	}
+	w, err := LineChart(Chart{Title: "WAPE per step, product x warehouse", X: x, Y: "WAPE (share of actual units)", XMin: 0.5, XMax: n + 0.5, YMin: 0, YMax: top * 1.15,
+		PercentY: true, IntegerX: true, Legend: "bottom right"}, nonEmpty(series))
 	if err != nil {
 		return Section{}, err
 	}
@@ -225,7 +246,7 @@ func stepSection(r, period string, ms []methodBacktest) (Section, error) {
 			target.X, target.Y = append(target.X, float64(k+1)), append(target.Y, 0.9)
 		}
 		target.X, target.Y = append(target.X, n+0.5), append(target.Y, 0.9)
-		c, err := LineChart(Chart{Title: "P90 coverage per step, product x warehouse", X: x, Y: "share of values at or under P90", XMin: 0.5, XMax: n + 0.5, YMin: lo, YMax: 1, PercentY: true, Legend: "bottom right"},
+		c, err := LineChart(Chart{Title: "P90 coverage per step, product x warehouse", X: x, Y: "share of values at or under P90", XMin: 0.5, XMax: n + 0.5, YMin: lo, YMax: 1, PercentY: true, IntegerX: true, Legend: "bottom right"},
 			[]Series{cs, target})
 		if err != nil {
 			return Section{}, err
@@ -274,7 +295,7 @@ func fitSection(c *models.Card, m *demandMetrics) Section {
 		facts = append(facts, Fact{"Poisson fit", s + ", " + Int(int64(it)) + " iterations"})
 	}
 	if m.TrainRows > 0 {
-		facts = append(facts, Fact{"Training rows", Int(int64(m.TrainRows))})
+		facts = append(facts, Fact{"Rows fitted on", Int(int64(m.TrainRows))})
 	}
 	if m.HoldoutRows > 0 {
 		facts = append(facts, Fact{"Held-out rows", Int(int64(m.HoldoutRows))})
@@ -401,4 +422,76 @@ func compareDemand(cards []*models.Card, ms []*demandMetrics) ([]Block, error) {
 		}
 	}
 	return blocks, nil
+}
+
+// topForecastSection draws, for the three products with the most units,
+// their last periods and the horizon after the held-out origin: the
+// actuals, the model's mean and its P50-P90 band (the product-level
+// negative binomial), with the numbers as a table.
+func topForecastSection(r string, m *demandMetrics) (Section, error) {
+	bt := m.Backtest
+	if len(bt.TopProducts) == 0 {
+		return sub(r, "forecast", "History and forecast of the top products", Block{Note: "This card records no forecast series (trained before they were kept on the card)."}), nil
+	}
+	shown := bt.TopProducts[:min(3, len(bt.TopProducts))]
+	var figs []Figure
+	t := &Table{Caption: "The top products over the horizon: actual units against the forecast", Head: []string{"Product", "Step", "Period from", "Actual", "Mean", "P50", "P90", "Within P90"},
+		Numeric: []bool{false, true, false, true, true, true, true, false}}
+	for i, p := range shown {
+		k := len(p.History)
+		hx := make([]float64, k)
+		for j := range hx {
+			hx[j] = float64(j - k + 1)
+		}
+		fx := make([]float64, len(p.Actual))
+		for h := range fx {
+			fx[h] = float64(h + 1)
+		}
+		// The actuals run on from the history into the horizon.
+		actual := Series{Name: "actual units", X: append(hx, fx...), Y: append(append([]float64{}, p.History...), p.Actual...)}
+		mean := Series{Name: "model mean", X: fx, Y: p.Mean, Points: true}
+		n := min(len(fx), len(p.P50), len(p.P90), len(p.Mean))
+		band := Band{Name: "P50 to P90", X: fx[:n], Lo: p.P50[:n], Hi: p.P90[:n], Colour: 1}
+		from := ""
+		if len(bt.PeriodStarts) > 0 {
+			from = "; 0 is the " + bt.Period + " from " + bt.PeriodStarts[min(k-1, len(bt.PeriodStarts)-1)]
+		}
+		svg, err := LineChart(Chart{Title: "Product " + p.Product + ": history and forecast", X: "periods from the held-out origin " + bt.Origin + " (" + bt.Period + from + ")",
+			Y: "units per " + bt.Period, YMin: 0, YMax: peak(actual.Y, p.P90, p.Mean) * 1.2, IntegerX: true, Legend: "top left", Bands: []Band{band}},
+			[]Series{actual, mean})
+		if err != nil {
+			return Section{}, err
+		}
+		var sa, sm float64
+		for h := range n {
+			sa, sm = sa+p.Actual[h], sm+p.Mean[h]
+		}
+		figs = append(figs, Figure{ID: fmt.Sprintf("%s-forecast-%d", slug(r), i+1),
+			Caption: fmt.Sprintf("%s: %s units over the horizon, the model expected %s.", p.Product, Count(sa), Num(sm, 1)), SVG: svg})
+		for h := range n {
+			start := ""
+			if j := k + h; j < len(bt.PeriodStarts) {
+				start = bt.PeriodStarts[j]
+			}
+			within := "yes"
+			if p.Actual[h] > p.P90[h] {
+				within = "no"
+			}
+			t.Rows = append(t.Rows, []string{p.Product, strconv.Itoa(h + 1), start, Count(p.Actual[h]), Num(p.Mean[h], 1), Count(p.P50[h]), Count(p.P90[h]), within})
+		}
+	}
+	return sub(r, "forecast", "History and forecast of the top products",
+		Block{Text: "The three products with the most units before the origin, their warehouses summed: the last periods, then the horizon the backtest held out. The shaded band runs from the model's P50 to its P90 (a negative binomial with the summed means and variances of the product's warehouses); about one actual in ten should be above it."},
+		Block{Figures: figs}, Block{Table: t}), nil
+}
+
+// peak is the largest value of vs, at least 1.
+func peak(vs ...[]float64) float64 {
+	m := 1.0
+	for _, v := range vs {
+		for _, x := range v {
+			m = max(m, x)
+		}
+	}
+	return m
 }
