@@ -106,9 +106,9 @@ type Backtest struct {
 	ProductWarehouse []MethodBacktest `json:"product_warehouse"`
 	// Baselines says how the classic forecasters' quantiles are made.
 	Baselines string `json:"baselines"`
-	// PeriodStarts are the start dates of the periods TopProducts cover:
-	// the last TopHistory periods before the origin, then the horizon's.
-	PeriodStarts []string `json:"period_starts,omitempty"`
+	// HistoryStart is the start date of the first period of TopProducts'
+	// history (the periods follow one another: weeks or days).
+	HistoryStart string `json:"history_start,omitempty"`
 	// TopProducts are the products with the most units over the history
 	// (at most TopSeries), for the report's history + forecast chart.
 	TopProducts []ForecastSeries `json:"top_products,omitempty"`

@@ -325,8 +325,8 @@ func demandBacktest(hist *features.DemandHistory, hold *features.Frame, pred, al
 	pw, prod := RunBacktest(ss, horizon, lag, dist)
 	bt := &Backtest{Origin: origin, Period: hist.Period, Horizon: horizon, SeasonLag: lag, Product: prod, ProductWarehouse: pw, Baselines: BaselineNote,
 		TopProducts: TopProducts(ss, horizon, TopSeries, TopHistory, dist)}
-	for _, t := range hist.Starts[l-min(l, TopHistory):] {
-		bt.PeriodStarts = append(bt.PeriodStarts, t.Format(time.DateOnly))
+	if len(bt.TopProducts) > 0 {
+		bt.HistoryStart = hist.Starts[l-len(bt.TopProducts[0].History)].Format(time.DateOnly)
 	}
 	return bt, nil
 }

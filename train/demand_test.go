@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -204,6 +205,12 @@ func TestDemandOnGenerated(t *testing.T) {
 		t.Fatalf("card: %v", err)
 	}
 	b := out.Backtest
+	if len(b.TopProducts) != TopSeries || len(b.TopProducts[0].History) != TopHistory || len(b.TopProducts[0].P90) != b.Horizon {
+		t.Fatalf("top products: %+v", b.TopProducts)
+	}
+	if s, err := time.Parse(time.DateOnly, b.HistoryStart); err != nil || s.AddDate(0, 0, 7*TopHistory).Format(time.DateOnly) != b.Origin {
+		t.Errorf("history starts %s, %d weeks before the origin %s", b.HistoryStart, TopHistory, b.Origin)
+	}
 	for _, lv := range [][]MethodBacktest{b.ProductWarehouse, b.Product} {
 		m := lv[0].Overall
 		t.Logf("model: WAPE %.3f bias %.3f wQL90 %.3f P90 coverage %.3f over %d points; MA(4) WAPE %.3f", m.WAPE, m.Bias, m.WQL90, m.Coverage90, m.Points, lv[3].Overall.WAPE)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/prevoir/prevoir/models"
 )
@@ -46,7 +47,7 @@ type demandMetrics struct {
 		Product          []methodBacktest `json:"product"`
 		ProductWarehouse []methodBacktest `json:"product_warehouse"`
 		Baselines        string           `json:"baselines"`
-		PeriodStarts     []string         `json:"period_starts"`
+		HistoryStart     string           `json:"history_start"`
 		TopProducts      []struct {
 			Product string    `json:"product"`
 			History []float64 `json:"history"`
@@ -453,8 +454,8 @@ func topForecastSection(r string, m *demandMetrics) (Section, error) {
 		n := min(len(fx), len(p.P50), len(p.P90), len(p.Mean))
 		band := Band{Name: "P50 to P90", X: fx[:n], Lo: p.P50[:n], Hi: p.P90[:n], Colour: 1}
 		from := ""
-		if len(bt.PeriodStarts) > 0 {
-			from = "; 0 is the " + bt.Period + " from " + bt.PeriodStarts[min(k-1, len(bt.PeriodStarts)-1)]
+		if s := periodStart(bt.HistoryStart, bt.Period, k-1); s != "" {
+			from = "; 0 is the " + bt.Period + " from " + s
 		}
 		svg, err := LineChart(Chart{Title: "Product " + p.Product + ": history and forecast", X: "periods from the held-out origin " + bt.Origin + " (" + bt.Period + from + ")",
 			Y: "units per " + bt.Period, YMin: 0, YMax: peak(actual.Y, p.P90, p.Mean) * 1.2, IntegerX: true, Legend: "top left", Bands: []Band{band}},
@@ -469,10 +470,7 @@ func topForecastSection(r string, m *demandMetrics) (Section, error) {
 		figs = append(figs, Figure{ID: fmt.Sprintf("%s-forecast-%d", slug(r), i+1),
 			Caption: fmt.Sprintf("%s: %s units over the horizon, the model expected %s.", p.Product, Count(sa), Num(sm, 1)), SVG: svg})
 		for h := range n {
-			start := ""
-			if j := k + h; j < len(bt.PeriodStarts) {
-				start = bt.PeriodStarts[j]
-			}
+			start := periodStart(bt.HistoryStart, bt.Period, k+h)
 			within := "yes"
 			if p.Actual[h] > p.P90[h] {
 				within = "no"
@@ -483,6 +481,22 @@ func topForecastSection(r string, m *demandMetrics) (Section, error) {
 	return sub(r, "forecast", "History and forecast of the top products",
 		Block{Text: "The three products with the most units before the origin, their warehouses summed: the last periods, then the horizon the backtest held out. The shaded band runs from the model's P50 to its P90 (a negative binomial with the summed means and variances of the product's warehouses); about one actual in ten should be above it."},
 		Block{Figures: figs}, Block{Table: t}), nil
+}
+
+// periodStart is the start date of the k-th period after the one from
+// first (a date), periods of a week or a day; "" when unknown.
+func periodStart(first, period string, k int) string {
+	t, err := time.Parse(time.DateOnly, first)
+	if err != nil {
+		return ""
+	}
+	switch period {
+	case "week":
+		return t.AddDate(0, 0, 7*k).Format(time.DateOnly)
+	case "day":
+		return t.AddDate(0, 0, k).Format(time.DateOnly)
+	}
+	return ""
 }
 
 // peak is the largest value of vs, at least 1.

@@ -60,10 +60,7 @@ func demandCard(t *testing.T, version int, seed uint64) (*models.Card, *train.Ba
 	pw, prod := train.RunBacktest(ss, horizon, 0, dist)
 	bt := &train.Backtest{Origin: "2024-11-04", Period: "week", Horizon: horizon, Product: prod, ProductWarehouse: pw, Baselines: train.BaselineNote,
 		TopProducts: train.TopProducts(ss, horizon, train.TopSeries, train.TopHistory, dist)}
-	start := time.Date(2024, 11, 4, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -7*train.TopHistory)
-	for k := range train.TopHistory + horizon {
-		bt.PeriodStarts = append(bt.PeriodStarts, start.AddDate(0, 0, 7*k).Format(time.DateOnly))
-	}
+	bt.HistoryStart = time.Date(2024, 11, 4, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -7*train.TopHistory).Format(time.DateOnly)
 	icpt := 1.2
 	c := &models.Card{Name: "demand", Version: version, Kind: models.KindNegBin, Task: "demand", Output: "count", Link: "log",
 		Inputs:       features.Schema{Features: []features.Feature{{Name: "units_4", Kind: features.Numeric}, {Name: "units_13", Kind: features.Numeric}}},
@@ -125,7 +122,7 @@ func TestDemandModelReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := render(t, d)
-	for _, want := range []string{`id="model-demand-1"`, `id="demand-1-backtest"`, `id="demand-1-steps"`, `id="demand-1-fit"`, `id="demand-1-forecast"`, `id="demand-1-forecast-3"`, "P50 to P90",
+	for _, want := range []string{`id="model-demand-1"`, `id="demand-1-backtest"`, `id="demand-1-steps"`, `id="demand-1-fit"`, `id="demand-1-forecast"`, `id="demand-1-forecast-3"`, "P50 to P90", "<td>2024-11-04</td>", "0 is the week from 2024-10-28",
 		`id="demand-1-wape-steps"`, `id="demand-1-coverage-steps"`, `<tr class="highlight">`, "Croston (SBA)", "moving average, 13 periods",
 		"Dispersion alpha", "0.3000", "target 90%", "Seasonal naive"} {
 		if !strings.Contains(page, want) {

@@ -208,9 +208,9 @@ func compareClassifiers(cards []*models.Card, ms []*cardMetrics) ([]Block, error
 }
 
 // diffHidden are card paths the diff table leaves out: the plotted
-// curves, bins and deciles (compared in the plots), the C search points
+// curves, bins, deciles and forecast series (compared in the plots), the C search points
 // (each model's search table) and timestamps.
-var diffHidden = []string{".curves", ".calibration", ".deciles", ".c_search", "created", "version", "solver.seconds"}
+var diffHidden = []string{".curves", ".calibration", ".deciles", ".c_search", ".top_products", ".history_start", "created", "version", "solver.seconds"}
 
 // diffSection lists what differs between two cards (models.Diff), with
 // the plotted series and timings left out.
