@@ -392,3 +392,27 @@ func TestDemandComparison(t *testing.T) {
 		}
 	}
 }
+
+// TestPropensityComparison: two propensity models side by side are
+// compared as classifiers and by their own offer lists.
+func TestPropensityComparison(t *testing.T) {
+	a, ra := propensityCard(t, 1, 4)
+	b, rb := propensityCard(t, 2, 5)
+	d, err := ModelReport([]*models.Card{a, b}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := render(t, d)
+	ma, mb := ra.Rankers[0].MAP, rb.Rankers[0].MAP
+	cells := []string{Num(ma, 4), Num(mb, 4)}
+	cells[map[bool]int{true: 0, false: 1}[ma >= mb]] += " ★"
+	row := `<td>MAP@N</td><td[^>]*>` + regexp.QuoteMeta(cells[0]) + `</td><td[^>]*>` + regexp.QuoteMeta(cells[1]) + `</td>`
+	if !regexp.MustCompile(row).MatchString(page) {
+		t.Errorf("no comparison row %s", row)
+	}
+	for _, want := range []string{`id="comparison-roc"`, `id="offers-1-ranking"`, `id="offers-2-ranking"`, "offer lists on its holdout cutoff"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page has no %s", want)
+		}
+	}
+}

@@ -108,6 +108,11 @@ func comparisonSections(cards []*models.Card) ([]Section, error) {
 			return nil, err
 		}
 		sec.Blocks = append(sec.Blocks, blocks...)
+		rb, err := compareRankings(cards)
+		if err != nil {
+			return nil, err
+		}
+		sec.Blocks = append(sec.Blocks, rb...)
 		if ms[0].Holdout.Rows > 0 {
 			for i := 1; i < len(ms); i++ {
 				if ms[i].Holdout.Rows != ms[0].Holdout.Rows || ms[i].Holdout.Positives != ms[0].Holdout.Positives {

@@ -136,3 +136,61 @@ func rankingSection(r string, rk *rankingMetrics) (Section, error) {
 	}
 	return sub(r, "ranking", "Offer lists against the baselines", blocks...), nil
 }
+
+// compareRankings puts the models' offer lists side by side when every
+// card has a ranking evaluation: each model's own row (hit rate,
+// precision, recall, MAP at N, pair AUC), the best of each row marked ★;
+// nil when a card has none.
+func compareRankings(cards []*models.Card) ([]Block, error) {
+	rks := make([]*rankingMetrics, len(cards))
+	for i, c := range cards {
+		rk, err := readRanking(c)
+		if err != nil {
+			return nil, err
+		}
+		if rk == nil || len(rk.Rankers) == 0 || rk.Rankers[0].Ranker != "model" {
+			return nil, nil
+		}
+		rks[i] = rk
+	}
+	head := []string{"Measure"}
+	num := []bool{false}
+	for _, c := range cards {
+		head = append(head, ref(c))
+		num = append(num, true)
+	}
+	t := &Table{Caption: "Each model's offer lists on its holdout cutoff (best in each row marked ★)", Head: head, Numeric: num}
+	for _, row := range []struct {
+		name   string
+		get    func(*rankingMetrics) float64
+		format func(float64) string
+	}{
+		{"Hit rate@N", func(r *rankingMetrics) float64 { return r.Rankers[0].HitRate }, pct1},
+		{"Precision@N", func(r *rankingMetrics) float64 { return r.Rankers[0].Precision }, pct1},
+		{"Recall@N", func(r *rankingMetrics) float64 { return r.Rankers[0].Recall }, pct1},
+		{"MAP@N", func(r *rankingMetrics) float64 { return r.Rankers[0].MAP }, func(v float64) string { return Num(v, 4) }},
+		{"Pair ROC AUC", func(r *rankingMetrics) float64 { return r.Rankers[0].AUC }, num3},
+	} {
+		cells := []string{row.name}
+		best := -1
+		for i, rk := range rks {
+			v := row.get(rk)
+			cells = append(cells, row.format(v))
+			if v == v && (best < 0 || v > row.get(rks[best])) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			cells[best+1] += " ★"
+		}
+		t.Rows = append(t.Rows, cells)
+	}
+	blocks := []Block{{Table: t}}
+	for i := 1; i < len(rks); i++ {
+		if rks[i].Cutoff != rks[0].Cutoff || rks[i].Top != rks[0].Top {
+			blocks = append(blocks, Block{Note: fmt.Sprintf("%s and %s were measured on different cutoffs or list lengths (%s, N = %d and %s, N = %d): compare their offer lists with care.",
+				ref(cards[0]), ref(cards[i]), rks[0].Cutoff, rks[0].Top, rks[i].Cutoff, rks[i].Top)})
+		}
+	}
+	return blocks, nil
+}
