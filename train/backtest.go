@@ -1,8 +1,11 @@
 package train
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/prevoir/prevoir/models/negbin"
 )
@@ -103,6 +106,89 @@ type Backtest struct {
 	ProductWarehouse []MethodBacktest `json:"product_warehouse"`
 	// Baselines says how the classic forecasters' quantiles are made.
 	Baselines string `json:"baselines"`
+	// HistoryStart is the start date of the first period of TopProducts'
+	// history (the periods follow one another: weeks or days).
+	HistoryStart string `json:"history_start,omitempty"`
+	// TopProducts are the products with the most units over the history
+	// (at most TopSeries), for the report's history + forecast chart.
+	TopProducts []ForecastSeries `json:"top_products,omitempty"`
+}
+
+// Sizes of the Backtest's TopProducts.
+const (
+	TopSeries  = 5
+	TopHistory = 26
+)
+
+// ForecastSeries is one product (its warehouses summed) at the held-out
+// origin: its last periods, then the horizon's actuals and the model's
+// mean, P50 and P90 (the product-level negative binomial).
+type ForecastSeries struct {
+	Product string    `json:"product"`
+	History []float64 `json:"history"`
+	Actual  []float64 `json:"actual"`
+	Mean    []float64 `json:"mean"`
+	P50     []float64 `json:"p50"`
+	P90     []float64 `json:"p90"`
+}
+
+// TopProducts sums each product's series over its warehouses and returns
+// the n with the most units in their history (ties by name), each with
+// its last k history periods and the model's forecast per step: means
+// add, variances add, and the quantiles are the negative binomial's with
+// that mean and variance (as the backtest's product level).
+func TopProducts(series []BacktestSeries, horizon, n, k int, model func(i, h int) Dist) []ForecastSeries {
+	type acc struct {
+		fs       ForecastSeries
+		total    float64
+		mean, vr []float64
+	}
+	by := map[string]*acc{}
+	var order []string
+	for i, s := range series {
+		a := by[s.Product]
+		if a == nil {
+			a = &acc{fs: ForecastSeries{Product: s.Product, History: make([]float64, min(k, len(s.History))), Actual: make([]float64, horizon)},
+				mean: make([]float64, horizon), vr: make([]float64, horizon)}
+			by[s.Product] = a
+			order = append(order, s.Product)
+		}
+		off := len(s.History) - len(a.fs.History)
+		for j := range a.fs.History {
+			if off+j >= 0 {
+				a.fs.History[j] += s.History[off+j]
+			}
+		}
+		for _, v := range s.History {
+			a.total += v
+		}
+		for h := 1; h <= horizon; h++ {
+			if h <= len(s.Actual) {
+				a.fs.Actual[h-1] += s.Actual[h-1]
+			}
+			d := model(i, h)
+			a.mean[h-1] += d.Mean
+			a.vr[h-1] += negbin.Variance(d.Mean, d.Alpha)
+		}
+	}
+	slices.SortStableFunc(order, func(x, y string) int {
+		if c := cmp.Compare(by[y].total, by[x].total); c != 0 {
+			return c
+		}
+		return strings.Compare(x, y)
+	})
+	var out []ForecastSeries
+	for _, p := range order[:min(n, len(order))] {
+		a := by[p]
+		for h := range horizon {
+			mu, alpha := negbin.MomentMatch(a.mean[h], a.vr[h])
+			a.fs.Mean = append(a.fs.Mean, a.mean[h])
+			a.fs.P50 = append(a.fs.P50, negbin.Quantile(0.5, mu, alpha))
+			a.fs.P90 = append(a.fs.P90, negbin.Quantile(0.9, mu, alpha))
+		}
+		out = append(out, a.fs)
+	}
+	return out
 }
 
 // BaselineNote describes the baselines' distributions.

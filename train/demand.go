@@ -318,11 +318,17 @@ func demandBacktest(hist *features.DemandHistory, hold *features.Frame, pred, al
 	if l < lag || hist.First.After(hist.Starts[l-lag]) {
 		lag = 0 // the history does not reach a whole year back
 	}
-	pw, prod := RunBacktest(ss, horizon, lag, func(i, h int) Dist {
+	dist := func(i, h int) Dist {
 		s := hist.Series[i]
 		return mu[key{s.Product, s.Warehouse, int64(h)}]
-	})
-	return &Backtest{Origin: origin, Period: hist.Period, Horizon: horizon, SeasonLag: lag, Product: prod, ProductWarehouse: pw, Baselines: BaselineNote}, nil
+	}
+	pw, prod := RunBacktest(ss, horizon, lag, dist)
+	bt := &Backtest{Origin: origin, Period: hist.Period, Horizon: horizon, SeasonLag: lag, Product: prod, ProductWarehouse: pw, Baselines: BaselineNote,
+		TopProducts: TopProducts(ss, horizon, TopSeries, TopHistory, dist)}
+	if len(bt.TopProducts) > 0 {
+		bt.HistoryStart = hist.Starts[l-len(bt.TopProducts[0].History)].Format(time.DateOnly)
+	}
+	return bt, nil
 }
 
 // demandDesign is the standardised design of the training rows.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -203,6 +205,12 @@ func TestDemandOnGenerated(t *testing.T) {
 		t.Fatalf("card: %v", err)
 	}
 	b := out.Backtest
+	if len(b.TopProducts) != TopSeries || len(b.TopProducts[0].History) != TopHistory || len(b.TopProducts[0].P90) != b.Horizon {
+		t.Fatalf("top products: %+v", b.TopProducts)
+	}
+	if s, err := time.Parse(time.DateOnly, b.HistoryStart); err != nil || s.AddDate(0, 0, 7*TopHistory).Format(time.DateOnly) != b.Origin {
+		t.Errorf("history starts %s, %d weeks before the origin %s", b.HistoryStart, TopHistory, b.Origin)
+	}
 	for _, lv := range [][]MethodBacktest{b.ProductWarehouse, b.Product} {
 		m := lv[0].Overall
 		t.Logf("model: WAPE %.3f bias %.3f wQL90 %.3f P90 coverage %.3f over %d points; MA(4) WAPE %.3f", m.WAPE, m.Bias, m.WQL90, m.Coverage90, m.Points, lv[3].Overall.WAPE)
@@ -212,5 +220,31 @@ func TestDemandOnGenerated(t *testing.T) {
 		if m.Coverage90 < 0.85 || m.Coverage90 > 0.95 {
 			t.Errorf("P90 coverage %.3f, want 0.85-0.95", m.Coverage90)
 		}
+	}
+}
+
+// TestTopProducts: the products with the most units in their history,
+// their warehouses summed over the last k periods, with the model's mean
+// and the quantiles of the moment-matched product-level distribution.
+func TestTopProducts(t *testing.T) {
+	ss := []BacktestSeries{
+		{Product: "A", Warehouse: "n", History: []float64{1, 2, 3}, Actual: []float64{2, 1}},
+		{Product: "A", Warehouse: "s", History: []float64{0, 0, 4}, Actual: []float64{3, 0}},
+		{Product: "B", Warehouse: "n", History: []float64{9, 9, 9}, Actual: []float64{9, 9}},
+		{Product: "C", Warehouse: "n", History: []float64{0, 0, 1}, Actual: []float64{0, 0}},
+	}
+	dist := func(i, h int) Dist { return Dist{Mean: float64(i + h), Alpha: 0.5} }
+	top := TopProducts(ss, 2, 2, 2, dist)
+	if len(top) != 2 || top[0].Product != "B" || top[1].Product != "A" {
+		t.Fatalf("%+v", top)
+	}
+	a := top[1]
+	if !slices.Equal(a.History, []float64{2, 7}) || !slices.Equal(a.Actual, []float64{5, 1}) || !slices.Equal(a.Mean, []float64{3, 5}) {
+		t.Fatalf("A: %+v", a)
+	}
+	// Step 1: means 1 and 2, variances 1 + 0.5 and 2 + 2: mean 3, variance 5.5.
+	mu, alpha := negbin.MomentMatch(3, 5.5)
+	if a.P50[0] != negbin.Quantile(0.5, mu, alpha) || a.P90[0] != negbin.Quantile(0.9, mu, alpha) || a.P90[0] < a.P50[0] {
+		t.Errorf("A step 1: P50 %v P90 %v", a.P50[0], a.P90[0])
 	}
 }

@@ -243,6 +243,16 @@ func TestReportsInChromium(t *testing.T) {
 	runReport := filepath.Join(dir, "run-report.html")
 	cli("run", "--as-of", "2025-01-01", "--report", runReport)
 
+	// A demand count model's and a propensity model's reports (the
+	// flags of make run; trained after the run, not promoted, so the run
+	// above publishes churn only).
+	cli("train", "--task", "demand", "--as-of", "2024-12-01", "--cutoffs", "4", "--step", "4w", "--top-products", "200", "--name", "demand")
+	demandReport := filepath.Join(dir, "demand-model-report.html")
+	cli("models", "report", "demand@1", "-o", demandReport)
+	cli("train", "--task", "propensity", "--as-of", "2024-12-01", "--cutoffs", "3", "--step", "30d", "--name", "offers")
+	offersReport := filepath.Join(dir, "propensity-model-report.html")
+	cli("models", "report", "offers@1", "-o", offersReport)
+
 	var shots []string
 	modelIDs := []string{"comparison", "comparison-roc", "comparison-gains", "diff-churn-2"}
 	for _, m := range []string{"churn-1", "churn-2"} {
@@ -252,6 +262,8 @@ func TestReportsInChromium(t *testing.T) {
 	shots = append(shots, checkPage(t, bin, single, modelIDs[4:13], 7))
 	shots = append(shots, checkPage(t, bin, scores, []string{"publication", "distribution", "churn-distribution", "bands", "churn-bands", "top", "changes"}, 2))
 	shots = append(shots, checkPage(t, bin, clvReport, []string{"model-value-1", "value-1-parameters", "value-1-holdout", "value-1-calibration-holdout"}, 1))
+	shots = append(shots, checkPage(t, bin, demandReport, []string{"model-demand-1", "demand-1-backtest", "demand-1-steps", "demand-1-wape-steps", "demand-1-coverage-steps", "demand-1-forecast", "demand-1-forecast-1", "demand-1-forecast-3", "demand-1-fit"}, 5))
+	shots = append(shots, checkPage(t, bin, offersReport, []string{"model-offers-1", "offers-1-metrics", "offers-1-roc", "offers-1-calibration", "offers-1-ranking", "offers-1-ranking-bars"}, 7))
 	shots = append(shots, checkPage(t, bin, runReport, []string{"outcome", "stages", "run-stages", "tasks"}, 1))
 
 	if out := os.Getenv("PREVOIR_REPORT_SCREENSHOTS"); out != "" {

@@ -23,8 +23,10 @@ type Options struct {
 // here, above the generic ones, and its builder in its own file.
 func ModelSections(c *models.Card) ([]Section, error) {
 	switch {
-	// [demand] (count models) and [offers] (propensity ranking) add
-	// their cases here.
+	case c.Kind == models.KindNegBin:
+		return demandModelSections(c)
+	case c.Task == "propensity" && c.Output == "probability":
+		return propensitySections(c)
 	case c.Kind == btyd.KindName:
 		return clvSections(c)
 	case c.Output == "probability":
@@ -106,6 +108,11 @@ func comparisonSections(cards []*models.Card) ([]Section, error) {
 			return nil, err
 		}
 		sec.Blocks = append(sec.Blocks, blocks...)
+		rb, err := compareRankings(cards)
+		if err != nil {
+			return nil, err
+		}
+		sec.Blocks = append(sec.Blocks, rb...)
 		if ms[0].Holdout.Rows > 0 {
 			for i := 1; i < len(ms); i++ {
 				if ms[i].Holdout.Rows != ms[0].Holdout.Rows || ms[i].Holdout.Positives != ms[0].Holdout.Positives {
@@ -113,8 +120,16 @@ func comparisonSections(cards []*models.Card) ([]Section, error) {
 				}
 			}
 		}
+	} else if dms, ok, err := allDemand(cards); err != nil {
+		return nil, err
+	} else if ok {
+		blocks, err := compareDemand(cards, dms)
+		if err != nil {
+			return nil, err
+		}
+		sec.Blocks = append(sec.Blocks, blocks...)
 	} else {
-		sec.Blocks = append(sec.Blocks, Block{Text: "These models are not all classifiers with holdout metrics: each one's metrics are in its own section below; the card differences follow."})
+		sec.Blocks = append(sec.Blocks, Block{Text: "These models are not all classifiers with holdout metrics nor all demand models with a backtest: each one's metrics are in its own section below; the card differences follow."})
 	}
 	out := []Section{sec}
 	for i := 1; i < len(cards); i++ {
@@ -125,6 +140,20 @@ func comparisonSections(cards []*models.Card) ([]Section, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// allDemand reads every card's demand metrics; ok is false unless every
+// card is a demand model with a backtest.
+func allDemand(cards []*models.Card) ([]*demandMetrics, bool, error) {
+	ms := make([]*demandMetrics, len(cards))
+	for i, c := range cards {
+		m, err := readDemand(c)
+		if err != nil || m == nil {
+			return nil, false, err
+		}
+		ms[i] = m
+	}
+	return ms, true, nil
 }
 
 func compareClassifiers(cards []*models.Card, ms []*cardMetrics) ([]Block, error) {
@@ -184,9 +213,9 @@ func compareClassifiers(cards []*models.Card, ms []*cardMetrics) ([]Block, error
 }
 
 // diffHidden are card paths the diff table leaves out: the plotted
-// curves, bins and deciles (compared in the plots), the C search points
+// curves, bins, deciles and forecast series (compared in the plots), the C search points
 // (each model's search table) and timestamps.
-var diffHidden = []string{".curves", ".calibration", ".deciles", ".c_search", "created", "version", "solver.seconds"}
+var diffHidden = []string{".curves", ".calibration", ".deciles", ".c_search", ".top_products", ".history_start", "created", "version", "solver.seconds"}
 
 // diffSection lists what differs between two cards (models.Diff), with
 // the plotted series and timings left out.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"math"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -61,6 +62,19 @@ type Chart struct {
 	// NoLegend leaves HorizontalBars' sign legend out (bars that are
 	// never negative: times, counts).
 	NoLegend bool
+	// IntegerX puts the x ticks on whole numbers only (steps, periods).
+	IntegerX bool
+	// Bands are shaded ranges LineChart draws under its lines (a
+	// forecast's P50-P90).
+	Bands []Band
+}
+
+// Band is a shaded range between Lo and Hi over X, in a light tint of
+// the palette's colour Colour.
+type Band struct {
+	Name      string
+	X, Lo, Hi []float64
+	Colour    int
 }
 
 func newPlot(c Chart) *plot.Plot {
@@ -85,6 +99,9 @@ func newPlot(c Chart) *plot.Plot {
 	}
 	if c.PercentY {
 		p.Y.Tick.Marker = percentTicks{}
+	}
+	if c.IntegerX {
+		p.X.Tick.Marker = integerTicks{}
 	}
 	p.Legend.Top, p.Legend.XOffs, p.Legend.YOffs = true, -vg.Points(6), -vg.Points(6)
 	switch c.Legend {
@@ -131,9 +148,43 @@ func (thousandsTicks) Ticks(min, max float64) []plot.Tick {
 	return ts
 }
 
-// LineChart draws series as lines.
+// integerTicks labels the whole numbers of the axis range (at most 14
+// labels: every second, fifth... when more).
+type integerTicks struct{}
+
+func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
+	first, last := math.Ceil(lo), math.Floor(hi)
+	step := math.Max(1, math.Ceil((last-first+1)/14))
+	var ts []plot.Tick
+	for v := first; v <= last; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: Int(int64(v))})
+	}
+	return ts
+}
+
+// LineChart draws series as lines, over c's Bands.
 func LineChart(c Chart, series []Series) (template.HTML, error) {
 	p := newPlot(c)
+	for _, b := range c.Bands {
+		xys := make(plotter.XYs, 0, 2*len(b.X))
+		for i := range b.X {
+			xys = append(xys, plotter.XY{X: b.X[i], Y: b.Hi[i]})
+		}
+		for i := len(b.X) - 1; i >= 0; i-- {
+			xys = append(xys, plotter.XY{X: b.X[i], Y: b.Lo[i]})
+		}
+		poly, err := plotter.NewPolygon(xys)
+		if err != nil {
+			return "", fmt.Errorf("chart %q, band %q: %w", c.Title, b.Name, err)
+		}
+		col := Palette[b.Colour%len(Palette)]
+		poly.Color = color.RGBA{R: uint8(255 - (255-int(col.R))*35/100), G: uint8(255 - (255-int(col.G))*35/100), B: uint8(255 - (255-int(col.B))*35/100), A: 0xff}
+		poly.LineStyle.Width = 0
+		p.Add(poly)
+		if b.Name != "" {
+			p.Legend.Add(b.Name, poly)
+		}
+	}
 	k := 0
 	for _, s := range series {
 		xys := make(plotter.XYs, len(s.X))
