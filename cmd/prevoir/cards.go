@@ -270,7 +270,7 @@ func cell(v any) string {
 // bins (deciles, calibration, search points) last, and only with --all.
 func diffRank(path string) (rank int, bin bool) {
 	switch {
-	case strings.Contains(path, "deciles") || strings.Contains(path, "calibration") || strings.Contains(path, ".points") || strings.Contains(path, ".curves."):
+	case strings.Contains(path, "deciles") || strings.Contains(path, "calibration") || strings.Contains(path, ".points") || strings.Contains(path, ".curves.") || strings.Contains(path, ".top_products"):
 		return 4, true
 	case strings.HasPrefix(path, "parameters"):
 		return 0, false
