@@ -5,9 +5,10 @@
 # minutes and under 4 GiB on a 2-core machine. No anchor. Writes a
 # markdown section to $1 (default bench/out/nightly.md).
 #
-# The churn model is trained on a second, 20,000-customer dataset in the
-# same store and promoted to champion (the churn feature schema is the
-# same for every dataset). The config is deploy/prevoir.yaml's tasks and
+# The churn, propensity, demand and clv models are trained on a second,
+# 20,000-customer dataset in the same store, as make run trains them, and
+# promoted to champion (a task's feature schema is the same for every
+# dataset). The config is deploy/prevoir.yaml's tasks and
 # rules. Datasets, store and model are kept under $BENCH_DATA/nightly;
 # each timed run starts without the scoring feature table (removed), as a
 # real night does on new data.
@@ -40,15 +41,25 @@ fi
 if ! grep -q '"champion"' "$store/models/churn/aliases.json" 2>/dev/null; then
 	$P train --task churn --dataset train --as-of 2024-10-01 --cutoffs 3 --step 90d --name churn --promote champion >>"$log" 2>&1
 fi
-cp deploy/triggers.yaml "$data/triggers.yaml"
+# The other tasks of deploy/prevoir.yaml, trained as make run trains them.
+if ! grep -q '"champion"' "$store/models/propensity/aliases.json" 2>/dev/null; then
+	$P train --task propensity --dataset train --as-of 2024-12-01 --cutoffs 3 --step 30d --name propensity --promote champion >>"$log" 2>&1
+fi
+if ! grep -q '"champion"' "$store/models/demand/aliases.json" 2>/dev/null; then
+	$P train --task demand --dataset train --as-of 2024-12-01 --cutoffs 4 --step 4w --top-products 200 --name demand --promote champion >>"$log" 2>&1
+fi
+if ! grep -q '"champion"' "$store/models/clv/aliases.json" 2>/dev/null; then
+	$P train --task clv --dataset train --as-of 2024-10-01 --horizon 13w --name clv --promote champion >>"$log" 2>&1
+fi
+cp deploy/triggers.yaml deploy/offers.yaml "$data/"
 sed -e "s/^dataset: .*/dataset: $ds/" deploy/prevoir.yaml >"$data/prevoir.yaml"
 
 lines=$(grep -E '"rows"' "$store/datasets/$ds/orders/_manifest.json" | head -1 | tr -dc '0-9')
 load_before=$(load)
-rm -rf "$store/features/$ds/churn/2025-01-01"
+rm -rf "$store/features/$ds/"*/2025-01-01
 : >"$data/summary.json"
 run=$(timeit -n "$repeats" -warmup 0 -label "run $customers" -log "$data/stderr.log" -- \
-	sh -c "rm -rf '$store/features/$ds/churn/2025-01-01'; $P run --config '$data/prevoir.yaml' --json >'$data/summary.json'")
+	sh -c "rm -rf '$store/features/$ds/'*/2025-01-01; $P run --config '$data/prevoir.yaml' --json >'$data/summary.json'")
 echo "$run" >&2
 load_after=$(load)
 
@@ -75,11 +86,11 @@ PY
 {
 	echo "## The nightly job: $customers customers (no anchor)"
 	echo
-	echo "$repeats run(s) of \`prevoir run --config deploy/prevoir.yaml\` (churn and the six trigger rules), whole process (\`kit timeit\`), $(nproc) CPUs, $(date -u +%Y-%m-%d)."
-	echo "Dataset: \`prevoir datasets generate --customers $customers\` (seed 42, 730 days to 2025-01-01; $lines order lines); the churn"
-	echo "model is trained on a second generated dataset of 20,000 customers and promoted to champion. Each run builds the scoring"
-	echo "feature table (removed before), publishes churn, evaluates the rules (reading orders, loyalty, events and consent) and runs"
-	echo "store gc. Load average (1, 5, 15 min) $load_before before, $load_after after."
+	echo "$repeats run(s) of \`prevoir run --config deploy/prevoir.yaml\` (churn, propensity, demand, clv and segments, and the six trigger rules), whole process (\`kit timeit\`), $(nproc) CPUs, $(date -u +%Y-%m-%d)."
+	echo "Dataset: \`prevoir datasets generate --customers $customers\` (seed 42, 730 days to 2025-01-01; $lines order lines); the five"
+	echo "models are trained on a second generated dataset of 20,000 customers (as make run trains them) and promoted to champion. Each run"
+	echo "builds the scoring feature tables (removed before), publishes every task, checks quality, evaluates the rules (reading orders,"
+	echo "loyalty, events and consent) and runs store gc. Load average (1, 5, 15 min) $load_before before, $load_after after."
 	echo "Target: under 10 minutes and under 4 GiB. This run: $verdict (wall $(r1 "$w") s, CPU $c s, peak $m MiB)."
 	echo
 	echo "| stage | rows | wall | rows/s |"
