@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
@@ -66,38 +65,16 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if err := o.Bands.Check(); err != nil {
 		return nil, err
 	}
-	if o.AsOf == "" {
-		o.AsOf = datasets.AsOfLatest
-	}
-	now := time.Now()
-	if o.Now != nil {
-		now = o.Now()
-	}
-	asOf, err := datasets.ResolveAsOf(ctx, st, o.Dataset, o.AsOf, now)
+	asOf, err := publish.ScoringDate(ctx, st, o.Dataset, o.AsOf, o.Now)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := time.Parse(time.DateOnly, asOf); err != nil {
-		return nil, datasets.Fieldf("AsOf", o.AsOf, "want a date YYYY-MM-DD, latest or today")
-	}
 	o.AsOf = asOf
-	reg := registry.New(st, registry.Options{Kinds: o.Kinds})
-	name, version, err := reg.ResolveRef(ctx, o.Model)
+	lm, err := registry.New(st, registry.Options{Kinds: o.Kinds}).LoadForTask(ctx, o.Model, Task)
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	m, err := reg.Load(ctx, name, version)
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
-	card := m.Card()
-	if card.Task != "" && card.Task != Task {
-		return nil, fmt.Errorf("score: model %s@%d is a %s model, not a %s model", name, version, card.Task, Task)
-	}
-	cardBytes, err := datasets.ReadAll(ctx, st, registry.Root+"/"+name+"/"+strconv.Itoa(version)+"/"+registry.CardFile)
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
+	m, name, version, card := lm.Model, lm.Name, lm.Version, lm.Model.Card()
 	fo, err := featureOptions(o, card)
 	if err != nil {
 		return nil, err
@@ -116,7 +93,7 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 		return nil, fmt.Errorf("score: %w", err)
 	}
 	lin := publish.Lineage{
-		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: sha256Hex(cardBytes)},
+		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: lm.CardSHA256},
 		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
 			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
 		Params: map[string]any{"bands": o.Bands, "feature_set": fo.FeatureSet, "lookback": fo.Lookback.String()},

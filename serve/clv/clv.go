@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/prevoir/prevoir/datasets"
@@ -102,40 +101,22 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if o.MinAge.Days < 0 {
 		return nil, datasets.Fieldf("MinAge", o.MinAge.String(), "want a positive span")
 	}
-	if o.AsOf == "" {
-		o.AsOf = datasets.AsOfLatest
-	}
-	now := time.Now()
-	if o.Now != nil {
-		now = o.Now()
-	}
-	asOf, err := datasets.ResolveAsOf(ctx, st, o.Dataset, o.AsOf, now)
+	asOf, err := publish.ScoringDate(ctx, st, o.Dataset, o.AsOf, o.Now)
 	if err != nil {
 		return nil, err
 	}
-	day, err := time.Parse(time.DateOnly, asOf)
-	if err != nil {
-		return nil, datasets.Fieldf("AsOf", o.AsOf, "want a date YYYY-MM-DD, latest or today")
-	}
+	day, _ := time.Parse(time.DateOnly, asOf) // a date: ScoringDate checked it
 	o.AsOf = asOf
-	reg := registry.New(st, registry.Options{Kinds: o.Kinds})
-	name, version, err := reg.ResolveRef(ctx, o.Model)
+	loaded, err := registry.New(st, registry.Options{Kinds: o.Kinds}).LoadForTask(ctx, o.Model, "")
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	loaded, err := reg.Load(ctx, name, version)
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
-	m, ok := loaded.(*btyd.Model)
+	name, version := loaded.Name, loaded.Version
+	m, ok := loaded.Model.(*btyd.Model)
 	if !ok {
-		return nil, fmt.Errorf("score: model %s@%d is a %s model, the clv task scores %s models", name, version, loaded.Card().Kind, btyd.KindName)
+		return nil, fmt.Errorf("score: model %s@%d is a %s model, the clv task scores %s models", name, version, loaded.Model.Card().Kind, btyd.KindName)
 	}
 	card := m.Card()
-	cardBytes, err := datasets.ReadAll(ctx, st, registry.Root+"/"+name+"/"+strconv.Itoa(version)+"/"+registry.CardFile)
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
 	unit, _ := m.Unit()
 	fo := features.Options{Dataset: o.Dataset, Task: Task, AsOf: o.AsOf, FeatureSet: unit, Now: o.Now}
 	if card.Lineage != nil {
@@ -159,7 +140,7 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 		return nil, fmt.Errorf("score: %w", err)
 	}
 	lin := publish.Lineage{
-		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: sha256Hex(cardBytes)},
+		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: loaded.CardSHA256},
 		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
 			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
 		Params: map[string]any{"horizon": o.Horizon.String(), "discount_monthly": o.Discount, "min_age": o.MinAge.String(),

@@ -67,38 +67,20 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if !(o.ServiceLevel > 0 && o.ServiceLevel < 1) {
 		return nil, datasets.Fieldf("ServiceLevel", strconv.FormatFloat(o.ServiceLevel, 'g', -1, 64), "want a probability strictly between 0 and 1")
 	}
-	if o.AsOf == "" {
-		o.AsOf = datasets.AsOfLatest
-	}
-	now := time.Now()
-	if o.Now != nil {
-		now = o.Now()
-	}
-	asOf, err := datasets.ResolveAsOf(ctx, st, o.Dataset, o.AsOf, now)
+	asOf, err := publish.ScoringDate(ctx, st, o.Dataset, o.AsOf, o.Now)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := time.Parse(time.DateOnly, asOf); err != nil {
-		return nil, datasets.Fieldf("AsOf", o.AsOf, "want a date YYYY-MM-DD, latest or today")
-	}
 	o.AsOf = asOf
-	reg := registry.New(st, registry.Options{Kinds: o.Kinds})
-	name, version, err := reg.ResolveRef(ctx, o.Model)
+	loaded, err := registry.New(st, registry.Options{Kinds: o.Kinds}).LoadForTask(ctx, o.Model, "")
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	lm, err := reg.Load(ctx, name, version)
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
-	m, ok := lm.(*negbin.Model)
-	card := lm.Card()
+	name, version := loaded.Name, loaded.Version
+	m, ok := loaded.Model.(*negbin.Model)
+	card := loaded.Model.Card()
 	if !ok || card.Task != Task {
 		return nil, fmt.Errorf("score: model %s@%d is a %s %s model, not a negbin %s model", name, version, card.Kind, card.Task, Task)
-	}
-	cardBytes, err := datasets.ReadAll(ctx, st, registry.Root+"/"+name+"/"+strconv.Itoa(version)+"/"+registry.CardFile)
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
 	}
 	fo, err := FeatureOptions(card)
 	if err != nil {
@@ -136,7 +118,7 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 		return nil, fmt.Errorf("score: %w", err)
 	}
 	lin := publish.Lineage{
-		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: sha256Hex(cardBytes)},
+		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: loaded.CardSHA256},
 		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
 			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
 		Params: map[string]any{"period": fm.Params.Period, "horizon": fm.Params.Horizon, "measure": fm.Params.Measure,

@@ -75,38 +75,16 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if o.Top < 1 {
 		return nil, datasets.Fieldf("Top", strconv.Itoa(o.Top), "want at least 1")
 	}
-	if o.AsOf == "" {
-		o.AsOf = datasets.AsOfLatest
-	}
-	now := time.Now()
-	if o.Now != nil {
-		now = o.Now()
-	}
-	asOf, err := datasets.ResolveAsOf(ctx, st, o.Dataset, o.AsOf, now)
+	asOf, err := publish.ScoringDate(ctx, st, o.Dataset, o.AsOf, o.Now)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := time.Parse(time.DateOnly, asOf); err != nil {
-		return nil, datasets.Fieldf("AsOf", o.AsOf, "want a date YYYY-MM-DD, latest or today")
-	}
 	o.AsOf = asOf
-	reg := registry.New(st, registry.Options{Kinds: o.Kinds})
-	name, version, err := reg.ResolveRef(ctx, o.Model)
+	lm, err := registry.New(st, registry.Options{Kinds: o.Kinds}).LoadForTask(ctx, o.Model, Task)
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	m, err := reg.Load(ctx, name, version)
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
-	card := m.Card()
-	if card.Task != "" && card.Task != Task {
-		return nil, fmt.Errorf("score: model %s@%d is a %s model, not a %s model", name, version, card.Task, Task)
-	}
-	cardBytes, err := datasets.ReadAll(ctx, st, registry.Root+"/"+name+"/"+strconv.Itoa(version)+"/"+registry.CardFile)
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
+	m, name, version, card := lm.Model, lm.Name, lm.Version, lm.Model.Card()
 	fo, err := featureOptions(o, card)
 	if err != nil {
 		return nil, err
@@ -142,7 +120,7 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 		params["rules"] = o.Rules
 	}
 	lin := publish.Lineage{
-		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: sha256Hex(cardBytes)},
+		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: lm.CardSHA256},
 		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
 			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
 		Params: params, Notes: notes,

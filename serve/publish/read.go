@@ -292,3 +292,25 @@ func writeJSONLine(w *bufio.Writer, cols []Column, row []any) error {
 	w.WriteByte('}')
 	return w.WriteByte('\n')
 }
+
+// ScoringDate resolves a scoring date for dataset: a YYYY-MM-DD date,
+// latest (the default, for "") or today, as datasets.ResolveAsOf reads
+// them at now, and refuses anything that is not a day (a publication's
+// as_of is a date).
+func ScoringDate(ctx context.Context, st datasets.Store, dataset, asOf string, now func() time.Time) (string, error) {
+	if asOf == "" {
+		asOf = datasets.AsOfLatest
+	}
+	at := time.Now()
+	if now != nil {
+		at = now()
+	}
+	d, err := datasets.ResolveAsOf(ctx, st, dataset, asOf, at)
+	if err != nil {
+		return "", err
+	}
+	if _, err := time.Parse(time.DateOnly, d); err != nil {
+		return "", datasets.Fieldf("AsOf", asOf, "want a date YYYY-MM-DD, latest or today")
+	}
+	return d, nil
+}

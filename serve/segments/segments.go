@@ -87,16 +87,9 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if o.CLVModel == "" {
 		o.CLVModel = DefaultCLVModel
 	}
-	now := time.Now()
-	if o.Now != nil {
-		now = o.Now()
-	}
-	asOf, err := datasets.ResolveAsOf(ctx, st, o.Dataset, o.AsOf, now)
+	asOf, err := publish.ScoringDate(ctx, st, o.Dataset, o.AsOf, o.Now)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := time.Parse(time.DateOnly, asOf); err != nil {
-		return nil, datasets.Fieldf("AsOf", o.AsOf, "want a date YYYY-MM-DD, latest or today")
 	}
 	o.AsOf = asOf
 	fr, err := features.Build(ctx, st, features.Options{Dataset: o.Dataset, Task: features.TaskChurn, AsOf: asOf, FeatureSet: features.SetChurn, Now: o.Now})
