@@ -2,8 +2,6 @@ package churn
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -95,7 +93,7 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	lin := publish.Lineage{
 		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: lm.CardSHA256},
 		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
-			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
+			ManifestSHA256: publish.SHA256Hex(fmBytes), Rows: fm.Rows},
 		Params: map[string]any{"bands": o.Bands, "feature_set": fo.FeatureSet, "lookback": fo.Lookback.String()},
 	}
 	for _, in := range fm.Inputs {
@@ -144,9 +142,4 @@ func featureOptions(o Options, card *models.Card) (features.Options, error) {
 		}
 	}
 	return fo, nil
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }

@@ -2,8 +2,6 @@ package clv
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"time"
@@ -142,7 +140,7 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	lin := publish.Lineage{
 		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: loaded.CardSHA256},
 		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
-			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
+			ManifestSHA256: publish.SHA256Hex(fmBytes), Rows: fm.Rows},
 		Params: map[string]any{"horizon": o.Horizon.String(), "discount_monthly": o.Discount, "min_age": o.MinAge.String(),
 			"unit": unit, "variant": m.Params().Variant},
 	}
@@ -167,11 +165,6 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Manifest: pm, Features: fm, FeaturesReused: fr.Reused}, err
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 // Scorer is the clv task's publish.Scorer over the rows of one clv

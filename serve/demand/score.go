@@ -2,8 +2,6 @@ package demand
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -120,7 +118,7 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	lin := publish.Lineage{
 		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: loaded.CardSHA256},
 		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
-			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
+			ManifestSHA256: publish.SHA256Hex(fmBytes), Rows: fm.Rows},
 		Params: map[string]any{"period": fm.Params.Period, "horizon": fm.Params.Horizon, "measure": fm.Params.Measure,
 			"top_products": fm.Params.TopProducts, "lookback": fm.Params.Lookback, "quantiles": append(append([]float64{}, DefaultQuantiles...), sc.extra...),
 			"service_level": o.ServiceLevel, "alpha": card.Parameters[negbin.AlphaParam], "alpha_power": card.Parameters[negbin.AlphaPowerParam]},
@@ -190,11 +188,6 @@ func FeatureOptions(card *models.Card) (features.Options, error) {
 		fo.TopProducts = int(v)
 	}
 	return fo, nil
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 // ReadStock returns the units on hand of every product and warehouse at

@@ -2,8 +2,6 @@ package offers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -122,7 +120,7 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	lin := publish.Lineage{
 		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: lm.CardSHA256},
 		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
-			ManifestSHA256: sha256Hex(fmBytes), Rows: fm.Rows},
+			ManifestSHA256: publish.SHA256Hex(fmBytes), Rows: fm.Rows},
 		Params: params, Notes: notes,
 	}
 	for _, in := range fm.Inputs {
@@ -261,9 +259,4 @@ func readCatalogue(ctx context.Context, st datasets.Store, dataset string, fm *f
 		cat.OnHand[k.product] += s.OnHand
 	}
 	return cat, notes, nil
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }

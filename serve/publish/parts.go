@@ -116,7 +116,7 @@ func readPart(ctx context.Context, st datasets.Store, format string, cols []Colu
 	if err != nil {
 		return fmt.Errorf("read %s: %w", p.Key, err)
 	}
-	if int64(len(b)) != p.Bytes || sha256Hex(b) != p.SHA256 {
+	if int64(len(b)) != p.Bytes || SHA256Hex(b) != p.SHA256 {
 		return fmt.Errorf("read %s: %d bytes that do not match the manifest's checksum (%d bytes): the part was changed", p.Key, len(b), p.Bytes)
 	}
 	var n int64

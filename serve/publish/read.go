@@ -29,7 +29,9 @@ func (e *noPublication) Is(target error) bool {
 	return target == ErrNoPublication || target == fs.ErrNotExist
 }
 
-func sha256Hex(b []byte) string {
+// SHA256Hex is the hex SHA-256 of b: how a publication's lineage and
+// parts fingerprint the bytes they name.
+func SHA256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
