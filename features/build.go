@@ -406,18 +406,20 @@ func Build(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("features build: suppressions: %w", err)
 	}
-	rows, bal, err := p.compute(ctx, st, sup)
+	run := datasets.NewRunID()
+	pw := &partWriter{ctx: ctx, st: st, p: p, run: run}
+	bal, err := p.compute(ctx, st, sup, pw.add)
+	if err == nil {
+		err = pw.close()
+	}
 	if err != nil {
+		pw.abort()
 		return nil, fmt.Errorf("features build %s: %w", p.prefix, err)
 	}
-	run := datasets.NewRunID()
 	m := p.manifest(run, o.Now())
 	m.Balance = bal
-	m.Rows = int64(len(rows))
-	parts, err := p.writeParts(ctx, st, run, rows)
-	if err != nil {
-		return nil, fmt.Errorf("features build %s: %w", p.prefix, err)
-	}
+	m.Rows = pw.rows
+	parts := pw.parts
 	m.Parts = parts
 	res.Rows = m.Rows
 	if o.Shards > 1 {
@@ -459,31 +461,81 @@ func (p *plan) manifest(run string, now time.Time) *Manifest {
 // partRows bounds the rows of one feature part.
 const partRows = 1 << 20
 
-func (p *plan) writeParts(ctx context.Context, st datasets.Store, run string, rows []outRow) ([]PartInfo, error) {
-	var parts []PartInfo
-	for n := 0; n == 0 || len(rows) > 0; n++ {
-		k := min(len(rows), partRows)
-		b, err := encodePart(p.cols, rows[:k])
-		if err != nil {
-			deleteKeys(ctx, st, partKeys(parts))
-			return nil, err
-		}
-		key := fmt.Sprintf("%spart-%s-s%03dof%03d-%05d.parquet", p.prefix, run, p.opts.Shard, p.opts.Shards, n)
-		pi, err := putPart(ctx, st, key, b, int64(k), p.opts.Shard)
-		if err != nil {
-			deleteKeys(ctx, st, partKeys(parts))
-			return nil, err
-		}
-		parts = append(parts, pi)
-		rows = rows[k:]
-	}
-	return parts, nil
+// partWriter writes a table's rows as parts of partRows rows, in the
+// order it is given them, each part as soon as it fills: a task that
+// streams its rows never holds more than a part of them.
+type partWriter struct {
+	ctx     context.Context
+	st      datasets.Store
+	p       *plan
+	run     string
+	pending []outRow
+	parts   []PartInfo
+	rows    int64
 }
 
-// compute streams the dataset and returns the rows, sorted by customer
-// (then as_of).
-func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Suppressions) ([]outRow, *Balance, error) {
-	return p.task.compute(ctx, p.newComputation(st, sup))
+// add queues rows and writes every full part.
+func (w *partWriter) add(rows []outRow) error {
+	w.rows += int64(len(rows))
+	if len(w.pending) == 0 {
+		for len(rows) >= partRows {
+			if err := w.put(rows[:partRows]); err != nil {
+				return err
+			}
+			rows = rows[partRows:]
+		}
+	}
+	w.pending = append(w.pending, rows...)
+	for len(w.pending) >= partRows {
+		if err := w.put(w.pending[:partRows]); err != nil {
+			return err
+		}
+		w.pending = slices.Delete(w.pending, 0, partRows)
+	}
+	return nil
+}
+
+// close writes the last part (an empty one for an empty table).
+func (w *partWriter) close() error {
+	if len(w.pending) > 0 || len(w.parts) == 0 {
+		if err := w.put(w.pending); err != nil {
+			return err
+		}
+	}
+	w.pending = nil
+	return nil
+}
+
+// abort removes the parts written.
+func (w *partWriter) abort() { deleteKeys(w.ctx, w.st, partKeys(w.parts)) }
+
+func (w *partWriter) put(rows []outRow) error {
+	p := w.p
+	b, err := encodePart(p.cols, rows)
+	if err != nil {
+		return err
+	}
+	key := fmt.Sprintf("%spart-%s-s%03dof%03d-%05d.parquet", p.prefix, w.run, p.opts.Shard, p.opts.Shards, len(w.parts))
+	pi, err := putPart(w.ctx, w.st, key, b, int64(len(rows)), p.opts.Shard)
+	if err != nil {
+		return err
+	}
+	w.parts = append(w.parts, pi)
+	return nil
+}
+
+// compute streams the dataset and hands its rows, sorted by their id
+// columns, to emit: as they come for a streamer, else all at once.
+func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Suppressions, emit func([]outRow) error) (*Balance, error) {
+	c := p.newComputation(st, sup)
+	if s, ok := p.task.(streamer); ok {
+		return s.stream(ctx, c, emit)
+	}
+	rows, bal, err := p.task.compute(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return bal, emit(rows)
 }
 
 // computation is the state of one compute: where it reads, the line kinds

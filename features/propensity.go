@@ -257,7 +257,16 @@ type assocEdge struct {
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
-func (propensityTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance, error) {
+func (t propensityTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance, error) {
+	var rows []outRow
+	bal, err := t.stream(ctx, c, func(r []outRow) error { rows = append(rows, r...); return nil })
+	return rows, bal, err
+}
+
+// stream computes the global statistics and the targets' histories, then
+// emits the rows customer by customer: a million customers' candidate
+// rows never sit in memory at once.
+func (propensityTask) stream(ctx context.Context, c *computation, emit func([]outRow) error) (*Balance, error) {
 	p := c.p
 	o := p.opts
 	cu := p.cutoffs[0]
@@ -271,22 +280,27 @@ func (propensityTask) compute(ctx context.Context, c *computation) ([]outRow, *B
 	}
 	sc := &scanner{st: c.st, src: srcOrders, need: need{productSyms: s.product}, syms: c.syms, lo: s.lb, hi: s.end}
 	if err := sc.scan(ctx, p.in.orders, s.add); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if p.params.Events {
 		s.events, s.w7, s.ev = true, cu.w7, map[uint64][4]int32{}
 		esc := &scanner{st: c.st, src: srcEvents, need: need{productSyms: true}, syms: c.syms, lo: cu.w30, hi: cu.asOf, keep: c.keep}
 		if err := esc.scan(ctx, p.in.events, s.addEvents); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
+	// The scans are done: what only they needed goes before the rows.
+	s.custIdx, s.targetOf, s.statOf, s.skipID = nil, nil, nil, nil
 	s.globals(o.AssocK, o.PopularK)
-	rows, bal, cands := s.rows(o.AssocK, o.Labels)
+	bal, cands, err := s.rows(ctx, o.AssocK, o.Labels, emit)
+	if err != nil {
+		return nil, err
+	}
 	p.candidates = cands
-	return rows, bal, nil
+	return bal, nil
 }
 
 // addEvents counts a target's views and cart adds per item in the last

@@ -2,6 +2,7 @@ package features
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"slices"
 	"strings"
@@ -23,8 +24,9 @@ type candidate struct {
 	candidate bool
 }
 
-// rows evaluates every target's candidates, sorted by customer then item.
-func (s *propState) rows(assocK int, labels bool) ([]outRow, *Balance, *Candidates) {
+// rows evaluates every target's candidates and emits them customer by
+// customer, sorted by customer then item.
+func (s *propState) rows(ctx context.Context, assocK int, labels bool, emit func([]outRow) error) (*Balance, *Candidates, error) {
 	order := make([]int32, len(s.targets))
 	for i := range order {
 		order[i] = int32(i)
@@ -43,13 +45,14 @@ func (s *propState) rows(assocK int, labels bool) ([]outRow, *Balance, *Candidat
 	if labels {
 		width++
 	}
-	// At most own + assocK + popularK rows per customer: one allocation,
-	// never a copy of rows already made.
-	bound := len(s.stats) + len(s.targets)*(max(assocK, 0)+max(len(s.popular), 0))
-	rows := make([]outRow, 0, bound)
 	byItem := map[int32]int{}
 	var cs []candidate
-	for _, ti := range order {
+	for n, ti := range order {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
 		t := &s.targets[ti]
 		clear(byItem)
 		cs = cs[:0]
@@ -110,6 +113,7 @@ func (s *propState) rows(assocK int, labels bool) ([]outRow, *Balance, *Candidat
 		vals := make([]float64, len(cs)*width)
 		valid := make([]bool, len(cs)*width)
 		keys := make([]string, len(cs))
+		rows := make([]outRow, 0, len(cs))
 		var covered int64
 		for i := range cs {
 			c := &cs[i]
@@ -145,12 +149,15 @@ func (s *propState) rows(assocK int, labels bool) ([]outRow, *Balance, *Candidat
 			cands.Purchases += int64(t.future)
 			cands.Covered += covered
 		}
+		if err := emit(rows); err != nil {
+			return nil, nil, err
+		}
 	}
 	if bal != nil && bal.Positives+bal.Negatives > 0 {
 		bal.Rate = float64(bal.Positives) / float64(bal.Positives+bal.Negatives)
 	}
 	cands.share()
-	return rows, bal, cands
+	return bal, cands, nil
 }
 
 // features evaluates one candidate row (propensityDefs order).

@@ -22,6 +22,14 @@ type task interface {
 	compute(ctx context.Context, c *computation) ([]outRow, *Balance, error)
 }
 
+// streamer is a task whose tables are too large to hold at once (one row
+// per customer and candidate item): it emits its rows in order, a few at
+// a time, and Build writes each part as soon as it fills. compute stays
+// for the callers that want the rows in memory.
+type streamer interface {
+	stream(ctx context.Context, c *computation, emit func([]outRow) error) (*Balance, error)
+}
+
 // Tasks lists the feature tasks, in the order help texts show them.
 func Tasks() []string { return []string{TaskChurn, TaskPropensity, TaskDemand, TaskCLV} }
 

@@ -273,53 +273,27 @@ func Publish(ctx context.Context, st datasets.Store, o Options, in Source, sc Sc
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", key, err)
 	}
-	tables, suppressed, err := score(ctx, in, sc, specs, sup, o.BatchRows)
+	run := datasets.NewRunID()
+	tables, suppressed, err := score(ctx, st, o, run, in, sc, specs, sup)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", key, err)
 	}
 	m := &Manifest{
-		FormatVersion: FormatVersion, Dataset: o.Dataset, Task: o.Task, AsOf: o.AsOf, Run: datasets.NewRunID(),
+		FormatVersion: FormatVersion, Dataset: o.Dataset, Task: o.Task, AsOf: o.AsOf, Run: run,
 		CreatedAt: o.Now().UTC().Truncate(time.Second), PrevoirVersion: o.PrevoirVersion, Format: o.Format,
-		Suppressed: suppressed, Lineage: o.Lineage,
+		Suppressed: suppressed, Lineage: o.Lineage, Tables: tables, Rows: tables[0].Rows,
 	}
 	if o.Shards > 1 {
-		return writeShard(ctx, st, o, m, specs, tables)
+		return writeShard(ctx, st, o, m)
 	}
-	return commit(ctx, st, o, m, specs, tables, etag)
+	return commit(ctx, st, o, m, etag)
 }
 
-// writeParts writes each table's rows as parts named by m.Run under
-// prefix and fills m.Tables; on error it removes what it wrote.
-func writeParts(ctx context.Context, st datasets.Store, o Options, m *Manifest, specs []TableSpec, tables [][][]any) error {
-	var written []string
-	for i, spec := range specs {
-		t := Table{TableSpec: spec, Rows: int64(len(tables[i])), Parts: []Part{}}
-		rows := tables[i]
-		for n := 0; n == 0 || len(rows) > 0; n++ {
-			k := min(len(rows), o.PartRows)
-			pkey := fmt.Sprintf("%s%s/part-%s-%05d.%s", Prefix(o.Dataset, o.Task, o.AsOf), spec.Name, m.Run, n, o.Format)
-			p, err := putPart(ctx, st, pkey, o.Format, spec.Columns, rows[:k])
-			if err != nil {
-				deleteAll(ctx, st, written)
-				return err
-			}
-			written = append(written, pkey)
-			t.Parts = append(t.Parts, p)
-			rows = rows[k:]
-		}
-		m.Tables = append(m.Tables, t)
-	}
-	m.Rows = m.Tables[0].Rows
-	return nil
-}
-
-// commit writes the parts, swaps the manifest in (replacing the one whose
-// ETag is etag) and moves LATEST.
-func commit(ctx context.Context, st datasets.Store, o Options, m *Manifest, specs []TableSpec, tables [][][]any, etag string) (*Manifest, error) {
+// commit swaps the manifest of the written parts in (replacing the one
+// whose ETag is etag) and moves LATEST; when the swap fails, it removes
+// the parts.
+func commit(ctx context.Context, st datasets.Store, o Options, m *Manifest, etag string) (*Manifest, error) {
 	key := ManifestKey(o.Dataset, o.Task, o.AsOf)
-	if err := writeParts(ctx, st, o, m, specs, tables); err != nil {
-		return nil, fmt.Errorf("publish %s: %w", key, err)
-	}
 	if _, err := datasets.SwapObject(ctx, st, key, encodeManifest(m), etag); err != nil {
 		if cur, rerr := ReadManifest(context.WithoutCancel(ctx), st, o.Dataset, o.Task, o.AsOf); rerr == nil && cur.Run == m.Run {
 			// The swap went through and only its reply was lost.
@@ -394,13 +368,19 @@ func colIndex(cols []Column, name string) int {
 
 // score runs the scorer over every input row, in batches, and returns each
 // table's rows (forgotten customers left out), sorted as declared.
-func score(ctx context.Context, in Source, sc Scorer, specs []TableSpec, sup *privacy.Suppressions, batchRows int) ([][][]any, int64, error) {
-	tables := make([][][]any, len(specs))
+func score(ctx context.Context, st datasets.Store, o Options, run string, in Source, sc Scorer, specs []TableSpec, sup *privacy.Suppressions) ([]Table, int64, error) {
+	ws := make([]*tableWriter, len(specs))
 	cust := make([]int, len(specs))
 	for i, s := range specs {
+		ws[i] = newTableWriter(ctx, st, o, run, s)
 		cust[i] = -1
 		if s.Customer != "" {
 			cust[i] = colIndex(s.Columns, s.Customer)
+		}
+	}
+	abort := func() {
+		for _, w := range ws {
+			w.abort()
 		}
 	}
 	var suppressed int64
@@ -422,10 +402,9 @@ func score(ctx context.Context, in Source, sc Scorer, specs []TableSpec, sup *pr
 				return nil
 			}
 		}
-		tables[t] = append(tables[t], slices.Clone(row))
-		return nil
+		return ws[t].add(slices.Clone(row))
 	}
-	batch := make([][]any, 0, batchRows)
+	batch := make([][]any, 0, o.BatchRows)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -439,7 +418,7 @@ func score(ctx context.Context, in Source, sc Scorer, specs []TableSpec, sup *pr
 			return err
 		}
 		batch = append(batch, slices.Clone(row))
-		if len(batch) == batchRows {
+		if len(batch) == o.BatchRows {
 			return flush()
 		}
 		return nil
@@ -447,33 +426,18 @@ func score(ctx context.Context, in Source, sc Scorer, specs []TableSpec, sup *pr
 	if err == nil {
 		err = flush()
 	}
+	tables := make([]Table, len(ws))
+	for i, w := range ws {
+		if err != nil {
+			break
+		}
+		tables[i], err = w.close()
+	}
 	if err != nil {
+		abort()
 		return nil, 0, err
 	}
-	sortTables(specs, tables)
 	return tables, suppressed, nil
-}
-
-// sortTables sorts each table's rows by its SortBy column, then its
-// ThenBy columns, if any; rows equal on all keep their order.
-func sortTables(specs []TableSpec, tables [][][]any) {
-	for i, s := range specs {
-		if s.SortBy == "" {
-			continue
-		}
-		keys := []int{colIndex(s.Columns, s.SortBy)}
-		for _, n := range s.ThenBy {
-			keys = append(keys, colIndex(s.Columns, n))
-		}
-		slices.SortStableFunc(tables[i], func(a, b []any) int {
-			for _, c := range keys {
-				if r := compareValues(a[c], b[c]); r != 0 {
-					return r
-				}
-			}
-			return 0
-		})
-	}
 }
 
 // compareValues orders two values of one column: strings by bytes,

@@ -25,12 +25,9 @@ func ShardKey(dataset, task, asOf string, i, n int) string {
 
 // writeShard writes one shard's parts, then its receipt (replacing an
 // earlier run's of the same shard, whose parts go to store gc).
-func writeShard(ctx context.Context, st datasets.Store, o Options, m *Manifest, specs []TableSpec, tables [][][]any) (*Manifest, error) {
+func writeShard(ctx context.Context, st datasets.Store, o Options, m *Manifest) (*Manifest, error) {
 	key := ShardKey(o.Dataset, o.Task, o.AsOf, o.Shard, o.Shards)
 	m.Shard, m.Shards = o.Shard, o.Shards
-	if err := writeParts(ctx, st, o, m, specs, tables); err != nil {
-		return nil, fmt.Errorf("publish %s: %w", key, err)
-	}
 	if _, err := datasets.PutBytes(ctx, st, key, encodeManifest(m), datasets.PutOptions{ContentType: "application/json"}); err != nil {
 		if _, serr := st.Stat(context.WithoutCancel(ctx), key); errors.Is(serr, fs.ErrNotExist) {
 			deleteAll(ctx, st, m.partKeys())
@@ -110,44 +107,44 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf string, 
 		return nil, fmt.Errorf("scores commit %s: %w: %d of %d shards have not written their scores (missing: %s)", prefix, ErrShardsMissing, len(missing), n, strings.Join(missing, ", "))
 	}
 	first := receipts[0]
-	specs := make([]TableSpec, len(first.Tables))
-	tables := make([][][]any, len(first.Tables))
-	var suppressed int64
-	for ti, t := range first.Tables {
-		specs[ti] = t.TableSpec
-		for _, r := range receipts {
-			err := readTableRows(ctx, st, r, ti, func(row []any) error {
-				tables[ti] = append(tables[ti], append([]any(nil), row...))
-				return nil
-			})
-			if err != nil {
-				if won := committedBy(ctx, st, dataset, task, asOf, receipts, n); won != nil {
-					return won, nil // another commit of these shards won
-				}
-				if errors.Is(err, fs.ErrNotExist) {
-					err = fmt.Errorf("%w: another run removed the shard's parts (%w); rerun the shard", datasets.ErrConflict, err)
-				}
-				return nil, fmt.Errorf("scores commit %s: shard %d: %w", prefix, r.Shard, err)
-			}
-		}
-	}
-	for _, r := range receipts {
-		suppressed += r.Suppressed
-	}
-	sortTables(specs, tables)
 	o := Options{Dataset: dataset, Task: task, AsOf: asOf, Format: first.Format, PartRows: co.PartRows, Now: co.Now}
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
 	m := &Manifest{
 		FormatVersion: FormatVersion, Dataset: dataset, Task: task, AsOf: asOf, Run: datasets.NewRunID(),
-		CreatedAt: o.Now().UTC().Truncate(time.Second), PrevoirVersion: first.PrevoirVersion, Format: first.Format,
-		Suppressed: suppressed, Lineage: first.Lineage, Shards: n,
+		PrevoirVersion: first.PrevoirVersion, Format: first.Format, Lineage: first.Lineage, Shards: n,
 	}
 	for _, r := range receipts {
+		m.Suppressed += r.Suppressed
 		m.ShardRuns = append(m.ShardRuns, r.Run)
 	}
-	m, err = commit(ctx, st, o, m, specs, tables, etag)
+	// Each shard's table is sorted: their merge, streaming, is the
+	// publication an unsharded run makes.
+	for ti, t := range first.Tables {
+		w := newTableWriter(ctx, st, o, m.Run, t.TableSpec)
+		runs := make([][]Part, len(receipts))
+		for i, r := range receipts {
+			runs[i] = r.Tables[ti].Parts
+			w.rows += r.Tables[ti].Rows
+		}
+		parts, err := w.merge(runs)
+		if err != nil {
+			w.abort()
+			deleteAll(ctx, st, m.partKeys())
+			if won := committedBy(ctx, st, dataset, task, asOf, receipts, n); won != nil {
+				return won, nil // another commit of these shards won
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				err = fmt.Errorf("%w: another run removed a shard's parts (%w); rerun the shards", datasets.ErrConflict, err)
+			}
+			return nil, fmt.Errorf("scores commit %s: %w", prefix, err)
+		}
+		m.Tables = append(m.Tables, Table{TableSpec: t.TableSpec, Rows: w.rows, Parts: parts})
+	}
+	m.Rows = m.Tables[0].Rows
+	m.CreatedAt = o.Now().UTC().Truncate(time.Second)
+	m, err = commit(ctx, st, o, m, etag)
 	if m == nil {
 		if won := committedBy(ctx, st, dataset, task, asOf, receipts, n); won != nil && errors.Is(err, datasets.ErrConflict) {
 			return won, nil // another commit of these shards won
@@ -189,17 +186,6 @@ func cleanupShards(ctx context.Context, st datasets.Store, receipts []*Manifest)
 		deleteAll(ctx, st, []string{ShardKey(r.Dataset, r.Task, r.AsOf, r.Shard, r.Shards)})
 		deleteAll(ctx, st, r.partKeys())
 	}
-}
-
-// readTableRows reads table ti of a manifest or receipt.
-func readTableRows(ctx context.Context, st datasets.Store, m *Manifest, ti int, fn func([]any) error) error {
-	t := m.Tables[ti]
-	for _, p := range t.Parts {
-		if err := readPart(ctx, st, m.Format, t.Columns, p, fn); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // sameShards reports how two shard receipts of one run disagree.
