@@ -231,11 +231,11 @@ func printRunSummary(w io.Writer, s *nightly.Summary) {
 		}
 	}
 	for _, q := range s.Quality {
-		switch {
-		case len(q.Figures) == 0:
+		switch q.Measure() {
+		case nightly.QualityProbabilities:
 			fmt.Fprintf(w, "quality %s: publication as of %s: roc auc %.4f, calibration error %.4f (predicted %.4f, observed %.4f, %d customers)\n",
 				q.Task, q.Publication, q.AUC, q.Calibration, q.MeanPredicted, q.ObservedRate, q.Customers)
-		case q.Rows > 0:
+		case nightly.QualityForecast:
 			fmt.Fprintf(w, "quality %s: publication as of %s: wape %.4f, bias %+.4f, p90 coverage %.4f (%d forecasts)\n",
 				q.Task, q.Publication, q.Figures[nightly.FigureWAPE], q.Figures[nightly.FigureBias], q.Figures[nightly.FigureP90Coverage], q.Rows)
 		default:

@@ -255,6 +255,7 @@ func TestRunQualityOffersDemand(t *testing.T) {
 	var sum struct {
 		Quality []struct {
 			Task        string             `json:"task"`
+			Kind        string             `json:"kind"`
 			Publication string             `json:"publication_as_of"`
 			Customers   int64              `json:"customers"`
 			Rows        int64              `json:"rows"`
@@ -273,11 +274,11 @@ func TestRunQualityOffersDemand(t *testing.T) {
 		f := q.Figures
 		switch q.Task {
 		case "propensity":
-			if q.Customers == 0 || f["top"] != 12 || !(f["hit_rate"] > 0 && f["hit_rate"] <= 1) || !(f["map"] > 0 && f["map"] <= f["hit_rate"]) {
+			if q.Kind != "ranking" || q.Customers == 0 || f["top"] != 12 || !(f["hit_rate"] > 0 && f["hit_rate"] <= 1) || !(f["map"] > 0 && f["map"] <= f["hit_rate"]) {
 				t.Errorf("offers quality %+v", q)
 			}
 		case "demand":
-			if q.Rows == 0 || !(f["wape"] > 0 && f["wape"] < 2) || !(f["p90_coverage"] >= 0.5 && f["p90_coverage"] <= 1) {
+			if q.Kind != "forecast" || q.Rows == 0 || !(f["wape"] > 0 && f["wape"] < 2) || !(f["p90_coverage"] >= 0.5 && f["p90_coverage"] <= 1) {
 				t.Errorf("demand quality %+v", q)
 			}
 		}

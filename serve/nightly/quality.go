@@ -23,6 +23,10 @@ func QualityKey(dataset, task string) string { return Root + dataset + "/quality
 // horizon ago against what happened since.
 type QualityPoint struct {
 	Task string `json:"task"`
+	// Kind says which figures the point holds: QualityProbabilities
+	// (AUC, Calibration, rates), QualityRanking (Figures: hit rate, MAP)
+	// or QualityForecast (Figures: WAPE, bias, P90 coverage).
+	Kind string `json:"kind"`
 	// AsOf is the run that checked; Publication the as_of of the
 	// publication checked.
 	AsOf        string `json:"as_of"`
@@ -42,6 +46,27 @@ type QualityPoint struct {
 	// (wape, bias, p90_coverage) figures: the Figure* names.
 	Figures  map[string]float64 `json:"figures,omitempty"`
 	Warnings []string           `json:"warnings,omitempty"`
+}
+
+// The kinds of quality points.
+const (
+	QualityProbabilities = "probabilities"
+	QualityRanking       = "ranking"
+	QualityForecast      = "forecast"
+)
+
+// Measure returns the point's Kind; for a point stored before kinds were
+// recorded, the kind its figures show.
+func (q *QualityPoint) Measure() string {
+	switch {
+	case q.Kind != "":
+		return q.Kind
+	case len(q.Figures) == 0:
+		return QualityProbabilities
+	case q.Rows > 0:
+		return QualityForecast
+	}
+	return QualityRanking
 }
 
 // qualitySeries is the object under QualityKey.
@@ -172,7 +197,7 @@ func churnQuality(ctx context.Context, st datasets.Store, dataset, asOf string, 
 		ps = append(ps, p)
 		ys = append(ys, !bought[c])
 	}
-	pt := &QualityPoint{Task: churnTask, AsOf: asOf, Publication: best, Customers: int64(len(ps))}
+	pt := &QualityPoint{Task: churnTask, Kind: QualityProbabilities, AsOf: asOf, Publication: best, Customers: int64(len(ps))}
 	if len(ps) == 0 {
 		return pt, nil
 	}

@@ -122,7 +122,7 @@ func offersQuality(ctx context.Context, st datasets.Store, dataset, asOf string,
 		}
 		sumAP += ap / float64(min(top, len(bought)))
 	}
-	pt := &QualityPoint{Task: features.TaskPropensity, AsOf: asOf, Publication: best, Customers: n, Figures: map[string]float64{FigureTop: float64(top)}}
+	pt := &QualityPoint{Task: features.TaskPropensity, Kind: QualityRanking, AsOf: asOf, Publication: best, Customers: n, Figures: map[string]float64{FigureTop: float64(top)}}
 	if n > 0 {
 		pt.Figures[FigureHitRate] = float64(hits) / float64(n)
 		pt.Figures[FigureMAP] = sumAP / float64(n)
@@ -204,7 +204,7 @@ func demandQuality(ctx context.Context, st datasets.Store, dataset, asOf string,
 			}
 		}
 	}
-	pt := &QualityPoint{Task: demand.Task, AsOf: asOf, Publication: best, Rows: rows, Figures: map[string]float64{}}
+	pt := &QualityPoint{Task: demand.Task, Kind: QualityForecast, AsOf: asOf, Publication: best, Rows: rows, Figures: map[string]float64{}}
 	if rows > 0 {
 		pt.Figures[FigureP90Coverage] = float64(covered) / float64(rows)
 	}

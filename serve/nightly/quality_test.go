@@ -81,6 +81,9 @@ func TestQualityOneHorizonAgo(t *testing.T) {
 		}
 	}
 	want := float64(churned) / float64(len(published))
+	if q.Kind != QualityProbabilities {
+		t.Errorf("churn point of kind %q, want %q", q.Kind, QualityProbabilities)
+	}
 	if q.Publication != "2024-09-01" || q.Customers != int64(len(published)) || math.Abs(q.ObservedRate-want) > 1e-12 {
 		t.Errorf("point %+v, want %d customers and observed rate %v", q, len(published), want)
 	}
@@ -97,5 +100,24 @@ func TestQualityOneHorizonAgo(t *testing.T) {
 	var s qualitySeries
 	if err := json.Unmarshal(b, &s); err != nil || len(s.Points) != 1 || s.Points[0].AUC != q.AUC {
 		t.Errorf("stored series %s (%v)", b, err)
+	}
+}
+
+// TestQualityMeasure: a point says its kind; one stored before kinds were
+// recorded gets the kind its figures show.
+func TestQualityMeasure(t *testing.T) {
+	for _, c := range []struct {
+		p    QualityPoint
+		want string
+	}{
+		{QualityPoint{Kind: QualityRanking, Figures: map[string]float64{FigureTop: 12}}, QualityRanking},
+		{QualityPoint{Kind: QualityForecast}, QualityForecast},
+		{QualityPoint{AUC: 0.7}, QualityProbabilities},
+		{QualityPoint{Rows: 40, Figures: map[string]float64{FigureWAPE: 0.5}}, QualityForecast},
+		{QualityPoint{Customers: 9, Figures: map[string]float64{FigureTop: 12, FigureMAP: 0.2}}, QualityRanking},
+	} {
+		if got := c.p.Measure(); got != c.want {
+			t.Errorf("%+v: measure %q, want %q", c.p, got, c.want)
+		}
 	}
 }

@@ -147,13 +147,13 @@ func runQuality(s *nightly.Summary) Section {
 		Head:    []string{"Task", "Publication", "Checked", "Figures"},
 		Numeric: []bool{false, false, true, false}}
 	for _, q := range s.Quality {
-		if len(q.Figures) == 0 {
+		if q.Measure() == nightly.QualityProbabilities {
 			t.Rows = append(t.Rows, []string{q.Task, q.Publication, Int(q.Customers), Num(q.AUC, 4), Num(q.Calibration, 4),
 				Pct(q.MeanPredicted, 1), Pct(q.ObservedRate, 1)})
 			t.Highlight = append(t.Highlight, len(q.Warnings) > 0)
 		} else {
 			checked, figs := Int(q.Customers)+" customers who bought", ""
-			if q.Rows > 0 {
+			if q.Measure() == nightly.QualityForecast {
 				checked = Int(q.Rows) + " forecasts"
 				figs = fmt.Sprintf("WAPE %s, bias %s, P90 coverage %s", Num(q.Figures[nightly.FigureWAPE], 3),
 					Signed(q.Figures[nightly.FigureBias], 3), Pct(q.Figures[nightly.FigureP90Coverage], 1))
