@@ -133,19 +133,13 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	fmBytes, err := datasets.ReadAll(ctx, st, fm.Key())
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
 	lin := publish.Lineage{
 		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: loaded.CardSHA256},
-		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
-			ManifestSHA256: publish.SHA256Hex(fmBytes), Rows: fm.Rows},
 		Params: map[string]any{"horizon": o.Horizon.String(), "discount_monthly": o.Discount, "min_age": o.MinAge.String(),
 			"unit": unit, "variant": m.Params().Variant},
 	}
-	for _, in := range fm.Inputs {
-		lin.Datasets = append(lin.Datasets, publish.DatasetInput{Table: in.Table, Seq: in.Seq, SHA256: in.SHA256})
+	if err := lin.FromFeatures(ctx, st, fm); err != nil {
+		return nil, fmt.Errorf("score: %w", err)
 	}
 	src := func(ctx context.Context, fn func([]any) error) error {
 		return features.Rows(ctx, st, fm, func(r []any) error {

@@ -111,21 +111,15 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	fmBytes, err := datasets.ReadAll(ctx, st, fm.Key())
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
 	lin := publish.Lineage{
 		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: loaded.CardSHA256},
-		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
-			ManifestSHA256: publish.SHA256Hex(fmBytes), Rows: fm.Rows},
 		Params: map[string]any{"period": fm.Params.Period, "horizon": fm.Params.Horizon, "measure": fm.Params.Measure,
 			"top_products": fm.Params.TopProducts, "lookback": fm.Params.Lookback, "quantiles": append(append([]float64{}, DefaultQuantiles...), sc.extra...),
 			"service_level": o.ServiceLevel, "alpha": card.Parameters[negbin.AlphaParam], "alpha_power": card.Parameters[negbin.AlphaPowerParam]},
 		Notes: []string{HorizonNote, ServiceLevelNote, stockNote},
 	}
-	for _, in := range fm.Inputs {
-		lin.Datasets = append(lin.Datasets, publish.DatasetInput{Table: in.Table, Seq: in.Seq, SHA256: in.SHA256})
+	if err := lin.FromFeatures(ctx, st, fm); err != nil {
+		return nil, fmt.Errorf("score: %w", err)
 	}
 	src := func(ctx context.Context, fn func([]any) error) error {
 		row := make([]any, 1)

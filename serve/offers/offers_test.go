@@ -163,6 +163,15 @@ func TestScoreCategoryLevel(t *testing.T) {
 			t.Fatalf("offer %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
+	// The lineage names the feature table as stored and its inputs.
+	fb, err := datasets.ReadAll(context.Background(), st, res.Features.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := m.Features; f == nil || f.Key != res.Features.Key() || f.ManifestSHA256 != publish.SHA256Hex(fb) || f.Rows != res.Features.Rows ||
+		len(m.Datasets) != len(res.Features.Inputs) || len(m.Datasets) == 0 || m.Datasets[0].SHA256 != res.Features.Inputs[0].SHA256 {
+		t.Errorf("feature lineage %+v, datasets %+v", m.Features, m.Datasets)
+	}
 	if tb := m.Tables[0]; tb.Name != offers.Table || tb.SortBy != "customer_id" || !slices.Equal(tb.ThenBy, []string{"rank"}) || tb.Customer != "customer_id" {
 		t.Errorf("table spec %+v", tb.TableSpec)
 	}

@@ -101,10 +101,6 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	fmBytes, err := datasets.ReadAll(ctx, st, fm.Key())
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
 	// The scorer's counts fill while it scores; the manifest is encoded
 	// after the last batch.
 	removed := sc.removed
@@ -118,13 +114,11 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 		params["rules"] = o.Rules
 	}
 	lin := publish.Lineage{
-		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: lm.CardSHA256},
-		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
-			ManifestSHA256: publish.SHA256Hex(fmBytes), Rows: fm.Rows},
+		Model:  &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: lm.CardSHA256},
 		Params: params, Notes: notes,
 	}
-	for _, in := range fm.Inputs {
-		lin.Datasets = append(lin.Datasets, publish.DatasetInput{Table: in.Table, Seq: in.Seq, SHA256: in.SHA256})
+	if err := lin.FromFeatures(ctx, st, fm); err != nil {
+		return nil, fmt.Errorf("score: %w", err)
 	}
 	var keep func(string) bool
 	if o.Shards > 1 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/datasets/privacy"
+	"github.com/prevoir/prevoir/features"
 )
 
 // FormatVersion is the version of the publication layout this code
@@ -103,6 +104,22 @@ type DatasetInput struct {
 	Table  string `json:"table"`
 	Seq    int    `json:"seq"`
 	SHA256 string `json:"manifest_sha256"`
+}
+
+// FromFeatures records the feature table a publication is scored from:
+// its reference, with the checksum of its manifest as stored, and the
+// dataset table versions it was built from.
+func (l *Lineage) FromFeatures(ctx context.Context, st datasets.Store, fm *features.Manifest) error {
+	b, err := datasets.ReadAll(ctx, st, fm.Key())
+	if err != nil {
+		return err
+	}
+	l.Features = &FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint, ManifestSHA256: SHA256Hex(b), Rows: fm.Rows}
+	l.Datasets = l.Datasets[:0]
+	for _, in := range fm.Inputs {
+		l.Datasets = append(l.Datasets, DatasetInput{Table: in.Table, Seq: in.Seq, SHA256: in.SHA256})
+	}
+	return nil
 }
 
 // Lineage is what the caller records about where a publication's rows
