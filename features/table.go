@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -232,6 +233,72 @@ type outRow struct {
 	asOf  int64
 	vals  []float64
 	valid []bool
+}
+
+// partRows bounds the rows of one feature part.
+const partRows = 1 << 20
+
+// partWriter writes a table's rows as parts of partRows rows, in the
+// order it is given them, each part as soon as it fills: a task that
+// streams its rows never holds more than a part of them.
+type partWriter struct {
+	ctx     context.Context
+	st      datasets.Store
+	p       *plan
+	run     string
+	pending []outRow
+	parts   []PartInfo
+	rows    int64
+}
+
+// add queues rows and writes every full part.
+func (w *partWriter) add(rows []outRow) error {
+	w.rows += int64(len(rows))
+	if len(w.pending) == 0 {
+		for len(rows) >= partRows {
+			if err := w.put(rows[:partRows]); err != nil {
+				return err
+			}
+			rows = rows[partRows:]
+		}
+	}
+	w.pending = append(w.pending, rows...)
+	for len(w.pending) >= partRows {
+		if err := w.put(w.pending[:partRows]); err != nil {
+			return err
+		}
+		w.pending = slices.Delete(w.pending, 0, partRows)
+	}
+	return nil
+}
+
+// close writes the last part (an empty one for an empty table).
+func (w *partWriter) close() error {
+	if len(w.pending) > 0 || len(w.parts) == 0 {
+		if err := w.put(w.pending); err != nil {
+			return err
+		}
+	}
+	w.pending = nil
+	return nil
+}
+
+// abort removes the parts written.
+func (w *partWriter) abort() { deleteKeys(w.ctx, w.st, partKeys(w.parts)) }
+
+func (w *partWriter) put(rows []outRow) error {
+	p := w.p
+	b, err := encodePart(p.cols, rows)
+	if err != nil {
+		return err
+	}
+	key := fmt.Sprintf("%spart-%s-s%03dof%03d-%05d.parquet", p.prefix, w.run, p.opts.Shard, p.opts.Shards, len(w.parts))
+	pi, err := putPart(w.ctx, w.st, key, b, int64(len(rows)), p.opts.Shard)
+	if err != nil {
+		return err
+	}
+	w.parts = append(w.parts, pi)
+	return nil
 }
 
 // encodePart writes rows as one zstd Parquet file, as the dataset parts
