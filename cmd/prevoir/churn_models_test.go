@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -22,14 +21,7 @@ func TestImportedAndNativeChurnModels(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	fx := filepath.Join("..", "..", "testdata", "gbdt", "churn")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "demo", "--customers", "2000", "--seed", "7", "--end", "2025-01-01", "--days", "500")
 	cli("features", "build", "--task", "churn", "--as-of", "2024-10-01", "--labels")
 	table := filepath.Join(dir, "churn.csv")

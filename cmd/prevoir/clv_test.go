@@ -19,14 +19,7 @@ func TestCLVCLI(t *testing.T) {
 	}
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "demo", "--customers", "600", "--seed", "3", "--end", "2025-01-01", "--days", "500")
 	out := cli("train", "--task", "clv", "--as-of", "2024-10-01", "--horizon", "13w", "--model", "mbgnbd", "--name", "value", "--promote", "champion")
 	for _, want := range []string{"registered value@1: mbgnbd + gamma-gamma, unit days", "bgnbd", "gamma-gamma", "calibration/holdout", "7+"} {

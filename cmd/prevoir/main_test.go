@@ -15,6 +15,19 @@ import (
 
 // runCLI runs the binary's entry point in-process and returns its exit
 // code, stdout and stderr.
+// cliIn returns a runner of prevoir commands on store: it fails the test
+// on a non-zero exit, with the command and its stderr, and returns stdout.
+func cliIn(t *testing.T, store string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
+		if code != 0 {
+			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+}
+
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer

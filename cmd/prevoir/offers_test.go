@@ -22,14 +22,7 @@ func TestOffersCLI(t *testing.T) {
 	}
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "demo", "--customers", "600", "--seed", "3", "--end", "2025-01-01", "--days", "300")
 	var built struct {
 		Rows int64 `json:"rows"`
@@ -135,14 +128,7 @@ func TestImportedPropensityModel(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	fx := filepath.Join("..", "..", "testdata", "gbdt", "propensity")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "demo", "--customers", "200", "--seed", "7", "--end", "2025-01-01", "--days", "300")
 	cli("features", "build", "--task", "propensity", "--as-of", "2024-12-01", "--labels", "--level", "product", "--assoc-k", "5", "--popular-k", "5")
 	cli("models", "import", "--name", "pxgb", "--file", filepath.Join(fx, "propensity_xgb.json"), "--task", "propensity",

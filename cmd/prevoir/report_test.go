@@ -205,14 +205,7 @@ func TestReportsInChromium(t *testing.T) {
 	bin := chromium(t)
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "demo", "--customers", "3000", "--seed", "7", "--end", "2025-01-01", "--days", "700")
 	cli("train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "3", "--step", "120d", "--name", "churn", "--c", "0.1,1", "--promote", "champion")
 	cli("train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "3", "--step", "120d", "--name", "churn", "--c", "0.01", "--drop", "recency_days")
@@ -313,14 +306,7 @@ func TestBrowserChecksCatchLeaks(t *testing.T) {
 // baseline) and stay out of `models show` and `models diff` unless --all.
 func TestCurvesOnlyWhereAsked(t *testing.T) {
 	store := t.TempDir()
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	for _, c := range []string{"1", "0.1"} {
 		cli("train", "--table", "../../testdata/train/small.csv", "--label", "churned", "--positive", "yes", "--id", "customer_id",
 			"--categorical", "code", "--drop", "w", "--min-class", "10", "-c", c, "--name", "small")

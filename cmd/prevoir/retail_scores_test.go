@@ -4,7 +4,6 @@ import (
 	"math"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/prevoir/prevoir/datasets/datatest"
@@ -23,14 +22,7 @@ func TestOnlineRetailScores(t *testing.T) {
 	src := datatest.Shared(t, "online_retail/by-day")
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "import", "--dataset", "retail",
 		"--map", "customer_id=CustomerID,order_id=InvoiceNo,timestamp=InvoiceDate,product_id=StockCode,quantity=Quantity,unit_price=UnitPrice,warehouse=Country",
 		"--tz", "Europe/London", "--currency", "GBP", src)

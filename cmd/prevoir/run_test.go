@@ -178,14 +178,7 @@ func TestRunOffers(t *testing.T) {
 	}
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "demo", "--customers", "600", "--seed", "3", "--end", "2025-01-01", "--days", "300")
 	cli("train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "20", "--promote", "champion")
 	cli("train", "--task", "propensity", "--as-of", "2024-12-01", "--cutoffs", "3", "--step", "30d", "--level", "product", "--name", "propensity", "--promote", "champion")
@@ -232,14 +225,7 @@ func TestRunQualityOffersDemand(t *testing.T) {
 	}
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "demo", "--customers", "1500", "--seed", "5", "--end", "2025-01-01", "--days", "500")
 	cli("train", "--task", "propensity", "--as-of", "2024-11-01", "--cutoffs", "3", "--step", "30d", "--name", "propensity", "--promote", "champion")
 	cli("train", "--task", "demand", "--as-of", "2024-11-01", "--cutoffs", "4", "--step", "4w", "--top-products", "100", "--name", "demand", "--promote", "champion")
@@ -308,14 +294,7 @@ func TestRunRetrainPromotes(t *testing.T) {
 	}
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "demo", "--customers", "600", "--seed", "7", "--end", "2025-01-01", "--days", "400")
 	weak := []string{"train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "20", "--promote", "champion"}
 	for _, f := range []string{"recency_days", "tenure_days", "orders_30d", "orders_90d", "orders_365d", "spend_30d", "spend_90d", "spend_365d",

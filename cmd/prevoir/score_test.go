@@ -25,14 +25,7 @@ func TestScoreCLI(t *testing.T) {
 	}
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "demo", "--customers", "800", "--seed", "7", "--end", "2025-01-01", "--days", "400")
 	cli("train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "20")
 	cli("models", "promote", "churn@1", "--alias", "champion")
@@ -184,14 +177,7 @@ func TestScoreImportedGBDT(t *testing.T) {
 		t.Skip("generates a history; skipped under -short")
 	}
 	store := filepath.Join(t.TempDir(), "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	fx := filepath.Join("..", "..", "testdata", "gbdt", "churn")
 	cli("datasets", "generate", "--name", "demo", "--customers", "300", "--seed", "7", "--end", "2025-01-01", "--days", "300")
 	cli("features", "build", "--task", "churn", "--as-of", "2024-12-01")
@@ -216,14 +202,7 @@ func TestScoreSharded(t *testing.T) {
 		t.Skip("generates a history and trains; skipped under -short")
 	}
 	store := filepath.Join(t.TempDir(), "store")
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := runCLI(t, append([]string{"--store", store}, args...)...)
-		if code != 0 {
-			t.Fatalf("prevoir %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return out
-	}
+	cli := cliIn(t, store)
 	cli("datasets", "generate", "--name", "gen", "--customers", "300", "--days", "200")
 	cli("train", "--task", "churn", "--as-of", "2024-10-01", "--cutoffs", "2", "--step", "90d", "--name", "churn", "--min-class", "10")
 	const asOf = "2025-01-01"
