@@ -13,6 +13,14 @@ func TestCheckLookup(t *testing.T) {
 	if m, err := checkLookup([]byte(mixed)); !m || err == nil {
 		t.Fatalf("mixed: %v %v", m, err)
 	}
+	escaped := `{"tasks":{"churn":{"freshness":{"as_of":"2024-03-02"},"tables":{"churn":[{"as_of":"2024\u002d03-02"}],"offers":[{"rank":1}]}}}}`
+	if m, err := checkLookup([]byte(escaped)); m || err != nil {
+		t.Fatalf("escaped as_of, a table without one: %v %v", m, err)
+	}
+	null := `{"tasks":{"churn":{"freshness":{"as_of":"2024-03-02"},"tables":{"churn":[{"as_of":null}]}}}}`
+	if m, _ := checkLookup([]byte(null)); !m {
+		t.Fatal("a null as_of passed")
+	}
 	if _, err := checkLookup([]byte(`{"tasks":`)); err == nil {
 		t.Fatal("a cut body passed")
 	}
