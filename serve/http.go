@@ -261,7 +261,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		status = "stale"
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": status, "dataset": snap.dataset, "loaded_at": snap.loadedAt.UTC(),
-		"publications": pubs, "stale": stale, "customers": len(snap.customers.ids), "products": len(snap.products.ids)})
+		"publications": pubs, "stale": stale, "customers": snap.customers.len(), "products": snap.products.len()})
 }
 
 func (s *Server) adminReload(w http.ResponseWriter, r *http.Request) {

@@ -95,7 +95,7 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descStale, prometheus.GaugeValue, stale, t)
 		ch <- prometheus.MustNewConstMetric(descPubRows, prometheus.GaugeValue, float64(p.m.Rows), t)
 	}
-	ch <- prometheus.MustNewConstMetric(descCustomers, prometheus.GaugeValue, float64(len(snap.customers.ids)))
+	ch <- prometheus.MustNewConstMetric(descCustomers, prometheus.GaugeValue, float64(snap.customers.len()))
 	ch <- prometheus.MustNewConstMetric(descLoaded, prometheus.GaugeValue, float64(snap.loadedAt.UnixNano())/1e9)
 }
 
