@@ -149,6 +149,13 @@ func modelRef(snap *snapshot, s string) (*resolvedRef, error) {
 
 var predictScratches = sync.Pool{New: func() any { return new(predictScratch) }}
 
+// putScratch keeps sc for another request unless a large request grew it.
+func putScratch(sc *predictScratch) {
+	if cap(sc.vals) <= 1<<16 {
+		predictScratches.Put(sc)
+	}
+}
+
 // predict serves POST /v1/models/{name}/predict. The body is read whole
 // (at most MaxBodyBytes); once the model is loaded, scanPredict binds
 // its rows without building maps or strings, and the general path
@@ -165,7 +172,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sc := predictScratches.Get().(*predictScratch)
-	defer predictScratches.Put(sc)
+	defer putScratch(sc)
 	bp := bodyBuffers.Get().(*[]byte)
 	defer putBody(bp)
 	body, rerr := readAllInto((*bp)[:0], http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
