@@ -108,7 +108,7 @@ pw = pull["wall"]["median"]
 lines = [
     f"## Scoring server: lookups, predictions and pulls over {customers:,} customers (no anchor)",
     "",
-    f"`prevoir serve` on loopback, {os.cpu_count()} CPUs shared with the load generator (`bench/loadgen`, {dur} per row), {datetime.date.today()}.",
+    f"`prevoir serve` on loopback, {os.cpu_count()} CPUs shared with the load generator (`bench/loadgen`: a keep-alive connection per client, {dur} per row), {datetime.date.today()}.",
     f"The churn publication of the score benchmark ({rows:,} rows) and its champion model; lookups cycle over the first 100,000 customers;",
     "predictions post one row built from the champion's card. The swap rows run half the clients each for lookups and predictions while",
     "`score` replaces the publication and an alias moves, until the server has swapped both in (polling every second): errors and responses",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,19 +68,44 @@ func (s *Server) routes() http.Handler {
 // clean it into another endpoint's path.
 func guardPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw := r.URL.EscapedPath()
-		bad := strings.Contains(strings.ToLower(raw), "%2f") || strings.Contains(strings.ToLower(raw), "%5c") || strings.Contains(r.URL.Path, "\\")
-		for _, seg := range strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/") {
-			if seg == "." || seg == ".." || (seg == "" && r.URL.Path != "/") {
-				bad = true
-			}
-		}
-		if bad {
+		if badPath(r.URL) {
 			writeError(w, r, errorf(http.StatusBadRequest, "malformed path: no '.', '..' or empty segment, no encoded slash"))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// badPath reports a path with a '.' or '..' segment, an empty segment, a
+// backslash or an encoded slash or backslash (%2F, %5C in any case). It
+// allocates nothing for a clean path.
+func badPath(u *url.URL) bool {
+	p := u.Path
+	if strings.IndexByte(p, '\\') >= 0 {
+		return true
+	}
+	raw := u.EscapedPath()
+	for i := strings.IndexByte(raw, '%'); i >= 0 && i+2 < len(raw); {
+		if a, b := raw[i+1], raw[i+2]|0x20; a == '2' && b == 'f' || a == '5' && b == 'c' {
+			return true
+		}
+		j := strings.IndexByte(raw[i+1:], '%')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	rest := strings.TrimPrefix(p, "/")
+	for {
+		seg, tail, more := strings.Cut(rest, "/")
+		if seg == "." || seg == ".." || seg == "" && p != "/" {
+			return true
+		}
+		if !more {
+			return false
+		}
+		rest = tail
+	}
 }
 
 // authorized checks the bearer token for a scope: 401 without a valid
@@ -142,7 +168,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := err.Error()
 	if code == http.StatusInternalServerError {
 		msg = "internal error"
-		if s, ok := r.Context().Value(serverKey{}).(*Server); ok {
+		if s := serverOf(w); s != nil {
 			s.o.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 	}
@@ -152,9 +178,21 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, code, map[string]any{"error": msg, "status": code})
 }
 
-// serverKey carries the server in a request's context, for writeError's
-// log.
-type serverKey struct{}
+// serverOf returns the server whose instrumented route w answers (the
+// *statusWriter instrument wraps it in, found through Unwrap), nil
+// outside one: writeError logs a 500's cause there.
+func serverOf(w http.ResponseWriter) *Server {
+	for {
+		switch x := w.(type) {
+		case *statusWriter:
+			return x.s
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
+	}
+}
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	b, err := json.Marshal(v)
@@ -167,7 +205,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// freshness says how fresh a publication's scores are.
+// freshness says how fresh a publication's scores are: stale when older
+// than Options.MaxAge.
 type freshness struct {
 	AsOf       string    `json:"as_of"`
 	CreatedAt  time.Time `json:"created_at"`
@@ -179,17 +218,9 @@ type freshness struct {
 
 func (s *Server) freshnessOf(p *publication) freshness {
 	m := p.m
-	f := freshness{AsOf: m.AsOf, CreatedAt: m.CreatedAt, Run: m.Run, AgeSeconds: int64(s.o.Now().Sub(m.CreatedAt) / time.Second)}
-	if m.Model != nil {
-		f.Model = m.Model.Name + "@" + strconv.Itoa(m.Model.Version)
-	}
-	f.Stale = s.stale(p)
-	return f
-}
-
-// stale reports whether a publication is older than Options.MaxAge.
-func (s *Server) stale(p *publication) bool {
-	return s.o.MaxAge > 0 && s.o.Now().Sub(p.m.CreatedAt) > s.o.MaxAge
+	age := s.o.Now().Sub(m.CreatedAt)
+	return freshness{AsOf: m.AsOf, CreatedAt: m.CreatedAt, Model: p.model, AgeSeconds: int64(age / time.Second),
+		Stale: s.o.MaxAge > 0 && age > s.o.MaxAge, Run: m.Run}
 }
 
 // setFreshness puts a publication's freshness in response headers.
@@ -230,7 +261,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		status = "stale"
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": status, "dataset": snap.dataset, "loaded_at": snap.loadedAt.UTC(),
-		"publications": pubs, "stale": stale, "customers": len(snap.customers.ids), "products": len(snap.products.ids)})
+		"publications": pubs, "stale": stale, "customers": snap.customers.len(), "products": snap.products.len()})
 }
 
 func (s *Server) adminReload(w http.ResponseWriter, r *http.Request) {

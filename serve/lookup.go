@@ -3,6 +3,8 @@ package serve
 import (
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -74,9 +76,13 @@ func (s *Server) forecast(w http.ResponseWriter, r *http.Request) {
 
 // writeLookup writes {"<idName>": id, "dataset": ..., "tasks": {task:
 // {"freshness": {...}, "tables": {table: [row, ...]}}}} from rows, which
-// are grouped by table in load order (tasks sorted).
+// are grouped by table in load order (tasks sorted). The rows are JSON
+// rendered at load; only the freshness's age and staleness are written
+// per request, into a pooled buffer.
 func (s *Server) writeLookup(w http.ResponseWriter, snap *snapshot, x *index, idName, id string, rows []indexRow, warehouse string) {
-	b := make([]byte, 0, 512)
+	bp := bodyBuffers.Get().(*[]byte)
+	defer putBody(bp)
+	b := (*bp)[:0]
 	b = append(b, '{')
 	b = appendJSONString(b, idName)
 	b = append(b, ':')
@@ -88,9 +94,10 @@ func (s *Server) writeLookup(w http.ResponseWriter, snap *snapshot, x *index, id
 	b = append(b, `,"dataset":`...)
 	b = appendJSONString(b, snap.dataset)
 	b = append(b, `,"tasks":{`...)
+	now := s.o.Now()
 	curTask, curTable := "", ""
 	for i, row := range rows {
-		t := snap.tables[row.table]
+		t := &snap.tables[row.table]
 		if t.task != curTask {
 			if curTask != "" {
 				b = append(b, "]}},"...)
@@ -98,7 +105,7 @@ func (s *Server) writeLookup(w http.ResponseWriter, snap *snapshot, x *index, id
 			curTask, curTable = t.task, ""
 			b = appendJSONString(b, t.task)
 			b = append(b, `:{"freshness":`...)
-			b = s.appendFreshness(b, snap.pubs[t.task])
+			b = s.appendFreshness(b, snap.pubs[t.task], now)
 			b = append(b, `,"tables":{`...)
 		}
 		if t.table != curTable {
@@ -114,29 +121,41 @@ func (s *Server) writeLookup(w http.ResponseWriter, snap *snapshot, x *index, id
 		b = append(b, x.text(row)...)
 	}
 	b = append(b, "]}}}}\n"...)
+	*bp = b
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	h.Set("Cache-Control", "private, no-cache")
+	h["Content-Type"] = headerJSON
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Cache-Control"] = headerPrivateNoCache
 	w.Write(b)
 }
 
-func (s *Server) appendFreshness(b []byte, p *publication) []byte {
-	f := s.freshnessOf(p)
-	b = append(b, `{"as_of":`...)
-	b = appendJSONString(b, f.AsOf)
-	b = append(b, `,"created_at":"`...)
-	b = f.CreatedAt.UTC().AppendFormat(b, "2006-01-02T15:04:05Z07:00")
-	b = append(b, '"')
-	if f.Model != "" {
-		b = append(b, `,"model":`...)
-		b = appendJSONString(b, f.Model)
+// Header values set by direct assignment, shared by every response: a
+// handler never changes a value in place (Header.Set and Add replace or
+// copy the slice).
+var (
+	headerJSON           = []string{"application/json"}
+	headerPrivateNoCache = []string{"private, no-cache"}
+)
+
+// bodyBuffers are response bodies built before they are written; a
+// buffer that grew beyond maxPooledBody is dropped rather than kept.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+const maxPooledBody = 64 << 10
+
+func putBody(bp *[]byte) {
+	if cap(*bp) <= maxPooledBody {
+		bodyBuffers.Put(bp)
 	}
-	b = append(b, `,"age_seconds":`...)
-	b = strconv.AppendInt(b, f.AgeSeconds, 10)
+}
+
+// appendFreshness appends p's freshness as of now: the same fields as
+// freshnessOf, as JSON.
+func (s *Server) appendFreshness(b []byte, p *publication, now time.Time) []byte {
+	age := now.Sub(p.m.CreatedAt)
+	b = append(b, p.freshHead...)
+	b = strconv.AppendInt(b, int64(age/time.Second), 10)
 	b = append(b, `,"stale":`...)
-	b = strconv.AppendBool(b, f.Stale)
-	b = append(b, `,"run":`...)
-	b = appendJSONString(b, f.Run)
-	return append(b, '}')
+	b = strconv.AppendBool(b, s.o.MaxAge > 0 && age > s.o.MaxAge)
+	return append(b, p.freshTail...)
 }

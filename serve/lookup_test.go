@@ -3,7 +3,9 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -120,6 +122,28 @@ func TestProductForecast(t *testing.T) {
 	for _, u := range []string{"/v1/products/P99/forecast", "/v1/products/P02/forecast?warehouse=east"} {
 		if resp, _ := do(t, "GET", hs.URL+u, tokScores, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %s", u, resp.Status)
+		}
+	}
+}
+
+// TestLookupFreshnessText: the freshness a lookup writes from its parts
+// rendered at load is, field for field and in order, what freshnessOf
+// says at the request's time: fresh, then stale past MaxAge.
+func TestLookupFreshnessText(t *testing.T) {
+	st := newStore(t)
+	publishAll(t, st, "2024-03-01", 5)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	s, hs := newTestServer(t, st, Options{MaxAge: time.Hour, Now: func() time.Time { return clock() }})
+	p := s.current().pubs["churn"]
+	for _, later := range []time.Duration{0, 2 * time.Hour} {
+		now = p.m.CreatedAt.Add(later + 1500*time.Millisecond)
+		f := s.freshnessOf(p)
+		want := fmt.Sprintf(`"churn":{"freshness":{"as_of":%q,"created_at":%q,"model":%q,"age_seconds":%d,"stale":%v,"run":%q},`,
+			f.AsOf, f.CreatedAt.UTC().Format(time.RFC3339), f.Model, f.AgeSeconds, f.Stale, f.Run)
+		_, body := do(t, "GET", hs.URL+"/v1/customers/C00003", tokCustomers, nil)
+		if !strings.Contains(string(body), want) || f.Stale != (later > 0) || f.AgeSeconds != int64(later/time.Second)+1 {
+			t.Errorf("after %v: %s\nwant %s", later, body, want)
 		}
 	}
 }

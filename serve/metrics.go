@@ -1,9 +1,10 @@
 package serve
 
 import (
-	"context"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,7 +95,7 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descStale, prometheus.GaugeValue, stale, t)
 		ch <- prometheus.MustNewConstMetric(descPubRows, prometheus.GaugeValue, float64(p.m.Rows), t)
 	}
-	ch <- prometheus.MustNewConstMetric(descCustomers, prometheus.GaugeValue, float64(len(snap.customers.ids)))
+	ch <- prometheus.MustNewConstMetric(descCustomers, prometheus.GaugeValue, float64(snap.customers.len()))
 	ch <- prometheus.MustNewConstMetric(descLoaded, prometheus.GaugeValue, float64(snap.loadedAt.UnixNano())/1e9)
 }
 
@@ -102,24 +103,57 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 }
 
-// instrument counts a route's requests by status and times them; it also
-// puts the server in the request's context (for writeError's log).
+// instrument counts a route's requests by status and times them. Its
+// statusWriter carries the server (for writeError's log). The route's
+// duration observer and its counters by status are looked up once, not
+// per request.
 func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
-	dur := s.metrics.duration.WithLabelValues(pattern)
+	rm := &routeMetrics{requests: s.metrics.requests, pattern: pattern, dur: s.metrics.duration.WithLabelValues(pattern)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), serverKey{}, s)))
-		dur.Observe(time.Since(start).Seconds())
-		s.metrics.requests.WithLabelValues(pattern, strconv.Itoa(sw.code)).Inc()
+		sw := statusWriters.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w, code: http.StatusOK, s: s}
+		next.ServeHTTP(sw, r)
+		rm.dur.Observe(time.Since(start).Seconds())
+		rm.count(sw.code)
+		*sw = statusWriter{}
+		statusWriters.Put(sw)
 	})
 }
+
+// routeMetrics are one route's observers.
+type routeMetrics struct {
+	requests *prometheus.CounterVec
+	pattern  string
+	dur      prometheus.Observer
+	// byCode caches the requests counter of each status 100-599, made
+	// on first use so /metrics lists only the statuses answered.
+	byCode [500]atomic.Pointer[prometheus.Counter]
+}
+
+// count adds a request answered with code.
+func (rm *routeMetrics) count(code int) {
+	if code < 100 || code > 599 {
+		rm.requests.WithLabelValues(rm.pattern, strconv.Itoa(code)).Inc()
+		return
+	}
+	p := rm.byCode[code-100].Load()
+	if p == nil {
+		c := rm.requests.WithLabelValues(rm.pattern, strconv.Itoa(code))
+		p = &c
+		rm.byCode[code-100].Store(p) // a race stores the same child
+	}
+	(*p).Inc()
+}
+
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 // statusWriter records the status code written.
 type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	wrote bool
+	s     *Server
 }
 
 func (w *statusWriter) WriteHeader(code int) {

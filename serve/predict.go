@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
@@ -37,6 +40,8 @@ type loadedModel struct {
 	binder *models.Binder
 	pos    map[string]int
 	kinds  []features.Kind
+	// counter counts the model's predictions (predicted).
+	counter atomic.Pointer[prometheus.Counter]
 }
 
 // get returns name@version, loading it once.
@@ -87,35 +92,110 @@ type predictRequest struct {
 	Output string `json:"output"`
 }
 
+// resolvedRef is a model reference ("NAME[@REF]") resolved in a
+// snapshot, and the model a prediction loaded for it.
+type resolvedRef struct {
+	e  *modelEntry
+	v  int
+	lm atomic.Pointer[loadedModel]
+}
+
+// resolveRefs lists, for the snapshot's models, every reference a
+// request may name in its canonical spelling (the name, name@latest,
+// name@VERSION, name@ALIAS) with what modelRef's general path resolves it
+// to, so a prediction finds its model by one map lookup.
+func (s *snapshot) resolveRefs() {
+	s.refs = map[string]*resolvedRef{}
+	for _, n := range s.names {
+		e := s.models[n]
+		keys := []string{n, n + "@" + registry.Latest}
+		for _, v := range e.Versions {
+			keys = append(keys, n+"@"+strconv.Itoa(v))
+		}
+		for a := range e.Aliases {
+			keys = append(keys, n+"@"+a)
+		}
+		for _, k := range keys {
+			name, ref, err := registry.ParseRef(k)
+			if err != nil || name != n {
+				continue
+			}
+			if v, ok := e.resolve(ref); ok {
+				s.refs[k] = &resolvedRef{e: e, v: v}
+			}
+		}
+	}
+}
+
 // modelRef resolves "NAME[@REF]" in the snapshot.
-func modelRef(snap *snapshot, s string) (*modelEntry, int, error) {
+func modelRef(snap *snapshot, s string) (*resolvedRef, error) {
+	if rr, ok := snap.refs[s]; ok {
+		return rr, nil
+	}
 	name, ref, err := registry.ParseRef(s)
 	if err != nil {
-		return nil, 0, errorf(http.StatusBadRequest, "%v", err)
+		return nil, errorf(http.StatusBadRequest, "%v", err)
 	}
 	e, ok := snap.models[name]
 	if !ok {
-		return nil, 0, errorf(http.StatusNotFound, "no model %q", name)
+		return nil, errorf(http.StatusNotFound, "no model %q", name)
 	}
 	v, ok := e.resolve(ref)
 	if !ok {
-		return nil, 0, errorf(http.StatusNotFound, "model %s has no version or alias %q", name, ref)
+		return nil, errorf(http.StatusNotFound, "model %s has no version or alias %q", name, ref)
 	}
-	return e, v, nil
+	return &resolvedRef{e: e, v: v}, nil
 }
 
-// predict serves POST /v1/models/{name}/predict.
+var predictScratches = sync.Pool{New: func() any { return new(predictScratch) }}
+
+// putScratch keeps sc for another request unless a large request grew it.
+func putScratch(sc *predictScratch) {
+	if cap(sc.vals) <= 1<<16 {
+		predictScratches.Put(sc)
+	}
+}
+
+// predict serves POST /v1/models/{name}/predict. The body is read whole
+// (at most MaxBodyBytes); once the model is loaded, scanPredict binds
+// its rows without building maps or strings, and the general path
+// (predictGeneral) answers whatever it leaves: the first request for a
+// model, and every malformed one, with its error.
 func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 	snap := s.snapshotOr503(w, r)
 	if snap == nil {
 		return
 	}
-	e, version, err := modelRef(snap, r.PathValue("name"))
+	rr, err := modelRef(snap, r.PathValue("name"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	req, err := s.decodePredict(w, r)
+	sc := predictScratches.Get().(*predictScratch)
+	defer putScratch(sc)
+	bp := bodyBuffers.Get().(*[]byte)
+	defer putBody(bp)
+	body, rerr := readAllInto((*bp)[:0], http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
+	*bp = body
+	if lm := rr.lm.Load(); lm != nil && rerr == nil {
+		if pb, ok := lm.scanPredict(body, s.o.MaxPredictRows, sc); ok {
+			s.writePrediction(w, r, rr.e, lm, models.Batch{Rows: pb.rows, Cols: lm.binder.Cols(), Values: sc.vals}, pb.kind, sc)
+			return
+		}
+	}
+	// The general path reads the same bytes, then the same read error.
+	var in io.Reader = bytes.NewReader(body)
+	if rerr != nil {
+		in = io.MultiReader(in, errReader{rerr})
+	}
+	s.predictGeneral(w, r, rr, in, sc)
+}
+
+// predictGeneral decodes a prediction request with encoding/json into
+// maps of rows, loads the model when it is not yet, and writes the
+// prediction or the request's error.
+func (s *Server) predictGeneral(w http.ResponseWriter, r *http.Request, rr *resolvedRef, body io.Reader, sc *predictScratch) {
+	req, err := s.decodePredict(body)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -129,11 +209,12 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errorf(http.StatusBadRequest, "output %q: want response or raw", req.Output))
 		return
 	}
-	lm, err := s.models.get(r.Context(), s.reg, e.Name, version)
+	lm, err := s.models.get(r.Context(), s.reg, rr.e.Name, rr.v)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	rr.lm.Store(lm)
 	cols := lm.binder.Cols()
 	b := models.Batch{Rows: len(req.Rows), Cols: cols, Values: make([]float64, len(req.Rows)*cols)}
 	rec := make([]string, cols)
@@ -151,14 +232,22 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out := make([]float64, b.Rows)
+	s.writePrediction(w, r, rr.e, lm, b, kind, sc)
+}
+
+// writePrediction scores b and writes the predictions.
+func (s *Server) writePrediction(w http.ResponseWriter, r *http.Request, e *modelEntry, lm *loadedModel, b models.Batch, kind models.OutputKind, sc *predictScratch) {
+	sc.out = grow(sc.out, b.Rows)
+	out := sc.out
 	if err := lm.model.Score(out, b, kind); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.metrics.predictions.WithLabelValues(e.Name).Add(float64(b.Rows))
+	lm.predicted(s.metrics, e.Name).Add(float64(b.Rows))
 	card := lm.model.Card()
-	body := make([]byte, 0, 128+12*len(out))
+	bp := bodyBuffers.Get().(*[]byte)
+	defer putBody(bp)
+	body := (*bp)[:0]
 	body = append(body, `{"model":`...)
 	body = appendJSONString(body, card.Name)
 	body = append(body, `,"version":`...)
@@ -166,7 +255,11 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 	body = append(body, `,"kind":`...)
 	body = appendJSONString(body, card.Kind)
 	body = append(body, `,"output":`...)
-	body = appendJSONString(body, map[models.OutputKind]string{models.Response: "response", models.Raw: "raw"}[kind])
+	if kind == models.Raw {
+		body = append(body, `"raw"`...)
+	} else {
+		body = append(body, `"response"`...)
+	}
 	body = append(body, `,"predictions":[`...)
 	for i, v := range out {
 		if i > 0 {
@@ -179,15 +272,50 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		body = strconv.AppendFloat(body, v, 'g', -1, 64)
 	}
 	body = append(body, "]}\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	*bp = body
+	h := w.Header()
+	h["Content-Type"] = headerJSON
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.Write(body)
 }
 
-// decodePredict reads a prediction request: one JSON object, at most
-// MaxBodyBytes, 1 to MaxPredictRows rows.
-func (s *Server) decodePredict(w http.ResponseWriter, r *http.Request) (*predictRequest, error) {
-	body := http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes)
+// predicted returns the predictions counter of the model's name, looked
+// up once.
+func (lm *loadedModel) predicted(m *metrics, name string) prometheus.Counter {
+	if c := lm.counter.Load(); c != nil {
+		return *c
+	}
+	c := m.predictions.WithLabelValues(name)
+	lm.counter.Store(&c)
+	return c
+}
+
+// readAllInto appends what r yields to b until EOF, returning the error
+// that ended it otherwise.
+func readAllInto(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// errReader returns its error on every read.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// decodePredict reads a prediction request from body (a reader bounded
+// by MaxBodyBytes): one JSON object, 1 to MaxPredictRows rows.
+func (s *Server) decodePredict(body io.Reader) (*predictRequest, error) {
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	var req predictRequest

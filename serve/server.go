@@ -182,7 +182,7 @@ func (s *Server) Reload(ctx context.Context) (changed bool, err error) {
 	// rather than keep twice the index resident between reloads.
 	debug.FreeOSMemory()
 	s.o.Logger.Info("snapshot loaded", "dataset", s.o.Dataset, "tasks", strings.Join(snap.tasks, ","),
-		"customers", len(snap.customers.ids), "products", len(snap.products.ids), "models", len(snap.names), "duration", time.Since(start))
+		"customers", snap.customers.len(), "products", snap.products.len(), "models", len(snap.names), "duration", time.Since(start))
 	return true, nil
 }
 

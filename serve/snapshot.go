@@ -48,7 +48,9 @@ type snapshot struct {
 	products  *index
 	models    map[string]*modelEntry
 	names     []string
-	sup       *privacy.Suppressions
+	// refs resolves the canonical model references (resolveRefs).
+	refs map[string]*resolvedRef
+	sup  *privacy.Suppressions
 }
 
 // publication is one loaded publication.
@@ -57,6 +59,36 @@ type publication struct {
 	// raw is the manifest as stored; sha its SHA-256 (hex).
 	raw []byte
 	sha string
+	// model is the lineage's model as name@version ("" without one).
+	model string
+	// freshHead and freshTail are the JSON freshness object around its
+	// per-request fields: freshHead runs to `"age_seconds":`, freshTail
+	// from `,"run":` to the closing brace (appendFreshness).
+	freshHead, freshTail []byte
+}
+
+// newPublication returns the publication of manifest m stored as raw,
+// with the parts of its freshness that never change rendered once.
+func newPublication(m *publish.Manifest, raw []byte) *publication {
+	sum := sha256.Sum256(raw)
+	p := &publication{m: m, raw: raw, sha: hex.EncodeToString(sum[:])}
+	if m.Model != nil {
+		p.model = m.Model.Name + "@" + strconv.Itoa(m.Model.Version)
+	}
+	b := append([]byte(nil), `{"as_of":`...)
+	b = appendJSONString(b, m.AsOf)
+	b = append(b, `,"created_at":"`...)
+	b = m.CreatedAt.UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, '"')
+	if p.model != "" {
+		b = append(b, `,"model":`...)
+		b = appendJSONString(b, p.model)
+	}
+	p.freshHead = append(b, `,"age_seconds":`...)
+	b = append([]byte(nil), `,"run":`...)
+	b = appendJSONString(b, m.Run)
+	p.freshTail = append(b, '}')
+	return p
 }
 
 // indexedTable is a table whose rows an index holds.
@@ -239,8 +271,7 @@ func readPublication(ctx context.Context, st datasets.Store, dataset, task, asOf
 			Run string `json:"run"`
 		}
 		if json.Unmarshal(raw, &check) == nil && check.Run == m.Run {
-			sum := sha256.Sum256(raw)
-			return &publication{m: m, raw: raw, sha: hex.EncodeToString(sum[:])}, nil
+			return newPublication(m, raw), nil
 		}
 		// The manifest was replaced between the two reads: read again.
 	}
@@ -279,6 +310,7 @@ func (s *snapshot) loadModels(ctx context.Context, reg *registry.Registry) error
 		s.names = append(s.names, n)
 	}
 	sort.Strings(s.names)
+	s.resolveRefs()
 	return nil
 }
 
