@@ -19,20 +19,8 @@ out=${1:-$BENCH_OUT/clv.md}
 customers=${CUSTOMERS:-1000000}
 repeats=${REPEATS:-3}
 if [ "$BENCH_QUICK" = 1 ]; then customers=${CUSTOMERS:-20000}; repeats=${REPEATS:-1}; fi
-data=$BENCH_DATA/clv
-store=$data/store_$customers
-ds=g$customers
-log=$data/run.log
-mkdir -p "$data"
-: >"$log"
-P="$PREVOIR --store $store"
-field() { "$KIT" field "$1" "$2.median"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+generated_store clv "$customers"
 
-if [ ! -s "$store/datasets/$ds/orders/_manifest.json" ]; then
-	echo "generating $customers customers into $store" >&2
-	$P datasets generate --dataset "$ds" --customers "$customers" --replace >>"$log" 2>&1
-fi
 load_before=$(load)
 feat=$(timeit -n "$repeats" -warmup 0 -label "clv features $customers" -log "$log" -- \
 	$P features build --dataset "$ds" --task clv --as-of latest --force)

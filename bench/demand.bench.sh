@@ -28,7 +28,6 @@ log=$data/run.log
 mkdir -p "$data"
 : >"$log"
 P="$PREVOIR --store $store"
-field() { "$KIT" field "$1" "$2.median"; }
 r1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 
 if [ ! -s "$store/datasets/$ds/orders/_manifest.json" ]; then

@@ -20,7 +20,6 @@ mkdir -p "$data"
 : >"$data/run.log"
 duck=0
 anchor_ok duckdb && duck=1
-field() { "$KIT" field "$1" "$2.median"; }
 
 rows=()
 for size in ${sizes//,/ }; do

@@ -86,3 +86,34 @@ orders() {
 	[ -s "$f" ] || "$KIT" orders $args -seed 42 -out "$f" >&2
 	echo "$f"
 }
+
+# field JSON NAME: the median of NAME in a timeit result.
+field() { "$KIT" field "$1" "$2.median"; }
+# load: the 1, 5 and 15 minute load averages.
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# generated_store NAME CUSTOMERS: the store of a benchmark that runs on
+# generated customers. Sets data ($BENCH_DATA/NAME), store, ds (the
+# dataset, g<CUSTOMERS>), log (emptied) and P (prevoir on the store), and
+# generates the dataset when the store lacks it (kept for later runs).
+generated_store() {
+	data=$BENCH_DATA/$1
+	store=$data/store_$2
+	ds=g$2
+	log=$data/run.log
+	mkdir -p "$data"
+	: >"$log"
+	P="$PREVOIR --store $store"
+	if [ ! -s "$store/datasets/$ds/orders/_manifest.json" ]; then
+		echo "generating $2 customers into $store" >&2
+		$P datasets generate --dataset "$ds" --customers "$2" --replace >>"$log" 2>&1
+	fi
+}
+
+# train_dataset: the 20,000-customer dataset `train` (seed 7) models are
+# trained on, beside the generated one, as make run trains them.
+train_dataset() {
+	if [ ! -s "$store/datasets/train/orders/_manifest.json" ]; then
+		$P datasets generate --dataset train --customers 20000 --seed 7 --replace >>"$log" 2>&1
+	fi
+}

@@ -21,23 +21,9 @@ out=${1:-$BENCH_OUT/nightly.md}
 customers=${CUSTOMERS:-1000000}
 repeats=${REPEATS:-1}
 if [ "$BENCH_QUICK" = 1 ]; then customers=${CUSTOMERS:-20000}; repeats=1; fi
-data=$BENCH_DATA/nightly
-store=$data/store_$customers
-ds=g$customers
-log=$data/run.log
-mkdir -p "$data"
-: >"$log"
-P="$PREVOIR --store $store"
-field() { "$KIT" field "$1" "$2.median"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+generated_store nightly "$customers"
 
-if [ ! -s "$store/datasets/$ds/orders/_manifest.json" ]; then
-	echo "generating $customers customers into $store" >&2
-	$P datasets generate --dataset "$ds" --customers "$customers" --replace >>"$log" 2>&1
-fi
-if [ ! -s "$store/datasets/train/orders/_manifest.json" ]; then
-	$P datasets generate --dataset train --customers 20000 --seed 7 --replace >>"$log" 2>&1
-fi
+train_dataset
 if ! grep -q '"champion"' "$store/models/churn/aliases.json" 2>/dev/null; then
 	$P train --task churn --dataset train --as-of 2024-10-01 --cutoffs 3 --step 90d --name churn --promote champion >>"$log" 2>&1
 fi

@@ -23,23 +23,9 @@ out=${1:-$BENCH_OUT/propensity.md}
 customers=${CUSTOMERS:-100000}
 repeats=${REPEATS:-1}
 if [ "$BENCH_QUICK" = 1 ]; then customers=${CUSTOMERS:-10000}; repeats=1; fi
-data=$BENCH_DATA/propensity
-store=$data/store_$customers
-ds=g$customers
-log=$data/run.log
-mkdir -p "$data"
-: >"$log"
-P="$PREVOIR --store $store"
-field() { "$KIT" field "$1" "$2.median"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+generated_store propensity "$customers"
 
-if [ ! -s "$store/datasets/$ds/orders/_manifest.json" ]; then
-	echo "generating $customers customers into $store" >&2
-	$P datasets generate --dataset "$ds" --customers "$customers" --replace >>"$log" 2>&1
-fi
-if [ ! -s "$store/datasets/train/orders/_manifest.json" ]; then
-	$P datasets generate --dataset train --customers 20000 --seed 7 --replace >>"$log" 2>&1
-fi
+train_dataset
 if ! grep -q '"champion"' "$store/models/offers/aliases.json" 2>/dev/null; then
 	$P train --task propensity --dataset train --level product --as-of 2024-12-01 --cutoffs 3 --step 30d --name offers >>"$log" 2>&1
 	$P models promote offers@latest --alias champion >>"$log" 2>&1

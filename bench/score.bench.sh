@@ -20,24 +20,10 @@ out=${1:-$BENCH_OUT/score.md}
 customers=${CUSTOMERS:-1000000}
 repeats=${REPEATS:-3}
 if [ "$BENCH_QUICK" = 1 ]; then customers=${CUSTOMERS:-20000}; repeats=${REPEATS:-1}; fi
-data=$BENCH_DATA/score
-store=$data/store_$customers
-ds=g$customers
-log=$data/run.log
-mkdir -p "$data"
-: >"$log"
-P="$PREVOIR --store $store"
-field() { "$KIT" field "$1" "$2.median"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+generated_store score "$customers"
 
 # Inputs, made once: the big dataset, the training dataset, the champion.
-if [ ! -s "$store/datasets/$ds/orders/_manifest.json" ]; then
-	echo "generating $customers customers into $store" >&2
-	$P datasets generate --dataset "$ds" --customers "$customers" --replace >>"$log" 2>&1
-fi
-if [ ! -s "$store/datasets/train/orders/_manifest.json" ]; then
-	$P datasets generate --dataset train --customers 20000 --seed 7 --replace >>"$log" 2>&1
-fi
+train_dataset
 if ! grep -q '"champion"' "$store/models/churn/aliases.json" 2>/dev/null; then
 	$P train --task churn --dataset train --as-of 2024-10-01 --cutoffs 3 --step 90d --name churn >>"$log" 2>&1
 	$P models promote churn@latest --alias champion >>"$log" 2>&1
