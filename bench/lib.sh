@@ -92,21 +92,25 @@ field() { "$KIT" field "$1" "$2.median"; }
 # load: the 1, 5 and 15 minute load averages.
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# generated_store NAME CUSTOMERS: the store of a benchmark that runs on
-# generated customers. Sets data ($BENCH_DATA/NAME), store, ds (the
-# dataset, g<CUSTOMERS>), log (emptied) and P (prevoir on the store), and
-# generates the dataset when the store lacks it (kept for later runs).
+# generated_store NAME CUSTOMERS [GENERATE FLAGS...]: the store of a
+# benchmark that runs on generated customers. Sets data ($BENCH_DATA/NAME),
+# store (store_<CUSTOMERS>, then the flags, if any), ds (the dataset,
+# g<CUSTOMERS>), log (emptied) and P (prevoir on the store), and generates
+# the dataset when the store lacks it (kept for later runs).
 generated_store() {
-	data=$BENCH_DATA/$1
-	store=$data/store_$2
-	ds=g$2
+	local name=$1 customers=$2
+	shift 2
+	data=$BENCH_DATA/$name
+	store=$data/store_$customers
+	if [ $# -gt 0 ]; then store=${store}_$(printf '%s' "$*" | tr -d '-' | tr -c 'A-Za-z0-9.' '_'); fi
+	ds=g$customers
 	log=$data/run.log
 	mkdir -p "$data"
 	: >"$log"
 	P="$PREVOIR --store $store"
 	if [ ! -s "$store/datasets/$ds/orders/_manifest.json" ]; then
-		echo "generating $2 customers into $store" >&2
-		$P datasets generate --dataset "$ds" --customers "$2" --replace >>"$log" 2>&1
+		echo "generating $customers customers ($*) into $store" >&2
+		$P datasets generate --dataset "$ds" --customers "$customers" "$@" --replace >>"$log" 2>&1
 	fi
 }
 

@@ -39,6 +39,7 @@ func datasetsGenerateCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "seed", Value: 42, Usage: "random seed", Destination: &o.Seed},
 			&cli.IntFlag{Name: "products", Value: synth.DefaultProducts, Usage: "catalogue size", Destination: &o.Products},
 			&cli.IntFlag{Name: "warehouses", Value: synth.DefaultWarehouses, Usage: "number of warehouses (1..26)", Destination: &o.Warehouses},
+			&cli.Float64Flag{Name: "basket-lines", Value: synth.DefaultBasketLines, Usage: "mean lines of an order (1.5..50; larger for a wholesale or grocery history)", Destination: &o.BasketLines},
 			&cli.StringFlag{Name: "format", Value: "parquet", Usage: "parquet (into the store) or csv (order lines to --out)", Destination: &format},
 			&cli.StringFlag{Name: "out", Usage: "CSV output `FILE` for --format csv ('-' for stdout)", Destination: &dst},
 			&cli.BoolFlag{Name: "replace", Usage: "replace an existing dataset of that name generated or imported otherwise", Destination: &so.Replace},

@@ -107,7 +107,7 @@ func (w *world) truth() *Truth {
 			"warehouse_popularity_log_sd":      warehouseNoise,
 			"repeat_beta_a":                    repeatA,
 			"repeat_beta_b":                    repeatB,
-			"basket_extra_lines_gamma":         []float64{2, 0.8},
+			"basket_extra_lines_gamma":         []float64{2, w.basketTheta},
 		},
 		CrossSell: w.cross,
 		Weekly:    map[string]float64{},

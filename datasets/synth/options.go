@@ -12,6 +12,9 @@ const (
 	DefaultDays       = 730
 	DefaultProducts   = 5000
 	DefaultWarehouses = 8
+	// DefaultBasketLines is the mean number of lines of an order:
+	// 1 + Gamma(2, 0.8) extra lines on average (docs/GENERATOR.md).
+	DefaultBasketLines = 2.6
 )
 
 // DefaultEnd is the end of a generated history when none is given: a fixed
@@ -40,6 +43,11 @@ type Options struct {
 	// Warehouses is the number of warehouses (1..26). Zero means
 	// DefaultWarehouses.
 	Warehouses int
+	// BasketLines is the mean number of lines of an order, the customers'
+	// mean basket size b_i ~ Gamma(2, (BasketLines - 1) / 2) plus the one
+	// line every order has. Zero means DefaultBasketLines. Larger baskets
+	// (a wholesale or grocery retailer) give more lines per customer.
+	BasketLines float64
 	// Workers is the number of generating goroutines; zero means
 	// GOMAXPROCS. It never changes the output.
 	Workers int
@@ -60,6 +68,9 @@ func (o Options) withDefaults() Options {
 	if o.Warehouses == 0 {
 		o.Warehouses = DefaultWarehouses
 	}
+	if o.BasketLines == 0 {
+		o.BasketLines = DefaultBasketLines
+	}
 	return o
 }
 
@@ -76,6 +87,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("products %d: want %d..10,000,000", o.Products, len(categories)*4)
 	case o.Warehouses < 1 || o.Warehouses > 26:
 		return fmt.Errorf("warehouses %d: want 1..26", o.Warehouses)
+	case !(o.BasketLines >= 1.5 && o.BasketLines <= 50):
+		return fmt.Errorf("basket lines %g: want 1.5..50", o.BasketLines)
 	case !o.End.Equal(o.End.Truncate(24 * time.Hour)):
 		return fmt.Errorf("end %s: want a date (00:00 UTC)", o.End.Format(time.RFC3339))
 	case o.End.Year() < 1900 || o.End.Year() > 9000:
@@ -99,8 +112,13 @@ const ModelVersion = "synth-1"
 // the same part names.
 func (o Options) RunID() string {
 	o = o.withDefaults()
-	h := sha256.Sum256(fmt.Appendf(nil, "%s|name=%s|customers=%d|end=%s|days=%d|seed=%d|products=%d|warehouses=%d",
-		ModelVersion, o.Name, o.Customers, o.End.Format(time.RFC3339), o.Days, o.Seed, o.Products, o.Warehouses))
+	id := fmt.Appendf(nil, "%s|name=%s|customers=%d|end=%s|days=%d|seed=%d|products=%d|warehouses=%d",
+		ModelVersion, o.Name, o.Customers, o.End.Format(time.RFC3339), o.Days, o.Seed, o.Products, o.Warehouses)
+	if o.BasketLines != DefaultBasketLines {
+		// Only then: the default's run ids stay what they were.
+		id = fmt.Appendf(id, "|basket_lines=%g", o.BasketLines)
+	}
+	h := sha256.Sum256(id)
 	return "g" + hex.EncodeToString(h[:])[:11]
 }
 
@@ -110,3 +128,12 @@ func (o Options) RunID() string {
 // of customers); without a limit the garbage collector lets the heap grow
 // to twice that.
 const MemoryLimit = 1536 << 20
+
+// basketTheta is the scale of the customers' Gamma(2, theta) mean extra
+// lines per order.
+func (o Options) basketTheta() float64 {
+	if o.BasketLines == DefaultBasketLines {
+		return 0.8 // exactly the default's constant, so its bytes never change
+	}
+	return (o.BasketLines - 1) / 2
+}

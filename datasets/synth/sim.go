@@ -231,7 +231,7 @@ func (s *sim) customer(b *batch, idx int) {
 	}
 	b.affs = append(b.affs, s.aff...)
 	s.setAffCum()
-	ci.basket = L.gamma(2, 0.8)
+	ci.basket = L.gamma(2, s.w.basketTheta)
 	ci.repeat = L.beta(repeatA, repeatB)
 	ci.channel = uint8(L.pick([]float64{0.55, 0.8, 1}))
 	ci.returner = L.gamma(2, 0.5)

@@ -173,6 +173,8 @@ func TestOptionsValidate(t *testing.T) {
 		{Customers: 10, Warehouses: 30},
 		{Customers: 10, Products: 10},
 		{Customers: 10, End: DefaultEnd.Add(3600e9)},
+		{Customers: 10, BasketLines: 1.2},
+		{Customers: 10, BasketLines: 60},
 	} {
 		if err := o.withDefaults().validate(); err == nil {
 			t.Errorf("%+v accepted", o)
@@ -180,5 +182,43 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if _, err := Generate(context.Background(), newStore(t), Options{Name: "bad/name", Customers: 10}, StoreOptions{}); err == nil {
 		t.Error("bad dataset name accepted")
+	}
+}
+
+// TestBasketLines: orders have BasketLines lines on average (trigger
+// orders, a few percent, are smaller); the default's rows and run id are
+// the same whether BasketLines is left zero or given as the default.
+func TestBasketLines(t *testing.T) {
+	ctx := context.Background()
+	gen := func(o Options) (Summary, []byte) {
+		var buf bytes.Buffer
+		sum, err := WriteCSV(ctx, o, &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum, buf.Bytes()
+	}
+	base := Options{Customers: 2000, Seed: 9}
+	s0, b0 := gen(base)
+	withDefault := base
+	withDefault.BasketLines = DefaultBasketLines
+	s1, b1 := gen(withDefault)
+	if !bytes.Equal(b0, b1) || s0.RunID != s1.RunID {
+		t.Fatal("BasketLines = DefaultBasketLines changed the default's rows or run id")
+	}
+	big := base
+	big.BasketLines = 13
+	s2, _ := gen(big)
+	if s2.RunID == s0.RunID {
+		t.Error("BasketLines does not change the run id")
+	}
+	for _, c := range []struct {
+		s    Summary
+		want float64
+	}{{s0, DefaultBasketLines}, {s2, 13}} {
+		got := float64(c.s.Lines) / float64(c.s.Orders)
+		if got < 0.8*c.want || got > 1.05*c.want {
+			t.Errorf("%.2f lines per order, want about %g", got, c.want)
+		}
 	}
 }

@@ -117,10 +117,11 @@ type promotion struct {
 // world is everything shared by all customers: catalogue, warehouses,
 // calendar, promotions. Built deterministically from the seed.
 type world struct {
-	o         Options
-	start     time.Time
-	startUnix int64
-	days      int
+	o           Options
+	basketTheta float64 // o.basketTheta()
+	start       time.Time
+	startUnix   int64
+	days        int
 
 	nc, nw int // categories, warehouses
 
@@ -167,7 +168,7 @@ type world struct {
 }
 
 func newWorld(o Options) *world {
-	w := &world{o: o, days: o.Days, nc: len(categories), nw: o.Warehouses}
+	w := &world{o: o, basketTheta: o.basketTheta(), days: o.Days, nc: len(categories), nw: o.Warehouses}
 	w.start = o.End.AddDate(0, 0, -o.Days)
 	w.startUnix = w.start.Unix()
 	w.custWidth = max(6, len(fmt.Sprint(o.Customers)))
