@@ -31,8 +31,10 @@ type CLVBaseline struct {
 	Name   string `json:"name"`
 	Score  string `json:"score"`
 	Cutoff string `json:"cutoff"`
-	// Table is the clv summary's feature table.
-	Table string `json:"table,omitempty"`
+	// Table is the clv summary's feature table, TableSHA256 its
+	// manifest's checksum.
+	Table       string `json:"table,omitempty"`
+	TableSHA256 string `json:"table_sha256,omitempty"`
 	// Params are r, alpha, a, b in days; Fit the maximum-likelihood fit.
 	Params map[string]float64 `json:"params,omitempty"`
 	Fit    *BTYDFit           `json:"fit,omitempty"`
@@ -153,7 +155,7 @@ func addCLVColumns(fr *features.Frame, c *clvAt, cf btyd.ChurnFeatures) (int, er
 func clvBaseline(fr *features.Frame, c *clvAt, t float64, churnLabel bool) (*CLVBaseline, error) {
 	p := c.params
 	fit := c.fit
-	b := &CLVBaseline{Name: CLVBaselineName, Score: CLVBaselineScore, Cutoff: c.manifest.AsOf, Table: c.manifest.Key(),
+	b := &CLVBaseline{Name: CLVBaselineName, Score: CLVBaselineScore, Cutoff: c.manifest.AsOf, Table: c.manifest.Key(), TableSHA256: c.sha256,
 		Params: map[string]float64{"r": p.R, "alpha": p.Alpha, "a": p.A, "b": p.B}, Fit: &fit}
 	n := len(fr.IDs)
 	if len(fr.Label) != n {
@@ -250,7 +252,10 @@ func churnCLV(ctx context.Context, st datasets.Store, o TaskOptions, cuts []Cuto
 			return nil, nil, fmt.Errorf("clv features, cutoff %s: %w", cuts[i].Name, err)
 		}
 		fits[i] = c
-		lin.Manifests = append(lin.Manifests, models.ManifestRef{Key: c.manifest.Key(), SHA256: c.sha256})
+		if o.CLVFeatures {
+			// Inputs of the model; the baseline's table is in the baseline.
+			lin.Manifests = append(lin.Manifests, models.ManifestRef{Key: c.manifest.Key(), SHA256: c.sha256})
+		}
 		if i == hold {
 			if base, err = clvBaseline(cuts[i].Frame, c, float64(horizon.Days), churnLabel); err != nil {
 				return nil, nil, err
