@@ -31,7 +31,11 @@
 // fits (after a search over C on the cutoff before the holdout, when
 // asked), and fits a one-feature recency baseline on the same rows so the
 // card shows the gain; cutoffs left out of training are named in the
-// warnings with the step that keeps them.
+// warnings with the step that keeps them. On churn, TrainTask also
+// reports a label-free baseline (CLVBaseline: BG/NBD fitted on the clv
+// summary as of the holdout cutoff, P(no purchase in the horizon)) and,
+// with TaskOptions.CLVFeatures, adds p_alive and expected purchases to
+// every cutoff from a fit on that cutoff's summary (churnclv.go).
 //
 // Errors about options name the option's field (datasets.FieldError),
 // never a command-line flag.

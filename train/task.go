@@ -18,6 +18,7 @@ import (
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/btyd"
 )
 
 // DefaultBaseline is the feature of the one-feature baseline a task model
@@ -183,6 +184,9 @@ type TaskOutcome struct {
 	Excluded   []string
 	// TrainingSet is the training-set manifest's key (TrainTask only).
 	TrainingSet string
+	// CLVBaseline is churn's label-free baseline on the holdout (TrainTask
+	// on churn only; nil otherwise).
+	CLVBaseline *CLVBaseline
 	Warnings    []string
 }
 
@@ -514,6 +518,13 @@ type TaskOptions struct {
 	Step    datasets.Span
 	// Fit configures the fits.
 	Fit CutoffOptions
+	// CLVFeatures adds to the churn features the buy-till-you-die
+	// columns p_alive and expected_purchases_<horizon>: at each cutoff,
+	// from BG/NBD fitted without labels on the clv summary as of that
+	// cutoff (purchases before it only). The card records the holdout
+	// cutoff's fit (btyd.ChurnParam), which scoring applies to the
+	// summary as of the scoring date. Churn only.
+	CLVFeatures bool
 }
 
 // Validate checks the options TrainTask needs besides the features':
@@ -528,6 +539,9 @@ func (o TaskOptions) Validate() error {
 	}
 	if o.Fit.ClassWeight != "" && o.Fit.ClassWeight != "balanced" {
 		return datasets.Fieldf("ClassWeight", o.Fit.ClassWeight, "want balanced or nothing")
+	}
+	if t := o.Features.Task; o.CLVFeatures && t != "" && t != features.TaskChurn {
+		return datasets.Fieldf("CLVFeatures", "true", "the buy-till-you-die columns are churn features; task %s takes none", t)
 	}
 	return nil
 }
@@ -615,6 +629,13 @@ func TrainTask(ctx context.Context, st datasets.Store, opt TaskOptions) (*TaskOu
 	lin.Extra["step"] = ts.Step
 	lin.Extra["label_meaning"] = m0.LabelMeaning
 	lin.Extra["dataset_manifests"] = m0.Inputs
+	var base *CLVBaseline
+	var cf *btyd.ChurnFeatures
+	if m0.Task == features.TaskChurn {
+		if base, cf, err = churnCLV(ctx, st, opt, cuts, need, split.Holdout, m0, &lin); err != nil {
+			return nil, err
+		}
+	}
 	fit := opt.Fit
 	fit.Lineage = &lin
 	if fit.Task == "" {
@@ -626,5 +647,12 @@ func TrainTask(ctx context.Context, st datasets.Store, opt TaskOptions) (*TaskOu
 		return nil, err
 	}
 	out.TrainingSet = key
+	if base != nil {
+		out.CLVBaseline = base
+		out.Card.Metrics["clv_baseline"] = base
+	}
+	if cf != nil {
+		out.Card.Parameters[btyd.ChurnParam] = *cf
+	}
 	return out, nil
 }

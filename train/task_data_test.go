@@ -175,4 +175,10 @@ func TestOnlineRetailChurn(t *testing.T) {
 	}
 	t.Logf("Online Retail: %d training rows, %d holdout rows (churn rate %.3f): model AUC %.4f AP %.4f log loss %.4f Brier %.4f; recency baseline AUC %.4f AP %.4f log loss %.4f Brier %.4f",
 		out.Model.TrainRows, out.Model.HoldoutRows, out.Model.Holdout.BaseRate, *hm.AUC, *hm.AP, *hm.LogLoss, *hm.Brier, *bm.AUC, *bm.AP, *bm.LogLoss, *bm.Brier)
+	if cb := out.CLVBaseline; cb == nil || cb.Holdout == nil || len(card.Metrics["clv_baseline"]) == 0 {
+		t.Errorf("no label-free BG/NBD baseline: %+v", cb)
+	} else {
+		t.Logf("Online Retail: BG/NBD baseline (no labels) AUC %.4f AP %.4f log loss %.4f Brier %.4f; 1 - p_alive AUC %.4f; %d rows without a summary",
+			cb.Holdout.AUC, cb.Holdout.AveragePrecision, cb.Holdout.LogLoss, cb.Holdout.Brier, cb.AUCPAlive, cb.Missing)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/btyd"
 	"github.com/prevoir/prevoir/models/registry"
 	"github.com/prevoir/prevoir/serve/churn"
 	"github.com/prevoir/prevoir/serve/nightly"
@@ -34,7 +35,9 @@ func retrainChallenger(ctx context.Context, st datasets.Store, r nightly.Retrain
 		return nil, err
 	}
 	fo := features.Options{Dataset: r.Dataset, Task: r.Task, AsOf: r.Holdout, Horizon: r.Horizon, Lookback: features.DefaultLookback}
-	res, err := train.TrainTask(ctx, st, train.TaskOptions{Features: fo, Cutoffs: r.Cutoffs, Step: r.Step, Fit: train.CutoffOptions{Cs: r.C, MinClass: r.MinClass}})
+	// A champion trained with the clv columns gets a challenger with them.
+	_, withCLV := champ.Card().Parameters[btyd.ChurnParam]
+	res, err := train.TrainTask(ctx, st, train.TaskOptions{Features: fo, Cutoffs: r.Cutoffs, Step: r.Step, Fit: train.CutoffOptions{Cs: r.C, MinClass: r.MinClass}, CLVFeatures: withCLV})
 	if err != nil {
 		return nil, fmt.Errorf("challenger: %w", err)
 	}
@@ -101,12 +104,12 @@ func evaluateOn(ctx context.Context, st datasets.Store, m models.Model, fo featu
 			fo.Lookback = span
 		}
 	}
-	br, err := features.Build(ctx, st, fo)
+	in, err := churn.BuildInput(ctx, st, card, fo)
 	if err != nil {
 		return nil, err
 	}
-	fm := br.Manifest
-	sc, err := churn.NewScorer(m, fm, fo.AsOf, churn.DefaultBands)
+	fm := in.Features
+	sc, err := churn.NewInputScorer(m, in, fo.AsOf, churn.DefaultBands)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +132,7 @@ func evaluateOn(ctx context.Context, st datasets.Store, m models.Model, fo featu
 		batch = batch[:0]
 		return err
 	}
-	err = features.Rows(ctx, st, fm, func(r []any) error {
+	err = in.Rows(ctx, st, func(r []any) error {
 		var v float64
 		switch x := r[label].(type) {
 		case float64:

@@ -99,6 +99,7 @@ See docs/TRAINING.md.`,
 			&cli.StringFlag{Name: "period", Usage: "--task demand: week (default) or day periods", Destination: &a.task.Features.Period},
 			&cli.IntFlag{Name: "top-products", Usage: "--task demand: only the `N` products with most units sold before each origin", Destination: &a.task.Features.TopProducts},
 			&cli.StringFlag{Name: "measure", Usage: "--task demand: forecast units (default) or value", Destination: &a.task.Features.Measure},
+			&cli.BoolFlag{Name: "clv-features", Usage: "--task churn: add p_alive and expected_purchases_<horizon> (BG/NBD fitted without labels on each cutoff's clv summary) to the features", Destination: &a.task.CLVFeatures},
 			&cli.IntFlag{Name: "top", Value: train.DefaultTop, Usage: "--task propensity: the offer lists' length `N` the ranking evaluation measures", Destination: &a.top},
 		}, append(a.clv.flags(), propensityFlags(&a.task.Features)...)...),
 		Action: func(c *cli.Context) error { return runTrain(c, a) },
@@ -115,7 +116,7 @@ func runTrain(c *cli.Context, a *trainArgs) error {
 	if a.task.Features.Task != "" {
 		return runTrainTask(c, a)
 	}
-	for _, f := range []string{"as-of", "cutoffs", "step", "horizon", "lookback", "dataset", "level", "assoc-k", "popular-k", "top"} {
+	for _, f := range []string{"as-of", "cutoffs", "step", "horizon", "lookback", "dataset", "level", "assoc-k", "popular-k", "top", "clv-features"} {
 		if c.IsSet(f) {
 			return usageErrorf("train: --%s is for --task", f)
 		}
@@ -417,6 +418,9 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 	if err := checkChoice("Task", task, tasks); err != nil {
 		return err
 	}
+	if c.IsSet("clv-features") && task != features.TaskChurn {
+		return usageErrorf("train: --clv-features is for --task %s", features.TaskChurn)
+	}
 	if task == features.TaskCLV {
 		return runTrainCLV(c, a)
 	}
@@ -533,7 +537,7 @@ func runTrainTask(c *cli.Context, a *trainArgs) error {
 			Task: task, Dataset: o.Features.Dataset, TrainingSet: res.TrainingSet,
 			Holdout: res.Holdout, Train: res.Train, Validation: res.Validation, Excluded: res.Excluded,
 			C: res.C, Search: res.Search, TrainRows: m.TrainRows, HoldoutRows: m.HoldoutRows,
-			Warnings: res.Warnings, Card: card, Ranking: rk,
+			Warnings: res.Warnings, Card: card, Ranking: rk, CLVBaseline: res.CLVBaseline,
 		}
 		rep.Model.Fit, rep.Model.Train, rep.Model.Holdout = m.Fit, m.Train, m.Holdout
 		rep.Baseline.Feature, rep.Baseline.Fit, rep.Baseline.Train, rep.Baseline.Holdout = res.BaselineFeature, b.Fit, b.Train, b.Holdout
@@ -590,6 +594,8 @@ type taskReport struct {
 	Card        *models.Card  `json:"card"`
 	// Ranking is the propensity task's offer-list evaluation.
 	Ranking *train.Ranking `json:"ranking,omitempty"`
+	// CLVBaseline is churn's label-free BG/NBD baseline on the holdout.
+	CLVBaseline *train.CLVBaseline `json:"clv_baseline,omitempty"`
 }
 
 func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOptions, registered bool, w io.Writer) {
@@ -631,18 +637,45 @@ func printTaskText(res *train.TaskOutcome, card *models.Card, o train.TaskOption
 	}
 	fmt.Fprintf(w, "holdout %s, %s rate %.4f:\n", res.Holdout, rate, m.Holdout.BaseRate)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "METRIC\tMODEL\tBASELINE (%s)\tDIFFERENCE\n", res.BaselineFeature)
+	cb := res.CLVBaseline
+	if cb != nil && cb.Holdout != nil {
+		fmt.Fprintf(tw, "METRIC\tMODEL\tBASELINE (%s)\tDIFFERENCE\tBG/NBD (NO LABELS)\n", res.BaselineFeature)
+	} else {
+		fmt.Fprintf(tw, "METRIC\tMODEL\tBASELINE (%s)\tDIFFERENCE\n", res.BaselineFeature)
+	}
 	row := func(label string, get func(m *train.Metrics) float64) {
 		a, z := get(m.Holdout), get(b.Holdout)
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%+.4f\n", label, a, z, a-z)
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%+.4f", label, a, z, a-z)
+		if cb != nil && cb.Holdout != nil {
+			fmt.Fprintf(tw, "\t%.4f", get(cb.Holdout))
+		}
+		fmt.Fprintln(tw)
 	}
 	row("roc auc", func(m *train.Metrics) float64 { return m.AUC })
 	row("average precision", func(m *train.Metrics) float64 { return m.AveragePrecision })
 	row("log loss", func(m *train.Metrics) float64 { return m.LogLoss })
 	row("brier", func(m *train.Metrics) float64 { return m.Brier })
 	tw.Flush()
+	printCLVBaseline(w, cb)
 	printDeciles(w, "by score decile (holdout), model:", m.Holdout)
 	printDeciles(w, "by score decile (holdout), baseline ("+res.BaselineFeature+"):", b.Holdout)
+}
+
+// printCLVBaseline says what churn's label-free baseline is, or why
+// there is none.
+func printCLVBaseline(w io.Writer, cb *train.CLVBaseline) {
+	switch {
+	case cb == nil:
+	case cb.Holdout == nil:
+		fmt.Fprintf(w, "BG/NBD baseline (no labels): not computed: %s\n", cb.Note)
+	default:
+		fmt.Fprintf(w, "BG/NBD (no labels): P(no purchase in the horizon) from BG/NBD fitted on the clv summary as of %s (r %.4g, alpha %.4g, a %.4g, b %.4g, days); roc auc of 1 - p_alive alone %.4f, of expected purchases %.4f",
+			cb.Cutoff, cb.Params["r"], cb.Params["alpha"], cb.Params["a"], cb.Params["b"], cb.AUCPAlive, cb.AUCExpected)
+		if cb.Missing > 0 {
+			fmt.Fprintf(w, "; %d holdout rows without a summary scored with the mean", cb.Missing)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // printRanking prints the propensity task's offer-list evaluation: the

@@ -62,6 +62,11 @@ func TestDescribe(t *testing.T) {
 		{"basket_mean", math.NaN(), "no order in the lookback"},
 		{"loyalty_points", 120, "120 loyalty points"},
 		{"mystery", 2.5, "mystery = 2.5"},
+		{"p_alive", 0.123, "12% likely still active (BG/NBD)"},
+		{"expected_purchases_90d", 0.84, "0.8 purchase days expected in the next 90 days (BG/NBD)"},
+		{"expected_purchases_13w", 2, "2 purchase days expected in the next 91 days (BG/NBD)"},
+		{"p_alive", math.NaN(), "no purchase history for BG/NBD"},
+		{"expected_purchases_90d_missing", 1, "no purchase history for BG/NBD"},
 	} {
 		if got := churn.Describe(c.feature, c.v); got != c.want {
 			t.Errorf("Describe(%s, %v) = %q, want %q", c.feature, c.v, got, c.want)

@@ -6,5 +6,9 @@
 // models.Model, and publishes. For a native logistic model the reasons
 // are the three features that raise a customer's score most (coefficient
 // x standardised value), in words; imported GBDTs give none, and the
-// manifest says why. See docs/PUBLISHING.md.
+// manifest says why. A model trained with the buy-till-you-die columns
+// (btyd.ChurnFeatures in its card) gets p_alive and expected purchases
+// joined to each row (BuildInput): computed with the card's BG/NBD
+// parameters from the clv summary as of the scoring date. See
+// docs/PUBLISHING.md and docs/TRAINING.md.
 package churn

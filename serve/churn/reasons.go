@@ -5,6 +5,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/prevoir/prevoir/datasets"
+	"github.com/prevoir/prevoir/models/btyd"
 )
 
 // windows names the window of a feature by its suffix.
@@ -20,6 +23,9 @@ func Describe(feature string, v float64) string {
 	}
 	if math.IsNaN(v) {
 		return missingText(feature)
+	}
+	if h, ok := strings.CutPrefix(feature, btyd.ChurnExpectedPrefix); ok {
+		return oneDecimal(v) + " purchase days expected in the next " + spanWords(h) + " (BG/NBD)"
 	}
 	n := int64(math.Round(v))
 	name, win := feature, ""
@@ -73,6 +79,8 @@ func Describe(feature string, v float64) string {
 		return countIn(n, "day with an abandoned cart", "days with an abandoned cart", win)
 	case "loyalty_points":
 		return fmt.Sprintf("%s loyalty points", oneDecimal(v))
+	case btyd.ChurnPAlive:
+		return fmt.Sprintf("%d%% likely still active (BG/NBD)", int64(math.Round(100*v)))
 	}
 	return feature + " = " + strconv.FormatFloat(v, 'g', 6, 64)
 }
@@ -89,8 +97,22 @@ func missingText(feature string) string {
 		return "no loyalty account"
 	case "recency_days", "tenure_days", "return_rate", "basket_mean":
 		return "no order in the lookback"
+	case btyd.ChurnPAlive:
+		return "no purchase history for BG/NBD"
+	}
+	if strings.HasPrefix(feature, btyd.ChurnExpectedPrefix) {
+		return "no purchase history for BG/NBD"
 	}
 	return feature + " unknown"
+}
+
+// spanWords reads a span (90d, 13w) in words; another text as is.
+func spanWords(s string) string {
+	sp, err := datasets.ParseSpan(s)
+	if err != nil {
+		return s
+	}
+	return plural(int64(sp.Days), "%d day", "%d days")
 }
 
 func plural(n int64, one, many string) string {

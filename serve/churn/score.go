@@ -8,6 +8,7 @@ import (
 	"github.com/prevoir/prevoir/datasets"
 	"github.com/prevoir/prevoir/features"
 	"github.com/prevoir/prevoir/models"
+	"github.com/prevoir/prevoir/models/btyd"
 	"github.com/prevoir/prevoir/models/registry"
 	"github.com/prevoir/prevoir/serve/publish"
 )
@@ -77,12 +78,12 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fr, err := features.Build(ctx, st, fo)
+	in, err := BuildInput(ctx, st, card, fo)
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	fm := fr.Manifest
-	sc, err := NewScorer(m, fm, o.AsOf, o.Bands)
+	fm := in.Features
+	sc, err := NewInputScorer(m, in, o.AsOf, o.Bands)
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
@@ -99,14 +100,22 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	for _, in := range fm.Inputs {
 		lin.Datasets = append(lin.Datasets, publish.DatasetInput{Table: in.Table, Seq: in.Seq, SHA256: in.SHA256})
 	}
+	if cf := in.CLVFeatures; cf != nil {
+		cb, err := datasets.ReadAll(ctx, st, in.CLV.Key())
+		if err != nil {
+			return nil, fmt.Errorf("score: %w", err)
+		}
+		lin.Params["clv_features"] = map[string]any{"table": in.CLV.Key(), "manifest_sha256": publish.SHA256Hex(cb),
+			"columns": []string{btyd.ChurnPAlive, cf.ExpectedColumn()}, "fitted_as_of": cf.FittedAsOf}
+	}
 	if !sc.Explains() {
 		lin.Notes = append(lin.Notes, fmt.Sprintf(NoReasonsNote, card.Kind))
 	}
-	src := func(ctx context.Context, fn func([]any) error) error { return features.Rows(ctx, st, fm, fn) }
+	src := func(ctx context.Context, fn func([]any) error) error { return in.Rows(ctx, st, fn) }
 	if o.Shards > 1 {
 		id := sc.idCol
 		src = func(ctx context.Context, fn func([]any) error) error {
-			return features.Rows(ctx, st, fm, func(r []any) error {
+			return in.Rows(ctx, st, func(r []any) error {
 				if c, _ := r[id].(string); features.ShardOf(c, o.Shards) != o.Shard {
 					return nil
 				}
@@ -121,7 +130,7 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if pm == nil {
 		return nil, err
 	}
-	return &Result{Manifest: pm, Features: fm, FeaturesReused: fr.Reused}, err
+	return &Result{Manifest: pm, Features: fm, FeaturesReused: in.Reused}, err
 }
 
 // featureOptions are the scoring feature table's: no labels, the model's

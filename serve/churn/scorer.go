@@ -77,6 +77,17 @@ type Scorer struct {
 // scorer of that table's rows. The table may have features the model does
 // not take: training leaves out constant columns.
 func NewScorer(m models.Model, fm *features.Manifest, asOf string, bands Bands) (*Scorer, error) {
+	return newScorer(m, fm.Schema, fm.Key(), asOf, bands)
+}
+
+// NewInputScorer is NewScorer for the rows of in (Input.Rows): the
+// feature table's columns and the clv columns a model trained with them
+// takes.
+func NewInputScorer(m models.Model, in *Input, asOf string, bands Bands) (*Scorer, error) {
+	return newScorer(m, in.Columns(), in.Features.Key(), asOf, bands)
+}
+
+func newScorer(m models.Model, schema []features.Column, key, asOf string, bands Bands) (*Scorer, error) {
 	if err := bands.Check(); err != nil {
 		return nil, err
 	}
@@ -84,7 +95,7 @@ func NewScorer(m models.Model, fm *features.Manifest, asOf string, bands Bands) 
 	s := &Scorer{model: m, label: fmt.Sprintf("%s@%d", card.Name, card.Version), asOf: asOf, bands: bands, idCol: -1}
 	pos := map[string]int{}
 	kinds := map[string]features.Kind{}
-	for i, c := range fm.Schema {
+	for i, c := range schema {
 		switch c.Role {
 		case "feature":
 			pos[c.Name] = i
@@ -96,7 +107,7 @@ func NewScorer(m models.Model, fm *features.Manifest, asOf string, bands Bands) 
 		}
 	}
 	if s.idCol < 0 {
-		return nil, fmt.Errorf("feature table %s has no customer id column", fm.Key())
+		return nil, fmt.Errorf("feature table %s has no customer id column", key)
 	}
 	var se features.SchemaError
 	for _, f := range card.Inputs.Features {
@@ -111,7 +122,7 @@ func NewScorer(m models.Model, fm *features.Manifest, asOf string, bands Bands) 
 		s.cols = append(s.cols, i)
 	}
 	if len(se.Missing) > 0 {
-		return nil, fmt.Errorf("model %s does not fit the feature table %s (the model's inputs must be among the task's features): %w", s.label, fm.Key(), schemaMismatch{&se})
+		return nil, fmt.Errorf("model %s does not fit the feature table %s (the model's inputs must be among the task's features): %w", s.label, key, schemaMismatch{&se})
 	}
 	if lm, ok := m.(*logistic.Model); ok {
 		s.explain, s.terms = lm, lm.Terms()
