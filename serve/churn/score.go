@@ -87,18 +87,12 @@ func Score(ctx context.Context, st datasets.Store, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	fmBytes, err := datasets.ReadAll(ctx, st, fm.Key())
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
 	lin := publish.Lineage{
-		Model: &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: lm.CardSHA256},
-		Features: &publish.FeatureRef{Key: fm.Key(), Spec: fm.Spec, SchemaFingerprint: fm.Fingerprint,
-			ManifestSHA256: publish.SHA256Hex(fmBytes), Rows: fm.Rows},
+		Model:  &publish.ModelRef{Name: name, Version: version, Kind: card.Kind, CardSHA256: lm.CardSHA256},
 		Params: map[string]any{"bands": o.Bands, "feature_set": fo.FeatureSet, "lookback": fo.Lookback.String()},
 	}
-	for _, in := range fm.Inputs {
-		lin.Datasets = append(lin.Datasets, publish.DatasetInput{Table: in.Table, Seq: in.Seq, SHA256: in.SHA256})
+	if err := lin.FromFeatures(ctx, st, fm); err != nil {
+		return nil, fmt.Errorf("score: %w", err)
 	}
 	if cf := in.CLVFeatures; cf != nil {
 		cb, err := datasets.ReadAll(ctx, st, in.CLV.Key())
