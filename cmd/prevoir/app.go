@@ -80,15 +80,17 @@ func commands() []*cli.Command {
 
 // globalFlags are accepted anywhere on the command line.
 func globalFlags() []cli.Flag {
-	return []cli.Flag{
+	flags := []cli.Flag{
 		&cli.StringFlag{Name: "store", Value: DefaultStore, EnvVars: []string{"PREVOIR_STORE"}, Usage: "where data, features, models and scores live: a folder or s3://bucket/prefix"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON on stdout instead of text"},
 		&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"PREVOIR_LOG_LEVEL"}, Usage: "log verbosity on stderr: debug, info (each stage with its duration), warn, error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"PREVOIR_LOG_FORMAT"}, Usage: "log format on stderr: text or json"},
 	}
+	return append(flags, profileFlags()...)
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
+	var prof profiler
 	app := &cli.App{
 		Name:                 "prevoir",
 		Usage:                "predictive marketing from order history: features, models, nightly scores",
@@ -108,8 +110,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			if err := stores.Check(c.String("store")); err != nil {
 				return &usageError{err: fmt.Errorf("--store: %w", err)}
 			}
-			return nil
+			return prof.start(c)
 		},
+		After: func(c *cli.Context) error { return prof.stop(c) },
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return flagUsageError(c, err)
 		},
