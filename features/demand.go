@@ -200,6 +200,7 @@ func cmpDline(a, b dline) int {
 
 // dseries accumulates one product x warehouse series.
 type dseries struct {
+	idx      int32 // in demandScan.list
 	prod, wh int32
 	sold     bool      // a sale line in the lookback
 	units    []float64 // per period: index i is [bounds[i], bounds[i+1]); nil until a line in range
@@ -210,11 +211,20 @@ type dseries struct {
 	due      []float64 // per step
 }
 
-// pairState is a customer's purchases of one series in the lookback.
+// pairState is a customer's purchases of one series in the lookback:
+// held by value, keyed without pointers, so that tens of millions of
+// them cost no allocation each and nothing for the garbage collector to
+// scan.
 type pairState struct {
-	first, last int64
-	days        int32
-	lastDay     int64
+	first, last   int64
+	days, lastDay int32 // lastDay: whole days since the first period's start
+}
+
+// buyerSeriesKey is a customer (FNV-1a 64 of the id) and a series (its
+// index in demandScan.list).
+type buyerSeriesKey struct {
+	cust uint64
+	s    int32
 }
 
 // demandScan is the state of one demand scan.
@@ -226,11 +236,22 @@ type demandScan struct {
 	asOf            int64
 	forgotten       func(string) bool
 	series          map[[2]int32]*dseries
+	list            []*dseries        // series by idx
 	totals          map[int32]float64 // units sold before as_of, whole history, per product
-	pairs           map[buyerSeriesKey]*pairState
-	measureValue    bool
-	// fullHistory scans every line before as_of (the bestseller ranks:
-	// --top-products, ReadDemandHistory); otherwise the lookback only.
+	pairs           map[buyerSeriesKey]pairState
+	// top, when not nil, are the products whose series are kept: the
+	// --top-products selection, made by a first pass over the whole
+	// history (totalsPass) so that the lookback's scan keeps only their
+	// series and buyers. tracked caches per product symbol whether its
+	// series are kept (0 unknown, 1 yes, 2 no): top and the shard.
+	top           map[int32]bool
+	topN          int // --top-products (0: every product)
+	tracked       []uint8
+	shard, shards int
+	measureValue  bool
+	// fullHistory reads every line before as_of for the bestseller ranks
+	// (--top-products, ReadDemandHistory), in a first pass of a few
+	// columns (totalsPass); the series read the lookback only.
 	fullHistory bool
 	// observed is the first history period that starts on or after the
 	// day of the data's first timestamp: earlier periods have no data
@@ -239,11 +260,6 @@ type demandScan struct {
 	withFuture       bool
 	lastForgot       string
 	lastForgotResult bool
-}
-
-type buyerSeriesKey struct {
-	cust uint64
-	s    *dseries
 }
 
 // periodBounds returns the L+H+1 period bounds around as_of, in calendar
@@ -273,8 +289,9 @@ func newDemandScan(p *plan, c *computation, withFuture, fullHistory bool) *deman
 	d := &demandScan{
 		syms: c.syms, saleSym: c.saleSym, retSym: c.retSym,
 		bounds: periodBounds(*p.asOfTime, p.loc, pd, l, h), l: l, h: h, asOf: p.asOfTime.UnixMicro(),
-		forgotten: c.forgotten, series: map[[2]int32]*dseries{}, totals: map[int32]float64{}, pairs: map[buyerSeriesKey]*pairState{},
+		forgotten: c.forgotten, series: map[[2]int32]*dseries{}, totals: map[int32]float64{}, pairs: map[buyerSeriesKey]pairState{},
 		measureValue: o.Measure == MeasureValue, withFuture: withFuture, fullHistory: fullHistory,
+		topN: o.TopProducts, shard: o.Shard, shards: o.Shards,
 	}
 	if tr := p.in.orders.TimeRange; tr != nil {
 		f := tr.Min.In(p.loc)
@@ -294,20 +311,15 @@ func (d *demandScan) run(ctx context.Context, st datasets.Store, m *datasets.Man
 	if d.withFuture {
 		to = d.bounds[len(d.bounds)-1]
 	}
-	from := d.bounds[0]
 	if d.fullHistory {
-		from = math.MinInt64
+		if err := d.totalsPass(ctx, st, m); err != nil {
+			return err
+		}
 	}
-	cs := datasets.ColumnScan{Columns: demandColumns(), Symbols: d.syms, From: from, To: to, Anonymous: true}
+	cs := datasets.ColumnScan{Columns: demandColumns(), Symbols: d.syms, From: d.bounds[0], To: to, Anonymous: true}
 	return datasets.ScanColumns(ctx, st, datasets.Orders, m, cs, demandLine, func(cust []byte, lines []dline) error {
-		if len(cust) > 0 {
-			id := string(cust)
-			if id != d.lastForgot {
-				d.lastForgot, d.lastForgotResult = id, d.forgotten(id)
-			}
-			if d.lastForgotResult {
-				return nil
-			}
+		if d.skip(cust) {
+			return nil
 		}
 		if !slices.IsSortedFunc(lines, cmpDline) {
 			slices.SortFunc(lines, cmpDline)
@@ -319,23 +331,126 @@ func (d *demandScan) run(ctx context.Context, st datasets.Store, m *datasets.Man
 	})
 }
 
+// skip reports whether a customer's lines are left out (forgotten).
+func (d *demandScan) skip(cust []byte) bool {
+	if len(cust) == 0 {
+		return false
+	}
+	if id := string(cust); id != d.lastForgot {
+		d.lastForgot, d.lastForgotResult = id, d.forgotten(id)
+	}
+	return d.lastForgotResult
+}
+
+// totalsPass reads the product, warehouse, line type and quantity of
+// every line before as_of: the units each product sold (the bestseller
+// ranks) and the series sold before the lookback. With --top-products
+// it selects the products whose series the lookback's scan keeps.
+func (d *demandScan) totalsPass(ctx context.Context, st datasets.Store, m *datasets.Manifest) error {
+	type tline struct {
+		qty            float64
+		kind, prod, wh int32
+	}
+	cols := []datasets.ColumnRequest{
+		{Name: "quantity", As: datasets.AsFloat64},
+		{Name: "line_type", As: datasets.AsSymbol},
+		{Name: "product_id", As: datasets.AsSymbol},
+		{Name: "warehouse", As: datasets.AsSymbol},
+	}
+	row := func(b *datasets.Block, i int) tline {
+		c := b.Cols
+		l := tline{kind: -1, prod: -1, wh: -1}
+		if q := c[0].Float64; q != nil {
+			l.qty = q[i]
+		}
+		for j, dst := range []*int32{1: &l.kind, 2: &l.prod, 3: &l.wh} {
+			if s := c[j].Symbol; s != nil && dst != nil {
+				*dst = s[i]
+			}
+		}
+		return l
+	}
+	sold := map[[2]int32]bool{}
+	cs := datasets.ColumnScan{Columns: cols, Symbols: d.syms, From: math.MinInt64, To: d.asOf, Anonymous: true}
+	err := datasets.ScanColumns(ctx, st, datasets.Orders, m, cs, row, func(cust []byte, lines []tline) error {
+		if d.skip(cust) {
+			return nil
+		}
+		for _, l := range lines {
+			if l.prod >= 0 && l.kind == d.saleSym {
+				d.totals[l.prod] += l.qty
+				sold[[2]int32{l.prod, l.wh}] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if d.topN > 0 {
+		d.top = map[int32]bool{}
+		for p, r := range d.ranks() {
+			if r <= d.topN {
+				d.top[p] = true
+			}
+		}
+	}
+	// A product sold in a warehouse before the lookback is a series too
+	// (zeros in the lookback), as when one scan read everything.
+	for k := range sold {
+		if d.keeps(k[0]) {
+			d.newSeries(k[0], k[1])
+		}
+	}
+	return nil
+}
+
+// keeps reports whether the series of a product are kept: among the top
+// products, if selected, and of this shard.
+func (d *demandScan) keeps(prod int32) bool {
+	for int(prod) >= len(d.tracked) {
+		d.tracked = append(d.tracked, 0)
+	}
+	switch d.tracked[prod] {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	ok := (d.top == nil || d.top[prod]) && (d.shards <= 1 || ShardOf(d.syms.Name(prod), d.shards) == d.shard)
+	d.tracked[prod] = 2
+	if ok {
+		d.tracked[prod] = 1
+	}
+	return ok
+}
+
+func (d *demandScan) newSeries(prod, wh int32) *dseries {
+	k := [2]int32{prod, wh}
+	if s := d.series[k]; s != nil {
+		return s
+	}
+	s := &dseries{idx: int32(len(d.list)), prod: prod, wh: wh}
+	d.series[k] = s
+	d.list = append(d.list, s)
+	return s
+}
+
 func (d *demandScan) add(l *dline) {
-	if l.prod < 0 || (l.kind != d.saleSym && l.kind != d.retSym) {
+	if l.prod < 0 || (l.kind != d.saleSym && l.kind != d.retSym) || !d.keeps(l.prod) {
 		return
 	}
 	sale := l.kind == d.saleSym
 	past := l.ts < d.asOf
-	if sale && past {
-		d.totals[l.prod] += l.qty
+	if sale && past && !d.fullHistory {
+		d.totals[l.prod] += l.qty // the lookback's units (totalsPass counts the whole history)
 	}
-	k := [2]int32{l.prod, l.wh}
-	s := d.series[k]
+	s := d.series[[2]int32{l.prod, l.wh}]
 	if s == nil {
 		if !sale || !past {
 			return // a series is a product sold in a warehouse before as_of
 		}
-		s = &dseries{prod: l.prod, wh: l.wh}
-		d.series[k] = s
+		s = d.newSeries(l.prod, l.wh)
 	}
 	i := d.periodOf(l.ts)
 	if i < 0 {
@@ -366,11 +481,11 @@ func (d *demandScan) add(l *dline) {
 	if l.cust == 0 {
 		return
 	}
-	pk := buyerSeriesKey{l.cust, s}
-	ps := d.pairs[pk]
-	day := (l.ts - d.bounds[0]) / microsPerDay
-	if ps == nil {
-		d.pairs[pk] = &pairState{first: l.ts, last: l.ts, days: 1, lastDay: day}
+	pk := buyerSeriesKey{l.cust, s.idx}
+	ps, ok := d.pairs[pk]
+	day := int32((l.ts - d.bounds[0]) / microsPerDay)
+	if !ok {
+		d.pairs[pk] = pairState{first: l.ts, last: l.ts, days: 1, lastDay: day}
 		return
 	}
 	if day != ps.lastDay {
@@ -378,6 +493,7 @@ func (d *demandScan) add(l *dline) {
 		ps.lastDay = day
 	}
 	ps.last = l.ts
+	d.pairs[pk] = ps
 }
 
 // finish counts each series' recent buyers and the customers due in each
@@ -385,7 +501,7 @@ func (d *demandScan) add(l *dline) {
 func (d *demandScan) finish() {
 	w13 := d.bounds[max(d.l-13, 0)]
 	for pk, ps := range d.pairs {
-		s := pk.s
+		s := d.list[pk.s]
 		if s.due == nil {
 			s.due = make([]float64, d.h)
 		}

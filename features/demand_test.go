@@ -1,9 +1,11 @@
 package features
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -140,6 +142,59 @@ func TestDemandShards(t *testing.T) {
 		if got[k] != v {
 			t.Fatalf("row %s differs:\n got %s\nwant %s", k, got[k], v)
 		}
+	}
+}
+
+// TestDemandTopProducts: --top-products keeps the products with the most
+// units sold before as_of over the whole history (counted here from the
+// orders themselves), and their rows are the rows the build of every
+// product gives them, bit for bit: the first pass that selects them and
+// the lookback's scan that keeps only their series change no value.
+func TestDemandTopProducts(t *testing.T) {
+	st := newStore(t)
+	h := demandHistory(7)
+	h.write(t, st, "d", 211)
+	asOf := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	units := map[string]float64{}
+	for _, o := range h.orders {
+		if o.LineType == datasets.LineSale && o.Timestamp < asOf {
+			units[o.ProductID] += o.Quantity
+		}
+	}
+	ids := slices.Collect(maps.Keys(units))
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Or(cmp.Compare(units[b], units[a]), strings.Compare(a, b)) })
+	top := 6
+	want := map[string]bool{}
+	for _, id := range ids[:top] {
+		want[id] = true
+	}
+	// A lookback shorter than the history: the ranks read further back
+	// than the series, and a series may have no sale in the lookback.
+	o := Options{Dataset: "d", Task: TaskDemand, AsOf: "2024-03-01", Labels: true, Lookback: datasets.Span{Days: 182}}
+	lb := asOf - 182*microsPerDay
+	inLookback := map[string]bool{}
+	for _, o := range h.orders {
+		if o.LineType == datasets.LineSale && o.Timestamp >= lb && o.Timestamp < asOf {
+			inLookback[o.ProductID+"|"+o.Warehouse] = true
+		}
+	}
+	all := tableRows(t, st, mustBuild(t, st, o).Manifest)
+	o.TopProducts = top
+	sel := tableRows(t, st, mustBuild(t, st, o).Manifest)
+	got := map[string]bool{}
+	for k, v := range sel {
+		f := strings.Split(k, "|")
+		got[f[0]] = true
+		w, ok := all[k]
+		if !ok && !inLookback[f[0]+"|"+f[1]] {
+			continue // sold before the lookback only: a series of the top products, not of every product's build
+		}
+		if !ok || w != v {
+			t.Fatalf("row %s of the top %d differs from the build of every product:\n got %s\nwant %s", k, top, v, w)
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("top %d products %v, want %v", top, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
 }
 
