@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -94,6 +96,13 @@ func (a *runArgs) run(c *cli.Context) error {
 		if ds, err = resolveDataset(c, st); err != nil {
 			return err
 		}
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The tasks' estimates bound what runs at once; the soft limit makes
+		// the garbage collector keep the process near what they hold
+		// instead of twice that (the scans' garbage is most of it).
+		prev := debug.SetMemoryLimit(int64(cfg.MemoryBudget) + nightly.MemoryHeadroom)
+		defer debug.SetMemoryLimit(prev)
 	}
 	p := newRunProgress(c)
 	sum, err := nightly.Run(c.Context, st, nightly.Options{

@@ -29,6 +29,10 @@ const (
 	// DefaultMemoryBudget is the memory the tasks running at once may use
 	// together (their estimates).
 	DefaultMemoryBudget = 2 << 30
+	// MemoryHeadroom is what `prevoir run` adds to memory_budget for Go's
+	// soft memory limit (unless GOMEMLIMIT is set): the runtime, the
+	// lease, the triggers and the publications being written.
+	MemoryHeadroom = 1 << 30
 	// DefaultTaskMemory is a task's estimate when neither the config nor
 	// its adapter gives one.
 	DefaultTaskMemory = 512 << 20
