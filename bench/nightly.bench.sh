@@ -43,7 +43,7 @@ fi
 cp deploy/triggers.yaml deploy/offers.yaml "$data/"
 sed -e "s/^dataset: .*/dataset: $ds/" deploy/prevoir.yaml >"$data/prevoir.yaml"
 
-lines=$(grep -E '"rows"' "$store/datasets/$ds/orders/_manifest.json" | head -1 | tr -dc '0-9')
+lines=$(grep -m1 -E '"rows"' "$store/datasets/$ds/orders/_manifest.json" | tr -dc '0-9')
 load_before=$(load)
 rm -rf "$store/features/$ds/"*/2025-01-01
 : >"$data/summary.json"
