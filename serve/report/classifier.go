@@ -160,6 +160,15 @@ func metricsSection(r string, m *cardMetrics, base *classMetrics, baseName strin
 		}
 		blocks = append(blocks, Block{Text: fmt.Sprintf("On the same holdout rows the model %s the %s: ROC AUC %s against %s. Log loss and Brier score: lower is better.", verdict, baseName, Num(h.AUC, 4), Num(base.AUC, 4))})
 	}
+	if cb := m.CLVBaseline; cb != nil {
+		switch {
+		case cb.Holdout != nil:
+			blocks = append(blocks, Block{Text: fmt.Sprintf("Label-free baseline (%s, as of %s: %s): ROC AUC %s, log loss %s, Brier %s on the same rows (%s without a summary, scored with the mean); 1 − p_alive alone: ROC AUC %s.",
+				cb.Name, cb.Cutoff, cb.Score, Num(cb.Holdout.AUC, 4), Num(cb.Holdout.LogLoss, 4), Num(cb.Holdout.Brier, 4), Int(int64(cb.Missing)), Num(cb.AUCPAlive, 4))})
+		case cb.Note != "":
+			blocks = append(blocks, Block{Note: "No label-free baseline: " + cb.Note})
+		}
+	}
 	return sub(r, "metrics", "Holdout metrics against the baseline", blocks...)
 }
 

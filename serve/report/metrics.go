@@ -65,7 +65,17 @@ type cardMetrics struct {
 	Train    *classMetrics    `json:"train"`
 	Holdout  *classMetrics    `json:"holdout"`
 	Baseline *baselineMetrics `json:"baseline"`
-	Search   *struct {
+	// CLVBaseline is churn's label-free baseline (train.CLVBaseline).
+	CLVBaseline *struct {
+		Name      string        `json:"name"`
+		Score     string        `json:"score"`
+		Cutoff    string        `json:"cutoff"`
+		Missing   int           `json:"missing"`
+		Holdout   *classMetrics `json:"holdout"`
+		AUCPAlive float64       `json:"roc_auc_p_alive"`
+		Note      string        `json:"note"`
+	} `json:"clv_baseline"`
+	Search *struct {
 		Validation string `json:"validation_cutoff"`
 		Points     []struct {
 			C                float64 `json:"c"`

@@ -158,6 +158,10 @@ func TestModelReportSections(t *testing.T) {
 	a := classifierCard(t, "churn", 1, 2000, 1)
 	b := classifierCard(t, "churn", 2, 2000, 2)
 	b.Warnings = []string{`<script>alert(1)</script>`}
+	// Churn's label-free baseline (train.CLVBaseline), as a card stores it.
+	a.Metrics["clv_baseline"] = map[string]any{"name": "bgnbd", "score": "P(no purchase)", "cutoff": "2024-10-01", "missing": 3,
+		"holdout": map[string]any{"roc_auc": 0.8149, "log_loss": 0.4321, "brier": 0.1234}, "roc_auc_p_alive": 0.5475}
+	b.Metrics["clv_baseline"] = map[string]any{"name": "bgnbd", "note": "no repeat buyers"}
 	d, err := ModelReport([]*models.Card{a, b}, Options{PrevoirVersion: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +170,9 @@ func TestModelReportSections(t *testing.T) {
 	for _, want := range []string{`id="comparison"`, `id="diff-churn-2"`, `id="comparison-roc"`, `id="comparison-gains"`,
 		`id="model-churn-1"`, `id="churn-1-metrics"`, `id="churn-1-roc"`, `id="churn-1-pr"`, `id="churn-1-calibration"`,
 		`id="churn-1-gains"`, `id="churn-1-lift"`, `id="churn-1-distribution"`, `id="churn-1-coefficients"`, `id="churn-2-coefficients"`,
-		"coefficients.orders_90d", "Baseline, holdout", `href="#churn-2-calibration"`} {
+		"coefficients.orders_90d", "Baseline, holdout", `href="#churn-2-calibration"`,
+		"Label-free baseline (bgnbd, as of 2024-10-01: P(no purchase)): ROC AUC 0.8149, log loss 0.4321, Brier 0.1234", "1 − p_alive alone: ROC AUC 0.5475",
+		"No label-free baseline: no repeat buyers"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page has no %s", want)
 		}
