@@ -141,7 +141,7 @@ func (demandTask) compute(ctx context.Context, c *computation) ([]outRow, *Balan
 		return nil, nil, err
 	}
 	d.finish()
-	sel := d.selected(p.opts.TopProducts, p.opts.Shard, p.opts.Shards)
+	sel := d.selected(p.opts.TopProducts)
 	nf := len(demandFeatures)
 	width := nf
 	if p.label != "" {
@@ -356,7 +356,7 @@ func readDemandHistory(ctx context.Context, st datasets.Store, o Options, ranks 
 	for _, b := range d.bounds[:len(d.bounds)-1] {
 		out.Starts = append(out.Starts, time.UnixMicro(b).In(p.loc))
 	}
-	for _, s := range d.selected(p.opts.TopProducts, p.opts.Shard, p.opts.Shards) {
+	for _, s := range d.selected(p.opts.TopProducts) {
 		y := d.measure(s)
 		out.Series = append(out.Series, DemandSeries{Product: d.syms.Name(s.prod), Warehouse: d.name(s.wh),
 			History: slices.Clone(y[:d.l]), Future: slices.Clone(y[d.l:]), Rank: rank[s.prod]})

@@ -321,9 +321,6 @@ func (d *demandScan) add(l *dline) {
 	}
 	sale := l.kind == d.saleSym
 	past := l.ts < d.asOf
-	if sale && past && !d.fullHistory {
-		d.totals[l.prod] += l.qty // the lookback's units (totalsPass counts the whole history)
-	}
 	s := d.series[[2]int32{l.prod, l.wh}]
 	if s == nil {
 		if !sale || !past {
@@ -427,20 +424,13 @@ func (d *demandScan) ranks() map[int32]int {
 }
 
 // selected returns the series a build keeps, sorted by product then
-// warehouse: with top > 0 every series of the top products, else every
-// series with a sale in the lookback; shard i of n keeps the products
-// with FNV-1a64(product_id) mod n = i.
-func (d *demandScan) selected(top, shard, shards int) []*dseries {
-	var rank map[int32]int
-	if top > 0 {
-		rank = d.ranks()
-	}
+// warehouse. The scan kept only the top products' series (--top-products)
+// and the shard's (keeps); of those, with top > 0 every series, else every
+// series with a sale in the lookback.
+func (d *demandScan) selected(top int) []*dseries {
 	var out []*dseries
 	for _, s := range d.series {
-		if top > 0 && rank[s.prod] > top || top == 0 && !s.sold {
-			continue
-		}
-		if shards > 1 && ShardOf(d.syms.Name(s.prod), shards) != shard {
+		if top == 0 && !s.sold {
 			continue
 		}
 		if s.units == nil {

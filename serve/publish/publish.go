@@ -383,8 +383,9 @@ func colIndex(cols []Column, name string) int {
 	return -1
 }
 
-// score runs the scorer over every input row, in batches, and returns each
-// table's rows (forgotten customers left out), sorted as declared.
+// score runs the scorer over every input row, in batches, and writes each
+// table's rows (forgotten customers left out), sorted as declared, as parts
+// of run; it returns the tables, or removes what it wrote on error.
 func score(ctx context.Context, st datasets.Store, o Options, run string, in Source, sc Scorer, specs []TableSpec, sup *privacy.Suppressions) ([]Table, int64, error) {
 	ws := make([]*tableWriter, len(specs))
 	cust := make([]int, len(specs))

@@ -529,6 +529,50 @@ func TestShardedCommit(t *testing.T) {
 	}
 }
 
+// TestShardedCommitBadPart: a shard part changed since its receipt makes
+// the commit fail naming it, before any manifest; the commit's merged
+// parts are removed and the shards stay for a rerun.
+func TestShardedCommitBadPart(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	var receipts []*publish.Manifest
+	for i := range 3 {
+		o := opts("2024-05-01", "")
+		o.Shard, o.Shards = i, 3
+		r, err := publish.Publish(ctx, st, o, shardSource(30, i, 3), scaler{2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		receipts = append(receipts, r)
+	}
+	ps := receipts[2].Tables[0].Parts
+	bad := ps[len(ps)-1].Key // read after merged parts were written (PartRows 4)
+	if _, err := datasets.PutBytes(ctx, st, bad, []byte("not the part"), datasets.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := publish.Commit(ctx, st, "d", "toy", "2024-05-01", 3, publish.CommitOptions{PartRows: 4})
+	if err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("commit over a changed part: %v, want an error naming %s", err, bad)
+	}
+	if _, err := publish.Resolve(ctx, st, "d", "toy", ""); !errors.Is(err, publish.ErrNoPublication) {
+		t.Errorf("after the failed commit: %v, want no publication", err)
+	}
+	listed := map[string]bool{}
+	for _, r := range receipts {
+		for _, tb := range r.Tables {
+			for _, p := range tb.Parts {
+				listed[p.Key] = true
+			}
+		}
+	}
+	objs, _ := st.List(ctx, "scores/")
+	for _, ob := range objs {
+		if datasets.IsPart(ob.Key) && !listed[ob.Key] {
+			t.Errorf("the failed commit left %s", ob.Key)
+		}
+	}
+}
+
 func TestShardsDisagree(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)

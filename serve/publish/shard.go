@@ -124,9 +124,10 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf string, 
 	for ti, t := range first.Tables {
 		w := newTableWriter(ctx, st, o, m.Run, t.TableSpec)
 		runs := make([][]Part, len(receipts))
+		var rows int64
 		for i, r := range receipts {
 			runs[i] = r.Tables[ti].Parts
-			w.rows += r.Tables[ti].Rows
+			rows += r.Tables[ti].Rows
 		}
 		parts, err := w.merge(runs)
 		if err != nil {
@@ -140,7 +141,7 @@ func Commit(ctx context.Context, st datasets.Store, dataset, task, asOf string, 
 			}
 			return nil, fmt.Errorf("scores commit %s: %w", prefix, err)
 		}
-		m.Tables = append(m.Tables, Table{TableSpec: t.TableSpec, Rows: w.rows, Parts: parts})
+		m.Tables = append(m.Tables, Table{TableSpec: t.TableSpec, Rows: rows, Parts: parts})
 	}
 	m.Rows = m.Tables[0].Rows
 	m.CreatedAt = o.Now().UTC().Truncate(time.Second)

@@ -142,21 +142,21 @@ func (w *tableWriter) merge(runs [][]Part) ([]Part, error) {
 		stop func()
 	}
 	heads := make([]head, 0, len(runs))
-	var errs []*error
 	defer func() {
 		for _, h := range heads {
 			h.stop()
 		}
 	}()
+	// The runs are read one row at a time, in turn (iter.Pull): one error
+	// variable serves them all, and a run that ends checks it.
+	var readErr error
 	for _, r := range runs {
-		var err error
-		next, stop := iter.Pull(w.rowsOf(r, &err))
-		errs = append(errs, &err)
+		next, stop := iter.Pull(w.rowsOf(r, &readErr))
 		row, ok := next()
 		if !ok {
 			stop()
-			if err != nil {
-				return nil, err
+			if readErr != nil {
+				return nil, readErr
 			}
 			continue
 		}
@@ -190,10 +190,8 @@ func (w *tableWriter) merge(runs [][]Part) ([]Part, error) {
 		}
 		heads[m].stop()
 		heads = slices.Delete(heads, m, m+1)
-	}
-	for _, e := range errs {
-		if *e != nil {
-			return nil, *e
+		if readErr != nil {
+			return nil, readErr
 		}
 	}
 	if len(out) > 0 || len(parts) == 0 {
