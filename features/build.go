@@ -459,17 +459,9 @@ func (p *plan) manifest(run string, now time.Time) *Manifest {
 }
 
 // compute streams the dataset and hands its rows, sorted by their id
-// columns, to emit: as they come for a streamer, else all at once.
+// columns, to emit.
 func (p *plan) compute(ctx context.Context, st datasets.Store, sup *privacy.Suppressions, emit func([]outRow) error) (*Balance, error) {
-	c := p.newComputation(st, sup)
-	if s, ok := p.task.(streamer); ok {
-		return s.stream(ctx, c, emit)
-	}
-	rows, bal, err := p.task.compute(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	return bal, emit(rows)
+	return p.task.compute(ctx, p.newComputation(st, sup), emit)
 }
 
 // computation is the state of one compute: where it reads, the line kinds

@@ -433,14 +433,14 @@ func (churnTask) setup(p *plan) error {
 	return nil
 }
 
-func (churnTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance, error) {
+func (churnTask) compute(ctx context.Context, c *computation, emit func([]outRow) error) (*Balance, error) {
 	c.addEntityTargets()
 	if err := c.scanOrders(ctx); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := c.scanActivity(ctx); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	rows, bal := c.rows()
-	return rows, bal, nil
+	return bal, emit(rows)
 }

@@ -152,7 +152,7 @@ func (d *dayClock) day(ts int64) int64 {
 	return d.n
 }
 
-func (clvTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance, error) {
+func (clvTask) compute(ctx context.Context, c *computation, emit func([]outRow) error) (*Balance, error) {
 	p := c.p
 	cut := p.cutoffs[0]
 	clock := &dayClock{loc: p.loc, lo: 1, hi: 0}
@@ -210,7 +210,7 @@ func (clvTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance,
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	slices.SortFunc(custs, func(a, b *clvCustomer) int { return strings.Compare(a.id, b.id) })
 	width := len(p.cols) - 1
@@ -234,5 +234,5 @@ func (clvTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance,
 		}
 		rows = append(rows, outRow{cust: k.id, vals: vals, valid: valid})
 	}
-	return rows, nil, nil
+	return nil, emit(rows)
 }

@@ -134,11 +134,11 @@ func (demandTask) setup(p *plan) error {
 	return nil
 }
 
-func (demandTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance, error) {
+func (demandTask) compute(ctx context.Context, c *computation, emit func([]outRow) error) (*Balance, error) {
 	p := c.p
 	d := newDemandScan(p, c, p.opts.Labels, p.opts.TopProducts > 0)
 	if err := d.run(ctx, c.st, p.in.orders); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	d.finish()
 	sel := d.selected(p.opts.TopProducts)
@@ -168,7 +168,7 @@ func (demandTask) compute(ctx context.Context, c *computation) ([]outRow, *Balan
 			rows = append(rows, r)
 		}
 	}
-	return rows, nil, nil
+	return nil, emit(rows)
 }
 
 // window returns the sum, mean and population standard deviation of the

@@ -257,16 +257,10 @@ type assocEdge struct {
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
-func (t propensityTask) compute(ctx context.Context, c *computation) ([]outRow, *Balance, error) {
-	var rows []outRow
-	bal, err := t.stream(ctx, c, func(r []outRow) error { rows = append(rows, r...); return nil })
-	return rows, bal, err
-}
-
-// stream computes the global statistics and the targets' histories, then
-// emits the rows customer by customer: a million customers' candidate
-// rows never sit in memory at once.
-func (propensityTask) stream(ctx context.Context, c *computation, emit func([]outRow) error) (*Balance, error) {
+// compute computes the global statistics and the targets' histories,
+// then emits the rows customer by customer: a million customers'
+// candidate rows never sit in memory at once.
+func (propensityTask) compute(ctx context.Context, c *computation, emit func([]outRow) error) (*Balance, error) {
 	p := c.p
 	o := p.opts
 	cu := p.cutoffs[0]

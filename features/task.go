@@ -17,17 +17,11 @@ type task interface {
 	// them), p.cols (ids, then features, then the label, each with its
 	// Role), p.label and p.meaning.
 	setup(p *plan) error
-	// compute returns the rows, sorted by their id columns, and the label
-	// balance (nil without a label). It reads the dataset through c.
-	compute(ctx context.Context, c *computation) ([]outRow, *Balance, error)
-}
-
-// streamer is a task whose tables are too large to hold at once (one row
-// per customer and candidate item): it emits its rows in order, a few at
-// a time, and Build writes each part as soon as it fills. compute stays
-// for the callers that want the rows in memory.
-type streamer interface {
-	stream(ctx context.Context, c *computation, emit func([]outRow) error) (*Balance, error)
+	// compute hands the rows, sorted by their id columns, to emit (all
+	// at once, or a few at a time as they come: Build writes each part as
+	// soon as it fills) and returns the label balance (nil without a
+	// label). It reads the dataset through c.
+	compute(ctx context.Context, c *computation, emit func([]outRow) error) (*Balance, error)
 }
 
 // Tasks lists the feature tasks, in the order help texts show them.
